@@ -1,0 +1,61 @@
+/**
+ * Every error echoplex reports on purpose carries a stable code. The CLI maps codes to exit
+ * statuses in one place; tests assert codes, never message text. docs/errors.md lists them all.
+ */
+export const ERROR_CODES = {
+  ECHOPLEX_BAD_FLAG: "a flag or ECHOPLEX_* variable has a value that is not allowed",
+  ECHOPLEX_UNKNOWN_FLAG: "a flag that echoplex does not know",
+  ECHOPLEX_PORT_IN_USE: "the address is already taken by another process",
+  ECHOPLEX_PERMISSION_DENIED:
+    "the process may not bind that address (ports below 1024 need privileges)",
+  ECHOPLEX_BAD_ADDRESS: "the host is not an address of this machine",
+  ECHOPLEX_WORKER_FAILED: "a worker could not start",
+  ECHOPLEX_UNSUPPORTED: "this platform or Node.js version lacks what the mode needs",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Usage errors exit 2, everything else 1 (see src/main/cli.ts). */
+export const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  "ECHOPLEX_BAD_FLAG",
+  "ECHOPLEX_UNKNOWN_FLAG",
+]);
+
+export class EchoplexError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EchoplexError";
+    this.code = code;
+  }
+}
+
+/** Turns a failed bind/listen into an error that says what to do. */
+export function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  switch (err.code) {
+    case "EADDRINUSE":
+      return new EchoplexError(
+        "ECHOPLEX_PORT_IN_USE",
+        `${where} is already in use: stop the other process or choose another --port (0 picks a free one)`,
+        { cause: err },
+      );
+    case "EACCES":
+    case "EPERM":
+      return new EchoplexError(
+        "ECHOPLEX_PERMISSION_DENIED",
+        `permission denied binding ${where}: use a port of 1024 or above, or grant CAP_NET_BIND_SERVICE`,
+        { cause: err },
+      );
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new EchoplexError(
+        "ECHOPLEX_BAD_ADDRESS",
+        `cannot bind ${where}: --host must be an address of this machine`,
+        { cause: err },
+      );
+    default:
+      return err;
+  }
+}

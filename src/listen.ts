@@ -1,0 +1,20 @@
+import type { ListenOptions, Server } from "node:net";
+import { EchoplexError, listenError } from "./errors.ts";
+
+/** Listen and resolve with the bound port; a failed bind rejects with an EchoplexError. */
+export function listen(server: Server, options: ListenOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(listenError(err, options.host ?? "", options.port ?? 0));
+    server.once("error", onError);
+    server.listen(options, () => {
+      server.off("error", onError);
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        reject(new EchoplexError("ECHOPLEX_UNSUPPORTED", "the server is not bound to a TCP port"));
+        return;
+      }
+      resolve(address.port);
+    });
+  });
+}

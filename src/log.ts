@@ -1,0 +1,17 @@
+import { type Logger, pino } from "pino";
+
+export type { Logger };
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * JSON lines on stdout. Synchronous writes: a process that exits right after logging (a usage
+ * error, the end of a drain) must not lose its last line.
+ */
+export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  return pino(
+    { level, base: { pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 1, sync: true }),
+  );
+}

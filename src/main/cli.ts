@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The echoplex command: flags -> Config -> a running topology; one "listening" line when every
+ * worker is ready; SIGTERM/SIGINT drain and exit 0. Expected failures print one line on stderr
+ * with their code: exit 2 for usage errors, 1 for the rest.
+ */
+import pkg from "../../package.json" with { type: "json" };
+import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { helpText, parseCommand } from "./config.ts";
+import { TOPOLOGIES } from "./topologies/index.ts";
+
+function fail(err: unknown): never {
+  if (err instanceof EchoplexError) {
+    process.stderr.write(`echoplex: ${err.message} [${err.code}]\n`);
+    process.exit(USAGE_ERRORS.has(err.code) ? 2 : 1);
+  }
+  process.stderr.write(`echoplex: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const command = parseCommand(process.argv.slice(2), process.env);
+  if (command.kind === "help") {
+    process.stdout.write(`${helpText(pkg.version)}\n`);
+    return;
+  }
+  if (command.kind === "version") {
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  const { config } = command;
+  const log = createLogger(config.logLevel);
+  const topology = await TOPOLOGIES[config.mode](config, log);
+  log.info(
+    { mode: config.mode, workers: config.workers, host: config.host, port: topology.port },
+    "listening",
+  );
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting without waiting for the drain");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, drainTimeout: config.drainTimeout }, "draining");
+    topology.stop(config.drainTimeout * 1000).then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => fail(err),
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch(fail);

@@ -1,0 +1,328 @@
+/**
+ * The handoff primary's accept loop. It accepts on the listening socket and hands each raw
+ * connection handle to a worker over that worker's IPC channel, following docs/ARCHITECTURE.md:
+ *
+ * - A channel carries one handle per round trip (child_process holds everything behind a sent
+ *   handle until the worker's internal NODE_HANDLE_ACK), so a handle goes only to a worker whose
+ *   channel is free; otherwise it waits in one FIFO queue here. No application-level reply is
+ *   awaited: the internal acknowledgement frees the channel.
+ * - The primary keeps its copy of a handle open until that acknowledgement, so a handle whose send
+ *   fails, or whose worker dies before taking it, goes to another worker.
+ * - Spill: when the queue backs up (connections arrive faster than handles can be passed), the
+ *   primary stops accepting and lends workers a duplicate of the listening socket with a quota;
+ *   they accept directly until the load falls, and then handoff resumes.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { Logger } from "../../log.ts";
+import type { FromWorker } from "../../messages.ts";
+import type { Balance } from "../config.ts";
+import { type Candidate, minLoad, pick } from "./balancer.ts";
+import type { RawHandle, TcpHandle } from "./handles.ts";
+
+/** Queue length, per worker, at which the primary starts lending the listener (spill). */
+const SPILL_QUEUE_PER_WORKER = 2;
+/** Connections a worker may accept directly per grant: bounds the imbalance one grant causes. */
+const SPILL_QUOTA = 64;
+/** Longest a grant lasts; a grant that ends by time, not quota, means the rush is over. */
+const SPILL_MS = 50;
+/** A grant not reported back after this long is treated as over (its worker is stuck or gone). */
+const SPILL_STALE_MS = 1_000;
+const BACKLOG = 511;
+
+interface Lane extends Candidate {
+  readonly id: number;
+  child: ChildProcess | undefined;
+  ready: boolean;
+  free: boolean;
+  load: number;
+  /** Handle messages sent and not yet acknowledged, in order; connection handles to close. */
+  readonly unacked: (RawHandle | null)[];
+  /** Connection handles sent to this incarnation of the worker. */
+  sent: number;
+  /** Its last report: open connections, and handles received by then. */
+  reportedOpen: number;
+  reportedReceived: number;
+  /** When its current spill grant started, or 0. */
+  grantedAt: number;
+}
+
+export interface DispatcherStats {
+  readonly queued: number;
+  readonly spilling: boolean;
+  readonly handedOff: number;
+  readonly spills: number;
+}
+
+export class Dispatcher {
+  readonly #lanes: Lane[] = [];
+  readonly #queue: RawHandle[] = [];
+  readonly #policy: Balance;
+  readonly #log: Logger;
+  #cursor = 0;
+  /** The listening handle the primary accepts from, or null while spilling or stopped. */
+  #polled: TcpHandle | null;
+  /** An idle duplicate of the listener, lent to workers and re-polled when spill ends. */
+  #keeper: TcpHandle | null = null;
+  #keeperAsked = false;
+  #spilling = false;
+  #stopped = false;
+  #handedOff = 0;
+  #spills = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  constructor(listener: TcpHandle, policy: Balance, log: Logger) {
+    this.#policy = policy;
+    this.#log = log;
+    this.#polled = listener;
+    listener.onconnection = this.#onConnection;
+  }
+
+  get stats(): DispatcherStats {
+    return {
+      queued: this.#queue.length,
+      spilling: this.#spilling,
+      handedOff: this.#handedOff,
+      spills: this.#spills,
+    };
+  }
+
+  /** A worker (new or replacement) in slot `id` is ready. */
+  attach(id: number, child: ChildProcess): void {
+    const lane = this.#lane(id);
+    lane.child = child;
+    lane.ready = true;
+    lane.free = true;
+    lane.load = 0;
+    lane.sent = 0;
+    lane.reportedOpen = 0;
+    lane.reportedReceived = 0;
+    lane.grantedAt = 0;
+    child.on("internalMessage", (message: { cmd?: string } | null) => {
+      if (message?.cmd === "NODE_HANDLE_ACK" && lane.child === child) this.#onAck(lane);
+    });
+    if (this.#keeper === null) this.#askForKeeper();
+    this.#pump();
+  }
+
+  /** The worker in slot `id` exited: whatever it had not acknowledged goes to another worker. */
+  detach(id: number): void {
+    const lane = this.#lane(id);
+    lane.child = undefined;
+    lane.ready = false;
+    lane.free = false;
+    lane.grantedAt = 0;
+    const orphans = lane.unacked.splice(0).filter((h): h is RawHandle => h !== null);
+    if (orphans.length > 0) {
+      this.#log.warn(
+        { worker: id, connections: orphans.length },
+        "re-dispatching handles of a dead worker",
+      );
+      this.#queue.unshift(...orphans);
+    }
+    this.#keeperAsked &&= this.#lanes.some((l) => l.ready);
+    this.#maybeEndSpill();
+    this.#pump();
+  }
+
+  message(id: number, message: FromWorker, handle: object | undefined): void {
+    const lane = this.#lane(id);
+    switch (message.t) {
+      case "load":
+        this.#report(lane, message.open, message.received);
+        return;
+      case "spilled":
+        this.#report(lane, message.open, message.received);
+        this.#onSpilled(lane, message.accepted);
+        return;
+      case "dup":
+        this.#onKeeper(handle as TcpHandle | undefined);
+        return;
+      case "ready":
+      case "failed":
+        return;
+    }
+  }
+
+  /** Stop accepting. Connections already accepted are still handed out; resolves when done. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#watchdog);
+    this.#polled?.close();
+    this.#polled = null;
+    this.#keeper?.close();
+    this.#keeper = null;
+    for (let waited = 0; this.#queue.length > 0 && waited < 2_000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const handle of this.#queue.splice(0)) handle.close();
+  }
+
+  // ---- the accept path ----
+
+  /** libuv's connection callback on the listening handle; `this` is not used. */
+  readonly #onConnection = (status: number, handle: RawHandle | undefined): void => {
+    if (status < 0 || handle === undefined) {
+      this.#log.warn({ status }, "accept failed");
+      return;
+    }
+    this.#queue.push(handle);
+    this.#pump();
+    if (this.#queue.length >= SPILL_QUEUE_PER_WORKER * this.#lanes.length) this.#startSpill();
+  };
+
+  #pump(): void {
+    const lanes = this.#lanes;
+    while (this.#queue.length > 0) {
+      const i = pick(lanes, this.#policy, this.#cursor);
+      if (i < 0) return;
+      this.#cursor = i + 1;
+      this.#sendConn(lanes[i] as Lane, this.#queue.shift() as RawHandle);
+    }
+  }
+
+  #sendConn(lane: Lane, handle: RawHandle): void {
+    const child = lane.child as ChildProcess;
+    lane.unacked.push(handle);
+    lane.free = false;
+    lane.sent++;
+    lane.load++;
+    this.#handedOff++;
+    child.send({ t: "conn" }, handle as never, undefined, (err) => {
+      if (err === null) return;
+      // The send failed (the channel closed under us). If the exit handler has not already
+      // taken the handle back, do it here, so the connection is never dropped silently.
+      const at = lane.unacked.indexOf(handle);
+      if (at < 0) return;
+      lane.unacked.splice(at, 1);
+      lane.sent--;
+      this.#queue.unshift(handle);
+      this.#pump();
+    });
+  }
+
+  #onAck(lane: Lane): void {
+    const handle = lane.unacked.shift();
+    // The worker holds its own descriptor now; ours can go.
+    handle?.close();
+    if (lane.unacked.length === 0) {
+      lane.free = true;
+      this.#pump();
+    }
+  }
+
+  #report(lane: Lane, open: number, received: number): void {
+    lane.reportedOpen = open;
+    lane.reportedReceived = received;
+    // Handles sent but not yet received when the worker counted are in flight: add them.
+    lane.load = open + (lane.sent - received);
+  }
+
+  // ---- spill: workers accept directly while the queue is backed up ----
+
+  #eligible(lane: Lane): boolean {
+    if (!lane.ready || lane.grantedAt !== 0) return false;
+    return this.#policy === "round-robin" || lane.load - minLoad(this.#lanes) < SPILL_QUOTA;
+  }
+
+  #startSpill(): void {
+    if (this.#spilling || this.#stopped || this.#keeper === null || this.#polled === null) return;
+    let granted = 0;
+    for (const lane of this.#lanes) if (this.#eligible(lane) && this.#grant(lane)) granted++;
+    if (granted === 0) return;
+    this.#spilling = true;
+    this.#spills++;
+    // Stop accepting here: a primary that kept polling would win most accept races and the
+    // queue would never drain. The keeper keeps the socket open meanwhile.
+    this.#polled.close();
+    this.#polled = null;
+    this.#watchdog = setInterval(() => this.#expireGrants(), SPILL_MS);
+    this.#log.debug({ queued: this.#queue.length, granted }, "spill: workers accept directly");
+  }
+
+  #grant(lane: Lane): boolean {
+    const child = lane.child;
+    if (child === undefined || this.#keeper === null) return false;
+    lane.grantedAt = Date.now();
+    lane.unacked.push(null);
+    lane.free = false;
+    child.send({ t: "accept", quota: SPILL_QUOTA, ms: SPILL_MS }, this.#keeper as never);
+    return true;
+  }
+
+  #onSpilled(lane: Lane, accepted: number): void {
+    lane.grantedAt = 0;
+    // A grant used up before its time ran out means the rush goes on: lend the listener again.
+    if (this.#spilling && accepted >= SPILL_QUOTA && this.#eligible(lane)) this.#grant(lane);
+    this.#maybeEndSpill();
+  }
+
+  #expireGrants(): void {
+    const now = Date.now();
+    for (const lane of this.#lanes) {
+      if (lane.grantedAt !== 0 && now - lane.grantedAt > SPILL_STALE_MS) {
+        this.#log.warn(
+          { worker: lane.id },
+          "spill grant not returned; resuming handoff without it",
+        );
+        lane.grantedAt = 0;
+      }
+    }
+    this.#maybeEndSpill();
+  }
+
+  #maybeEndSpill(): void {
+    if (!this.#spilling || this.#lanes.some((l) => l.grantedAt !== 0)) return;
+    this.#spilling = false;
+    clearInterval(this.#watchdog);
+    if (this.#stopped) return;
+    const listener = this.#keeper;
+    if (listener === null) return;
+    // Poll the idle duplicate ourselves again and ask a worker for a fresh idle one.
+    this.#keeper = null;
+    listener.onconnection = this.#onConnection;
+    const err = listener.listen(BACKLOG);
+    if (err !== 0) this.#log.error({ err }, "cannot resume accepting on the listener");
+    this.#polled = listener;
+    this.#askForKeeper();
+    this.#log.debug("spill over: handoff resumes");
+  }
+
+  // ---- the keeper: an idle duplicate of the listener, made by a round trip through a worker ----
+
+  #askForKeeper(): void {
+    if (this.#keeperAsked || this.#stopped || this.#polled === null) return;
+    const lane = this.#lanes.find((l) => l.ready);
+    if (lane?.child === undefined) return;
+    this.#keeperAsked = true;
+    lane.unacked.push(null);
+    lane.free = false;
+    lane.child.send({ t: "dup" }, this.#polled as never);
+  }
+
+  #onKeeper(handle: TcpHandle | undefined): void {
+    this.#keeperAsked = false;
+    if (handle === undefined) return;
+    if (this.#stopped || this.#keeper !== null) handle.close();
+    else this.#keeper = handle;
+  }
+
+  #lane(id: number): Lane {
+    let lane = this.#lanes[id];
+    if (lane === undefined) {
+      lane = {
+        id,
+        child: undefined,
+        ready: false,
+        free: false,
+        load: 0,
+        unacked: [],
+        sent: 0,
+        reportedOpen: 0,
+        reportedReceived: 0,
+        grantedAt: 0,
+      };
+      this.#lanes[id] = lane;
+    }
+    return lane;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The raw libuv handles the handoff primary works with. node:net exposes them as the `_handle`
+ * of a Server or Socket and child_process sends them as-is ("net.Native"); node:cluster's
+ * round-robin scheduler uses them the same way. Typed here, once, as far as we use them.
+ */
+export interface RawHandle {
+  close(): void;
+}
+
+export interface TcpHandle extends RawHandle {
+  /** Called by libuv for every accepted connection: a negative status is an accept error. */
+  onconnection: ((status: number, handle: RawHandle | undefined) => void) | null;
+  /** Start listening and polling; returns 0 or a negative errno. */
+  listen(backlog: number): number;
+}

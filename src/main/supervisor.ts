@@ -1,0 +1,137 @@
+/**
+ * Keeps N worker processes alive: starts them, reports their messages and exits to the topology,
+ * replaces a worker that dies (with a growing delay if it keeps dying), and drains them all on
+ * stop. Workers are any ChildProcess with an IPC channel: child_process.fork or node:cluster.
+ */
+import type { ChildProcess } from "node:child_process";
+import { EchoplexError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { type FromWorker, isFromWorker, type ToWorker } from "../messages.ts";
+
+export interface Slot {
+  readonly id: number;
+  child: ChildProcess;
+  ready: boolean;
+  /** The port the worker reported in its ready message (roles that listen themselves). */
+  port: number;
+}
+
+export interface SupervisorHooks {
+  /** Every message of ours from a worker, before the supervisor looks at it. */
+  message?(slot: Slot, message: FromWorker, handle: object | undefined): void;
+  /** A (new or replacement) worker is ready. */
+  ready?(slot: Slot): void;
+  /** A worker exited; it will be replaced unless the supervisor is stopping. */
+  exit?(slot: Slot): void;
+}
+
+const RESPAWN_BASE_MS = 50;
+const RESPAWN_MAX_MS = 5_000;
+/** A worker that lived this long resets the respawn back-off. */
+const HEALTHY_MS = 10_000;
+/** After the drain timeout, how long workers get to exit before SIGKILL. */
+const EXIT_GRACE_MS = 3_000;
+
+export class Supervisor {
+  readonly slots: Slot[] = [];
+  #stopping = false;
+  #failures = 0;
+  readonly #spawn: (id: number) => ChildProcess;
+  readonly #log: Logger;
+  readonly #hooks: SupervisorHooks;
+
+  constructor(spawn: (id: number) => ChildProcess, log: Logger, hooks: SupervisorHooks = {}) {
+    this.#spawn = spawn;
+    this.#log = log;
+    this.#hooks = hooks;
+  }
+
+  /** Start `count` workers one after another; resolves when all are ready. */
+  async start(count: number): Promise<void> {
+    for (let id = 0; id < count; id++) await this.add(id);
+  }
+
+  /** Start worker `id` and wait until it is ready. Rejects if it fails or dies first. */
+  add(id: number): Promise<Slot> {
+    return new Promise((resolve, reject) => {
+      const slot: Slot = { id, child: this.#spawn(id), ready: false, port: 0 };
+      this.slots[id] = slot;
+      this.#watch(slot, resolve, reject);
+    });
+  }
+
+  send(slot: Slot, message: ToWorker): void {
+    if (slot.child.connected) slot.child.send(message);
+  }
+
+  #watch(slot: Slot, resolve: (slot: Slot) => void, reject: (err: Error) => void): void {
+    const child = slot.child;
+    const startedAt = Date.now();
+    child.on("message", (message: unknown, handle: object | undefined) => {
+      if (!isFromWorker(message) || slot.child !== child) return;
+      this.#hooks.message?.(slot, message, handle);
+      if (message.t === "ready") {
+        slot.ready = true;
+        slot.port = message.port;
+        this.#log.debug({ worker: slot.id, workerPid: child.pid }, "worker ready");
+        this.#hooks.ready?.(slot);
+        resolve(slot);
+      } else if (message.t === "failed") {
+        reject(new EchoplexError(message.code as never, message.message));
+      }
+    });
+    child.on("error", (err) =>
+      this.#log.warn({ worker: slot.id, err: err.message }, "worker error"),
+    );
+    child.once("exit", (code, signal) => {
+      if (slot.child !== child) return;
+      const wasReady = slot.ready;
+      slot.ready = false;
+      this.#hooks.exit?.(slot);
+      if (!wasReady) {
+        reject(
+          new EchoplexError(
+            "ECHOPLEX_WORKER_FAILED",
+            `worker ${slot.id} exited before it was ready (code ${code}, signal ${signal})`,
+          ),
+        );
+      }
+      if (this.#stopping || !wasReady) return;
+      this.#log.warn(
+        { worker: slot.id, workerPid: child.pid, code, signal },
+        "worker exited; replacing it",
+      );
+      this.#failures = Date.now() - startedAt > HEALTHY_MS ? 0 : this.#failures + 1;
+      const delay = Math.min(
+        RESPAWN_MAX_MS,
+        RESPAWN_BASE_MS * 2 ** Math.max(0, this.#failures - 1),
+      );
+      setTimeout(
+        () => {
+          if (this.#stopping) return;
+          this.add(slot.id).catch((err: Error) =>
+            this.#log.error({ worker: slot.id, err: err.message }, "replacement worker failed"),
+          );
+        },
+        this.#failures === 0 ? 0 : delay,
+      );
+    });
+  }
+
+  /** Tell every worker to drain for `ms`, and resolve once all have exited. */
+  async stop(ms: number): Promise<void> {
+    this.#stopping = true;
+    const exits = this.slots.map((slot) => exited(slot.child));
+    for (const slot of this.slots) this.send(slot, { t: "drain", ms });
+    const killer = setTimeout(() => {
+      for (const slot of this.slots) slot.child.kill("SIGKILL");
+    }, ms + EXIT_GRACE_MS);
+    await Promise.all(exits);
+    clearTimeout(killer);
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}

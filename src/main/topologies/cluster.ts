@@ -1,0 +1,41 @@
+/**
+ * cluster and cluster-shared: node:cluster, the peer a user would pick instead of echoplex.
+ * Workers call listen() and the cluster primary either accepts and sends them handles in round
+ * robin (SCHED_RR, "cluster") or shares the listening socket so each worker accepts itself
+ * (SCHED_NONE, "cluster-shared").
+ */
+import cluster from "node:cluster";
+import { fileURLToPath } from "node:url";
+import { Supervisor } from "../supervisor.ts";
+import type { StartTopology, Topology } from "../topology.ts";
+import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
+import { workerOptions } from "../workers.ts";
+
+function startCluster(policy: number): StartTopology {
+  return async (config, log): Promise<Topology> => {
+    // The policy is read once, at the first fork, for the whole process.
+    cluster.schedulingPolicy = policy;
+    const supervisor = new Supervisor((id) => {
+      cluster.setupPrimary({
+        exec: fileURLToPath(WORKER_PROCESS_ENTRY),
+        args: [JSON.stringify(workerOptions(config, id, "listen"))],
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      return cluster.fork().process;
+    }, log);
+    let port: number;
+    try {
+      // Every worker asks for the same address, port 0 included: node:cluster keys its listening
+      // handles by the address asked for, so they all share one socket.
+      port = (await supervisor.add(0)).port;
+      for (let id = 1; id < config.workers; id++) await supervisor.add(id);
+    } catch (err) {
+      await supervisor.stop(0);
+      throw err;
+    }
+    return { port, stop: (ms) => supervisor.stop(ms) };
+  };
+}
+
+export const startClusterRoundRobin = startCluster(cluster.SCHED_RR);
+export const startClusterShared = startCluster(cluster.SCHED_NONE);

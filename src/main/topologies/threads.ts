@@ -1,0 +1,85 @@
+/**
+ * threads: worker threads in one process, each with its own event loop and its own reusePort
+ * listener. A thread cannot receive a socket handle, so the kernel spreads connections.
+ */
+import { Worker } from "node:worker_threads";
+import { EchoplexError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+import { type FromWorker, isFromWorker, type WorkerOptions } from "../../messages.ts";
+import type { Config } from "../config.ts";
+import type { StartTopology } from "../topology.ts";
+import { WORKER_THREAD_ENTRY } from "../worker-entry.ts";
+import { workerOptions } from "../workers.ts";
+
+export const startThreads: StartTopology = async (config, log) => {
+  const threads = new Threads(config, log);
+  try {
+    const port = await threads.add(0, config.port);
+    for (let id = 1; id < config.workers; id++) await threads.add(id, port);
+    return { port, stop: (ms) => threads.stop(ms) };
+  } catch (err) {
+    await threads.stop(0);
+    throw err;
+  }
+};
+
+class Threads {
+  readonly #workers = new Map<number, Worker>();
+  #stopping = false;
+  readonly #config: Config;
+  readonly #log: Logger;
+
+  constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+  }
+
+  /** Start thread `id` listening on `port`; resolves with the bound port once it is ready. */
+  add(id: number, port: number): Promise<number> {
+    const options: WorkerOptions = workerOptions(this.#config, id, "reuseport", port);
+    const worker = new Worker(WORKER_THREAD_ENTRY, { workerData: options });
+    this.#workers.set(id, worker);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on("message", (message: unknown) => {
+        if (!isFromWorker(message)) return;
+        const m: FromWorker = message;
+        if (m.t === "ready") {
+          ready = true;
+          resolve(m.port);
+        } else if (m.t === "failed") reject(new EchoplexError(m.code as never, m.message));
+      });
+      worker.on("error", (err) =>
+        this.#log.error({ worker: id, err: err.message }, "worker thread error"),
+      );
+      worker.on("exit", (code) => {
+        if (this.#workers.get(id) !== worker) return;
+        this.#workers.delete(id);
+        if (!ready) {
+          reject(
+            new EchoplexError(
+              "ECHOPLEX_WORKER_FAILED",
+              `worker thread ${id} exited before it was ready (code ${code})`,
+            ),
+          );
+          return;
+        }
+        if (this.#stopping) return;
+        this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
+        setTimeout(() => {
+          if (!this.#stopping)
+            this.add(id, port).catch((err: Error) =>
+              this.#log.error({ err: err.message }, "replacement thread failed"),
+            );
+        }, 100);
+      });
+    });
+  }
+
+  async stop(ms: number): Promise<void> {
+    this.#stopping = true;
+    const exits = [...this.#workers.values()].map((w) => new Promise((r) => w.once("exit", r)));
+    for (const w of this.#workers.values()) w.postMessage({ t: "drain", ms });
+    await Promise.all(exits);
+  }
+}

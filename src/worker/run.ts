@@ -1,0 +1,113 @@
+/**
+ * A worker: takes connections (from the primary's handoff or from its own listener), serves them
+ * with the echo loop, reports its load, and drains when told. The same code runs in a child
+ * process (main.ts) and in a worker thread (thread.ts); only the channel differs.
+ */
+import { type Server, Socket } from "node:net";
+import { EchoplexError } from "../errors.ts";
+import { listen } from "../listen.ts";
+import { createLogger } from "../log.ts";
+import type { FromWorker, ToWorker, WorkerOptions } from "../messages.ts";
+import { drainConnections, echo, openConnections } from "./echo.ts";
+import { createEchoServer } from "./server.ts";
+import { type Spill, spill } from "./spill.ts";
+
+export interface Channel {
+  send(message: FromWorker, handle?: object, done?: () => void): void;
+  onMessage(listener: (message: ToWorker, handle: object | undefined) => void): void;
+  /** The primary is gone: the channel closed. */
+  onClose(listener: () => void): void;
+}
+
+export async function runWorker(options: WorkerOptions, channel: Channel): Promise<void> {
+  const log = createLogger(options.logLevel, { worker: options.id });
+  let server: Server | undefined;
+  let spilling: Spill | undefined;
+  let received = 0;
+  let draining = false;
+
+  const drain = async (ms: number): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    clearInterval(loadTimer);
+    server?.close();
+    spilling?.stop();
+    log.debug({ open: openConnections() }, "draining");
+    await drainConnections(ms);
+    process.exit(0);
+  };
+
+  channel.onMessage((message, handle) => {
+    switch (message.t) {
+      case "conn": {
+        received++;
+        // The raw TCP handle the primary accepted; net.Socket's `handle` option is how
+        // child_process itself wraps a received socket.
+        const socket = new Socket({
+          handle,
+          readable: true,
+          writable: true,
+          allowHalfOpen: true,
+        } as object);
+        if (draining) socket.destroy();
+        else echo(socket);
+        return;
+      }
+      case "accept":
+        if (handle === undefined || draining) {
+          channel.send({ t: "spilled", accepted: 0, open: openConnections(), received });
+          return;
+        }
+        spilling = spill(handle, message.quota, message.ms, (accepted) => {
+          spilling = undefined;
+          channel.send({ t: "spilled", accepted, open: openConnections(), received });
+        });
+        return;
+      case "dup":
+        // Hand the listening handle straight back; our copy closes once it is on its way.
+        if (handle !== undefined) channel.send({ t: "dup" }, handle, () => closeHandle(handle));
+        return;
+      case "drain":
+        void drain(message.ms);
+        return;
+    }
+  });
+  channel.onClose(() => void drain(5000));
+
+  // Report the open-connection count when it changed: least-connections balancing reads it
+  // without an IPC message per connection.
+  let lastOpen = -1;
+  let lastReceived = -1;
+  const loadTimer = setInterval(() => {
+    const open = openConnections();
+    if (open === lastOpen && received === lastReceived) return;
+    lastOpen = open;
+    lastReceived = received;
+    channel.send({ t: "load", open, received });
+  }, options.loadIntervalMs);
+  loadTimer.unref();
+
+  let port = 0;
+  if (options.role !== "handoff") {
+    server = createEchoServer();
+    try {
+      port = await listen(server, {
+        host: options.host,
+        port: options.port,
+        reusePort: options.role === "reuseport",
+      });
+    } catch (err) {
+      const code = err instanceof EchoplexError ? err.code : "ECHOPLEX_WORKER_FAILED";
+      channel.send({ t: "failed", code, message: (err as Error).message }, undefined, () =>
+        process.exit(1),
+      );
+      return;
+    }
+  }
+  log.debug({ role: options.role, port }, "worker ready");
+  channel.send({ t: "ready", id: options.id, port });
+}
+
+function closeHandle(handle: object): void {
+  (handle as { close(): void }).close();
+}
