@@ -31,12 +31,13 @@ export interface ConnMessage {
   readonly t: "conn";
 }
 /**
- * + handle: a duplicate of the listening socket. Accept from it directly until `quota`
- * connections or `ms` milliseconds, then close it and answer with a SpilledMessage.
+ * + handle: a duplicate of the listening socket. Accept from it directly for `ms` milliseconds,
+ * or until the worker holds `maxOpen` open connections, then close it and answer with a
+ * SpilledMessage.
  */
 export interface AcceptMessage {
   readonly t: "accept";
-  readonly quota: number;
+  readonly maxOpen: number;
   readonly ms: number;
 }
 /** + handle: send this handle straight back (the primary keeps an idle copy of its listener). */
@@ -70,6 +71,8 @@ export interface SpilledMessage {
   readonly t: "spilled";
   /** Connections accepted directly in this spill grant. */
   readonly accepted: number;
+  /** The grant ended because the worker reached maxOpen (not because its time ran out). */
+  readonly full: boolean;
   readonly open: number;
   readonly received: number;
 }

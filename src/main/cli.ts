@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const { config } = command;
   const log = createLogger(config.logLevel);
   const topology = await TOPOLOGIES[config.mode](config, log);
-  log.info(
+  // Scripts wait for this line, so it is printed at every level but "silent".
+  const announce = config.logLevel === "silent" ? log : log.child({}, { level: "info" });
+  announce.info(
     { mode: config.mode, workers: config.workers, host: config.host, port: topology.port },
     "listening",
   );

@@ -55,12 +55,19 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
       }
       case "accept":
         if (handle === undefined || draining) {
-          channel.send({ t: "spilled", accepted: 0, open: openConnections(), received });
+          channel.send({
+            t: "spilled",
+            accepted: 0,
+            full: false,
+            open: openConnections(),
+            received,
+          });
           return;
         }
-        spilling = spill(handle, message.quota, message.ms, (accepted) => {
+        spilling = spill(handle, message.maxOpen, message.ms, (accepted, full) => {
           spilling = undefined;
-          channel.send({ t: "spilled", accepted, open: openConnections(), received });
+          log.trace({ accepted, full }, "spill grant over");
+          channel.send({ t: "spilled", accepted, full, open: openConnections(), received });
         });
         return;
       case "dup":

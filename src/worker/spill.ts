@@ -1,10 +1,12 @@
 /**
  * Direct accept ("spill"): while the primary's handoff queue is backed up, it lends a worker a
- * duplicate of the listening socket. The worker accepts from it until its quota or time runs out,
- * then closes its duplicate (the socket stays open in the primary) and reports how many it took.
- * The quota bounds how far one worker can get ahead of the others, so balance survives bursts.
+ * duplicate of the listening socket. The worker accepts from it until its time runs out or it
+ * holds `maxOpen` connections, then closes its duplicate (the socket stays open in the primary's
+ * spare copy) and reports how many it took. The ceiling bounds how far one worker can get ahead
+ * of the others, so balance survives bursts of long-lived connections.
  */
 import type { Server } from "node:net";
+import { openConnections } from "./echo.ts";
 import { createEchoServer, listenOnHandle } from "./server.ts";
 
 export interface Spill {
@@ -14,26 +16,27 @@ export interface Spill {
 
 export function spill(
   handle: object,
-  quota: number,
+  maxOpen: number,
   ms: number,
-  done: (accepted: number) => void,
+  done: (accepted: number, full: boolean) => void,
 ): Spill {
   const server: Server = createEchoServer();
   let accepted = 0;
   let finished = false;
-  const finish = (): void => {
+  const finish = (full: boolean): void => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    // Closing the listener here stops libuv's accept loop at once, so the quota is exact.
+    // Closing the listener here stops libuv's accept loop at once, so the ceiling is exact.
     server.close();
-    done(accepted);
+    done(accepted, full);
   };
-  const timer = setTimeout(finish, ms);
+  const timer = setTimeout(finish, ms, false);
   server.on("connection", () => {
-    if (++accepted >= quota) finish();
+    accepted++;
+    if (openConnections() >= maxOpen) finish(true);
   });
-  server.on("error", finish);
+  server.on("error", () => finish(false));
   listenOnHandle(server, handle);
-  return { stop: finish };
+  return { stop: () => finish(false) };
 }

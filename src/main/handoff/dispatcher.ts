@@ -9,22 +9,26 @@
  * - The primary keeps its copy of a handle open until that acknowledgement, so a handle whose send
  *   fails, or whose worker dies before taking it, goes to another worker.
  * - Spill: when the queue backs up (connections arrive faster than handles can be passed), the
- *   primary stops accepting and lends workers a duplicate of the listening socket with a quota;
- *   they accept directly until the load falls, and then handoff resumes.
+ *   primary stops accepting and lends workers a duplicate of the listening socket, each with a ceiling on its open
+ *   connections; they accept directly until the load falls, and then handoff resumes.
  */
 import type { ChildProcess } from "node:child_process";
 import type { Logger } from "../../log.ts";
 import type { FromWorker } from "../../messages.ts";
 import type { Balance } from "../config.ts";
-import { type Candidate, minLoad, pick } from "./balancer.ts";
+import { type Candidate, grantSize, pick } from "./balancer.ts";
 import type { RawHandle, TcpHandle } from "./handles.ts";
 
 /** Queue length, per worker, at which the primary starts lending the listener (spill). */
 const SPILL_QUEUE_PER_WORKER = 2;
-/** Connections a worker may accept directly per grant: bounds the imbalance one grant causes. */
-const SPILL_QUOTA = 64;
-/** Longest a grant lasts; a grant that ends by time, not quota, means the rush is over. */
+/** A grant smaller than this is not worth its round trip: the worker waits for the next turn. */
+const GRANT_WORTHWHILE = 4;
+/** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
+const STALL_MS = 100;
+/** How long a grant lasts. */
 const SPILL_MS = 50;
+/** Connections accepted in one grant's time that show the rush goes on (~640/s per worker). */
+const SPILL_RUSH = 32;
 /** A grant not reported back after this long is treated as over (its worker is stuck or gone). */
 const SPILL_STALE_MS = 1_000;
 const BACKLOG = 511;
@@ -34,7 +38,10 @@ interface Lane extends Candidate {
   child: ChildProcess | undefined;
   ready: boolean;
   free: boolean;
+  stalled: boolean;
   load: number;
+  /** When the oldest unacknowledged handle message was sent (for `stalled`). */
+  busySince: number;
   /** Handle messages sent and not yet acknowledged, in order; connection handles to close. */
   readonly unacked: (RawHandle | null)[];
   /** Connection handles sent to this incarnation of the worker. */
@@ -69,6 +76,7 @@ export class Dispatcher {
   #handedOff = 0;
   #spills = 0;
   #watchdog: NodeJS.Timeout | undefined;
+  #stallCheck: NodeJS.Timeout | undefined;
 
   constructor(listener: TcpHandle, policy: Balance, log: Logger) {
     this.#policy = policy;
@@ -97,6 +105,7 @@ export class Dispatcher {
     lane.reportedOpen = 0;
     lane.reportedReceived = 0;
     lane.grantedAt = 0;
+    lane.stalled = false;
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (message?.cmd === "NODE_HANDLE_ACK" && lane.child === child) this.#onAck(lane);
     });
@@ -132,7 +141,7 @@ export class Dispatcher {
         return;
       case "spilled":
         this.#report(lane, message.open, message.received);
-        this.#onSpilled(lane, message.accepted);
+        this.#onSpilled(lane, message.accepted, message.full);
         return;
       case "dup":
         this.#onKeeper(handle as TcpHandle | undefined);
@@ -155,6 +164,7 @@ export class Dispatcher {
       await new Promise((r) => setTimeout(r, 10));
     }
     for (const handle of this.#queue.splice(0)) handle.close();
+    clearTimeout(this.#stallCheck);
   }
 
   // ---- the accept path ----
@@ -172,18 +182,36 @@ export class Dispatcher {
 
   #pump(): void {
     const lanes = this.#lanes;
+    if (this.#queue.length === 0) return;
+    const now = Date.now();
+    for (const lane of lanes)
+      lane.stalled = !lane.free && lane.ready && now - lane.busySince > STALL_MS;
     while (this.#queue.length > 0) {
       const i = pick(lanes, this.#policy, this.#cursor);
-      if (i < 0) return;
+      if (i < 0) break;
       this.#cursor = i + 1;
       this.#sendConn(lanes[i] as Lane, this.#queue.shift() as RawHandle);
     }
+    // Connections wait for an acknowledgement, which re-runs this; should a worker stall
+    // instead, look again once it counts as stalled, so the others take its share.
+    if (this.#queue.length > 0 && this.#stallCheck === undefined) {
+      this.#stallCheck = setTimeout(() => {
+        this.#stallCheck = undefined;
+        this.#pump();
+      }, STALL_MS + 1);
+    }
+  }
+
+  /** Bookkeeping for every message that carries a handle: it occupies the channel until acked. */
+  #occupy(lane: Lane, handle: RawHandle | null): void {
+    if (lane.unacked.length === 0) lane.busySince = Date.now();
+    lane.unacked.push(handle);
+    lane.free = false;
   }
 
   #sendConn(lane: Lane, handle: RawHandle): void {
     const child = lane.child as ChildProcess;
-    lane.unacked.push(handle);
-    lane.free = false;
+    this.#occupy(lane, handle);
     lane.sent++;
     lane.load++;
     this.#handedOff++;
@@ -206,7 +234,10 @@ export class Dispatcher {
     handle?.close();
     if (lane.unacked.length === 0) {
       lane.free = true;
+      lane.stalled = false;
       this.#pump();
+    } else {
+      lane.busySince = Date.now();
     }
   }
 
@@ -219,15 +250,10 @@ export class Dispatcher {
 
   // ---- spill: workers accept directly while the queue is backed up ----
 
-  #eligible(lane: Lane): boolean {
-    if (!lane.ready || lane.grantedAt !== 0) return false;
-    return this.#policy === "round-robin" || lane.load - minLoad(this.#lanes) < SPILL_QUOTA;
-  }
-
   #startSpill(): void {
     if (this.#spilling || this.#stopped || this.#keeper === null || this.#polled === null) return;
     let granted = 0;
-    for (const lane of this.#lanes) if (this.#eligible(lane) && this.#grant(lane)) granted++;
+    for (const lane of this.#lanes) if (this.#grant(lane)) granted++;
     if (granted === 0) return;
     this.#spilling = true;
     this.#spills++;
@@ -239,20 +265,24 @@ export class Dispatcher {
     this.#log.debug({ queued: this.#queue.length, granted }, "spill: workers accept directly");
   }
 
+  /** Lend the listener to a worker, for as many connections as balance allows. */
   #grant(lane: Lane): boolean {
     const child = lane.child;
-    if (child === undefined || this.#keeper === null) return false;
+    if (child === undefined || !lane.ready || lane.grantedAt !== 0 || this.#keeper === null)
+      return false;
+    const room = grantSize(this.#lanes, lane);
+    if (room < GRANT_WORTHWHILE) return false;
     lane.grantedAt = Date.now();
-    lane.unacked.push(null);
-    lane.free = false;
-    child.send({ t: "accept", quota: SPILL_QUOTA, ms: SPILL_MS }, this.#keeper as never);
+    this.#occupy(lane, null);
+    child.send({ t: "accept", maxOpen: lane.load + room, ms: SPILL_MS }, this.#keeper as never);
     return true;
   }
 
-  #onSpilled(lane: Lane, accepted: number): void {
+  #onSpilled(lane: Lane, accepted: number, full: boolean): void {
     lane.grantedAt = 0;
-    // A grant used up before its time ran out means the rush goes on: lend the listener again.
-    if (this.#spilling && accepted >= SPILL_QUOTA && this.#eligible(lane)) this.#grant(lane);
+    // While the rush goes on, lend the listener again (if balance allows; a worker that reached
+    // its ceiling gets a new one only once the others have caught up).
+    if (this.#spilling && (full || accepted >= SPILL_RUSH)) this.#grant(lane);
     this.#maybeEndSpill();
   }
 
@@ -294,8 +324,7 @@ export class Dispatcher {
     const lane = this.#lanes.find((l) => l.ready);
     if (lane?.child === undefined) return;
     this.#keeperAsked = true;
-    lane.unacked.push(null);
-    lane.free = false;
+    this.#occupy(lane, null);
     lane.child.send({ t: "dup" }, this.#polled as never);
   }
 
@@ -320,6 +349,8 @@ export class Dispatcher {
         reportedOpen: 0,
         reportedReceived: 0,
         grantedAt: 0,
+        stalled: false,
+        busySince: 0,
       };
       this.#lanes[id] = lane;
     }

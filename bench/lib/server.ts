@@ -1,0 +1,111 @@
+/**
+ * Start the echoplex CLI as a child process and wait for its one "listening" line. Used by the
+ * benchmarks and by the tests, so both drive the server exactly as a user does.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../src/main/cli.ts", import.meta.url));
+
+export interface RunningServer {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  /** The parsed "listening" line. */
+  readonly listening: Record<string, unknown>;
+  /** Every JSON line the server printed so far. */
+  readonly lines: Record<string, unknown>[];
+  /** Send a signal and resolve with how the process exited. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startServer(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<RunningServer> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stderr = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`server did not print "listening" within ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    let buffered = "";
+    proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        lines.push(parsed);
+        if (parsed.msg === "listening") {
+          clearTimeout(timer);
+          resolve({
+            proc,
+            pid: proc.pid as number,
+            port: parsed.port as number,
+            listening: parsed,
+            lines,
+            stop(signal = "SIGTERM") {
+              if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+              return exited;
+            },
+          });
+        }
+      }
+    });
+    proc.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (code ${code}) before listening: ${stderr}`));
+    });
+  });
+}
+
+/** Pids of a process's children (Linux /proc). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) used so far by a process and all its descendants still alive. */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    // Fields after the command name: state is 3rd, utime 14th, stime 15th (1-based, whole line).
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) total += treeCpuSeconds(child);
+  return total;
+}

@@ -1,0 +1,185 @@
+/**
+ * handoff: connections spread over the workers under both policies, a dead or stuck worker costs
+ * no connection, and a rush of connections spills to direct accept and comes back.
+ */
+import assert from "node:assert/strict";
+import type { Socket } from "node:net";
+import { describe, it } from "node:test";
+import { BALANCES } from "../src/main/config.ts";
+import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { countByOwner, ownerOf } from "./helpers/owners.ts";
+import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+
+/** Sockets to destroy when the test ends, registered before the server so they close first. */
+function track(t: { after(fn: () => void): void }): Socket[] {
+  const sockets: Socket[] = [];
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+  });
+  return sockets;
+}
+
+function spread(counts: Map<number, number>): { min: number; max: number } {
+  const values = [...counts.values()];
+  return { min: Math.min(...values), max: Math.max(...values) };
+}
+
+describe("handoff", () => {
+  for (const balance of BALANCES) {
+    it(`spreads long-lived connections evenly with --balance ${balance}`, async (t) => {
+      const sockets = track(t);
+      const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--balance", balance]);
+      const workers = childPids(server.pid);
+      assert.equal(workers.length, 2);
+      // One at a time, each proven served by a round trip.
+      for (let i = 0; i < 40; i++) {
+        const s = await open(server.port);
+        sockets.push(s);
+        await roundTrip(s, random(16));
+      }
+      const counts = countByOwner(
+        server.port,
+        sockets.map((s) => s.localPort as number),
+        workers,
+      );
+      assert.equal(counts.get(-1), undefined, "every connection is held by a worker");
+      const { min, max } = spread(counts);
+      assert.ok(max <= 1.2 * min, `connections per worker: ${[...counts.values()]}`);
+    });
+  }
+
+  it("keeps the balance within 1.2x for a burst of 200 concurrent long-lived connections", async (t) => {
+    const sockets = track(t);
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const workers = childPids(server.pid);
+    sockets.push(...(await Promise.all(Array.from({ length: 200 }, () => open(server.port)))));
+    await Promise.all(sockets.map((s) => roundTrip(s, random(8))));
+    const counts = countByOwner(
+      server.port,
+      sockets.map((s) => s.localPort as number),
+      workers,
+    );
+    const { min, max } = spread(counts);
+    assert.ok(max <= 1.2 * min, `connections per worker: ${[...counts.values()]}`);
+  });
+
+  it("replaces a worker killed with SIGKILL; the other worker's connections are untouched", async (t) => {
+    const sockets = track(t);
+    const server = await serve(t, [
+      "--mode",
+      "handoff",
+      "--workers",
+      "2",
+      "--balance",
+      "round-robin",
+    ]);
+    const workers = childPids(server.pid);
+    for (let i = 0; i < 6; i++) {
+      const s = await open(server.port);
+      sockets.push(s);
+      await roundTrip(s, random(8));
+    }
+    const [victim, survivor] = workers as [number, number];
+    const survivors = sockets.filter(
+      (s) => ownerOf(server.port, s.localPort as number, [survivor]) === survivor,
+    );
+    assert.ok(survivors.length > 0);
+    process.kill(victim, "SIGKILL");
+    const replacement = await waitFor("a replacement worker", () => {
+      const now = childPids(server.pid);
+      return now.length === 2 && !now.includes(victim) ? now : undefined;
+    });
+    assert.ok(replacement.includes(survivor));
+    for (const s of survivors) {
+      const payload = random(1000);
+      assert.deepEqual(await roundTrip(s, payload), payload);
+    }
+    for (let i = 0; i < 20; i++) {
+      const payload = random(500);
+      assert.deepEqual(await echoThrough(server.port, payload), payload);
+    }
+  });
+
+  it("keeps handing connections to the others while one worker is slow to take handles", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const [stuck] = childPids(server.pid) as [number];
+    process.kill(stuck, "SIGSTOP");
+    t.after(() => {
+      try {
+        process.kill(stuck, "SIGCONT");
+      } catch {}
+    });
+    // A stopped worker never acknowledges: at most the one handle in flight on its channel
+    // waits; every other connection goes to the other worker.
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () => echoThrough(server.port, random(256), 64 * 1024, 1_500)),
+    );
+    const served = results.filter((r) => r.status === "fulfilled").length;
+    assert.ok(served >= 29, `served ${served} of 30 while a worker was stopped`);
+    process.kill(stuck, "SIGCONT");
+  });
+
+  it("gives a handle whose worker dies before taking it to another worker", async (t) => {
+    const sockets = track(t);
+    const server = await serve(t, [
+      "--mode",
+      "handoff",
+      "--workers",
+      "2",
+      "--balance",
+      "round-robin",
+    ]);
+    const [stuck] = childPids(server.pid) as [number];
+    process.kill(stuck, "SIGSTOP");
+    // Round robin sends the first free-channel pick to each worker in turn: within two
+    // connections one lands on the stopped worker and waits there, unacknowledged.
+    const pending: Promise<Buffer>[] = [];
+    const payloads: Buffer[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await open(server.port);
+      sockets.push(s);
+      const p = random(64);
+      payloads.push(p);
+      pending.push(roundTrip(s, p, 20_000));
+    }
+    const early = await Promise.race([
+      Promise.allSettled(pending).then(() => "all"),
+      sleep(500).then(() => "some"),
+    ]);
+    assert.equal(early, "some", "one connection should wait on the stopped worker");
+    process.kill(stuck, "SIGKILL");
+    const echoed = await Promise.all(pending);
+    for (const [i, e] of echoed.entries()) assert.deepEqual(e, payloads[i]);
+  });
+
+  it("spills to direct accept under a rush of connections and returns to handoff", async (t) => {
+    const sockets = track(t);
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "debug"]);
+    const rush = Array.from({ length: 64 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        const payload = random(64);
+        assert.deepEqual(await echoThrough(server.port, payload), payload);
+      }
+    });
+    await Promise.all(rush);
+    await waitFor("the end of the spill", () =>
+      server.lines.find((l) => l.msg === "spill over: handoff resumes"),
+    );
+    assert.ok(server.lines.some((l) => l.msg === "spill: workers accept directly"));
+    // Handoff again: both workers still get connections, once their load reports (every
+    // 100 ms) show that the rush's connections are gone.
+    await sleep(300);
+    const workers = childPids(server.pid);
+    for (let i = 0; i < 10; i++) {
+      const s = await open(server.port);
+      sockets.push(s);
+      await roundTrip(s, random(8));
+    }
+    const counts = countByOwner(
+      server.port,
+      sockets.map((s) => s.localPort as number),
+      workers,
+    );
+    assert.ok(spread(counts).min > 0, `connections per worker: ${[...counts.values()]}`);
+  });
+});

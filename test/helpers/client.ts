@@ -1,0 +1,93 @@
+/** Test clients: real sockets on loopback. */
+import { randomBytes } from "node:crypto";
+import { connect, type Socket } from "node:net";
+
+export const HOST = "127.0.0.1";
+
+export function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: HOST, port });
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/**
+ * Send `payload` in `chunk`-sized writes while reading concurrently, then half-close and collect
+ * everything until the server ends its side. Resolves with what came back.
+ */
+export function echoThrough(
+  port: number,
+  payload: Buffer,
+  chunk = 64 * 1024,
+  timeoutMs = 60_000,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: HOST, port });
+    const received: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`echo of ${payload.length} bytes timed out`));
+    }, timeoutMs);
+    socket.on("data", (data: Buffer) => received.push(data));
+    socket.on("end", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(received));
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    let offset = 0;
+    const writeMore = (): void => {
+      while (offset < payload.length) {
+        const end = Math.min(offset + chunk, payload.length);
+        const ok = socket.write(payload.subarray(offset, end));
+        offset = end;
+        if (!ok) {
+          socket.once("drain", writeMore);
+          return;
+        }
+      }
+      socket.end();
+    };
+    socket.once("connect", writeMore);
+  });
+}
+
+/** One round trip on an open socket: write `payload`, resolve when as many bytes came back. */
+export function roundTrip(socket: Socket, payload: Buffer, timeoutMs = 5_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const timer = setTimeout(() => {
+      socket.off("data", onData);
+      reject(new Error("round trip timed out"));
+    }, timeoutMs);
+    const onData = (data: Buffer): void => {
+      parts.push(data);
+      got += data.length;
+      if (got >= payload.length) {
+        clearTimeout(timer);
+        socket.off("data", onData);
+        resolve(Buffer.concat(parts));
+      }
+    };
+    socket.on("data", onData);
+    socket.write(payload);
+  });
+}
+
+export function random(size: number): Buffer {
+  return randomBytes(size);
+}
+
+/** Where two buffers first differ, or -1 (a helpful assertion message beats a 8 MiB diff). */
+export function firstDifference(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}

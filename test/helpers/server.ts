@@ -1,0 +1,43 @@
+import type { TestContext } from "node:test";
+import { type RunningServer, startServer } from "../../bench/lib/server.ts";
+
+export { childPids, type RunningServer } from "../../bench/lib/server.ts";
+
+/** Start a server on a free port and stop it (SIGKILL if it hangs) when the test ends. */
+export async function serve(
+  t: TestContext | { after(fn: () => unknown): void },
+  args: readonly string[],
+): Promise<RunningServer> {
+  const server = await startServer([
+    "--port",
+    "0",
+    "--log-level",
+    "warn",
+    "--drain-timeout",
+    "3",
+    ...args,
+  ]);
+  t.after(async () => {
+    const killer = setTimeout(() => server.proc.kill("SIGKILL"), 10_000);
+    await server.stop("SIGTERM");
+    clearTimeout(killer);
+  });
+  return server;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `check` until it returns a value that is not undefined, or fail after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
