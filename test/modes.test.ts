@@ -6,13 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MODES } from "../src/main/config.ts";
-import { echoThrough, firstDifference, HOST, open, random } from "./helpers/client.ts";
+import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
-
-function assertEchoed(sent: Buffer, got: Buffer): void {
-  const at = firstDifference(sent, got);
-  assert.equal(at, -1, `echo differs at byte ${at} of ${sent.length} (got ${got.length} bytes)`);
-}
 
 for (const mode of MODES) {
   describe(`mode ${mode}`, () => {

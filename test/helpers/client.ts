@@ -1,4 +1,5 @@
 /** Test clients: real sockets on loopback. */
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 
@@ -83,6 +84,12 @@ export function roundTrip(socket: Socket, payload: Buffer, timeoutMs = 5_000): P
 
 export function random(size: number): Buffer {
   return randomBytes(size);
+}
+
+/** Fails unless `got` is `sent`, byte for byte, naming the first byte that differs. */
+export function assertEchoed(sent: Buffer, got: Buffer): void {
+  const at = firstDifference(sent, got);
+  assert.equal(at, -1, `echo differs at byte ${at} of ${sent.length} (got ${got.length} bytes)`);
 }
 
 /** Where two buffers first differ, or -1 (a helpful assertion message beats a 8 MiB diff). */

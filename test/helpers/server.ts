@@ -3,20 +3,16 @@ import { type RunningServer, startServer } from "../../bench/lib/server.ts";
 
 export { childPids, type RunningServer } from "../../bench/lib/server.ts";
 
+type WithCleanup = TestContext | { after(fn: () => unknown): void };
+
 /** Start a server on a free port and stop it (SIGKILL if it hangs) when the test ends. */
 export async function serve(
-  t: TestContext | { after(fn: () => unknown): void },
+  t: WithCleanup,
   args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunningServer> {
-  const server = await startServer([
-    "--port",
-    "0",
-    "--log-level",
-    "warn",
-    "--drain-timeout",
-    "3",
-    ...args,
-  ]);
+  const defaults = ["--port", "0", "--log-level", "warn", "--drain-timeout", "3"];
+  const server = await startServer([...defaults, ...args], env);
   t.after(async () => {
     const killer = setTimeout(() => server.proc.kill("SIGKILL"), 10_000);
     await server.stop("SIGTERM");

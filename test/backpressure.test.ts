@@ -1,0 +1,54 @@
+/**
+ * Backpressure: a client that writes and never reads must not grow the server's memory: once the
+ * client's receive window is full, the server stops reading, and TCP pushes back on the client.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { open, random, roundTrip } from "./helpers/client.ts";
+import { childPids, serve, sleep } from "./helpers/server.ts";
+
+function rssBytes(pid: number): number {
+  let total = 0;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    total += Number(match?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) total += rssBytes(child);
+  return total;
+}
+
+const MiB = 1024 * 1024;
+
+describe("backpressure", () => {
+  for (const mode of ["single", "handoff"]) {
+    it(`a client that sends 256 MiB and never reads costs the server little memory (${mode})`, async (t) => {
+      const server = await serve(t, ["--mode", mode, "--workers", "1"]);
+      // Warm up so that the baseline includes the echo path's own allocations.
+      const warm = await open(server.port);
+      await roundTrip(warm, random(4 * MiB), 10_000);
+      warm.destroy();
+      await sleep(200);
+      const before = rssBytes(server.pid);
+
+      const hostile = await open(server.port);
+      t.after(() => hostile.destroy());
+      hostile.on("error", () => {});
+      hostile.pause(); // never read
+      const chunk = random(MiB);
+      // Ignore our own backpressure: everything beyond the kernel buffers piles up here, in the
+      // client, not in the server.
+      for (let i = 0; i < 256; i++) hostile.write(chunk);
+      await sleep(1_500);
+      const grown = rssBytes(server.pid) - before;
+      assert.ok(grown < 48 * MiB, `server memory grew by ${(grown / MiB).toFixed(1)} MiB`);
+      assert.ok(
+        hostile.writableLength > 128 * MiB,
+        "the server pushed back: most of it is still queued in the client",
+      );
+      hostile.destroy();
+    });
+  }
+});

@@ -1,0 +1,104 @@
+/** The command line: bad input gives one line with a code and the right exit status. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { describe, it } from "node:test";
+import { CLI } from "../bench/lib/server.ts";
+import { MODES, SETTINGS } from "../src/main/config.ts";
+import { serve } from "./helpers/server.ts";
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One line on stderr, carrying the code, naming `what`, and no stack trace. */
+function assertOneLine(stderr: string, code: string, what: string): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
+  assert.ok(lines[0]?.includes(`[${code}]`), stderr);
+  assert.ok(lines[0]?.includes(what), `the line should name ${what}: ${stderr}`);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+describe("cli", () => {
+  const usage: [string[], string, string][] = [
+    [["--mode", "nope"], "ECHOPLEX_BAD_FLAG", "--mode"],
+    [["--workers", "0"], "ECHOPLEX_BAD_FLAG", "--workers"],
+    [["--workers", "2.5"], "ECHOPLEX_BAD_FLAG", "--workers"],
+    [["--port", "70000"], "ECHOPLEX_BAD_FLAG", "--port"],
+    [["--port", "abc"], "ECHOPLEX_BAD_FLAG", "--port"],
+    [["--port"], "ECHOPLEX_BAD_FLAG", "--port"],
+    [["--host", ""], "ECHOPLEX_BAD_FLAG", "--host"],
+    [["--balance", "random"], "ECHOPLEX_BAD_FLAG", "--balance"],
+    [["--drain-timeout", "-1"], "ECHOPLEX_BAD_FLAG", "--drain-timeout"],
+    [["--log-level", "loud"], "ECHOPLEX_BAD_FLAG", "--log-level"],
+    [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],
+    [["stray"], "ECHOPLEX_UNKNOWN_FLAG", "stray"],
+  ];
+  for (const [args, code, what] of usage) {
+    it(`exits 2 for ${args.join(" ") || "(empty)"}`, () => {
+      const r = run(args);
+      assert.equal(r.status, 2);
+      assertOneLine(r.stderr, code, what);
+    });
+  }
+
+  it("names the variable when an ECHOPLEX_* value is bad", () => {
+    const r = run([], { ECHOPLEX_PORT: "seven" });
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, "ECHOPLEX_BAD_FLAG", "ECHOPLEX_PORT");
+  });
+
+  it("takes a setting from its variable, and prefers the flag when both are given", async (t) => {
+    const fromEnv = await serve(t, [], { ECHOPLEX_MODE: "single" });
+    assert.equal(fromEnv.listening.mode, "single");
+    const fromFlag = await serve(t, ["--mode", "threads", "--workers", "2"], {
+      ECHOPLEX_MODE: "single",
+      ECHOPLEX_WORKERS: "1",
+    });
+    assert.equal(fromFlag.listening.mode, "threads");
+    assert.equal(fromFlag.listening.workers, 2);
+  });
+
+  it("--help lists every flag with its variable, and exits 0", () => {
+    const r = run(["--help"]);
+    assert.equal(r.status, 0);
+    for (const s of SETTINGS) {
+      assert.ok(r.stdout.includes(`--${s.flag}`), s.flag);
+      assert.ok(r.stdout.includes(s.env), s.env);
+    }
+  });
+
+  it("--version prints the package version", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    const r = run(["--version"]);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+
+  for (const mode of MODES) {
+    it(`exits 1 with one line when the port is in use (${mode})`, async (t) => {
+      const blocker: Server = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      t.after(() => blocker.close());
+      const port = (blocker.address() as { port: number }).port;
+      const r = run(["--mode", mode, "--workers", "2", "--port", String(port)]);
+      assert.equal(r.status, 1);
+      assertOneLine(r.stderr, "ECHOPLEX_PORT_IN_USE", String(port));
+    });
+  }
+
+  it("exits 1 with one line when the address is not this machine's", () => {
+    const r = run(["--mode", "single", "--host", "192.0.2.1", "--port", "0"]);
+    assert.equal(r.status, 1);
+    assertOneLine(r.stderr, "ECHOPLEX_BAD_ADDRESS", "192.0.2.1");
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * SIGTERM in every mode: stop accepting, let open connections finish echoing for up to
+ * --drain-timeout seconds, then close what is left and exit 0.
+ */
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { describe, it } from "node:test";
+import { startServer } from "../bench/lib/server.ts";
+import { MODES } from "../src/main/config.ts";
+import { HOST, open, random, roundTrip } from "./helpers/client.ts";
+import { sleep } from "./helpers/server.ts";
+
+/** Resolves once a new connection to `port` is refused. */
+async function refused(port: number, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const s = connect({ host: HOST, port });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.once("error", resolve);
+    });
+    if (error?.code === "ECONNREFUSED") return;
+    await sleep(50);
+  }
+  throw new Error("new connections are still accepted while draining");
+}
+
+function closed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once("close", () => resolve());
+  });
+}
+
+describe("drain", () => {
+  for (const mode of MODES) {
+    it(`SIGTERM stops accepting and lets open connections finish (${mode})`, async () => {
+      const server = await startServer([
+        "--mode",
+        mode,
+        "--workers",
+        "2",
+        "--port",
+        "0",
+        "--drain-timeout",
+        "20",
+      ]);
+      const socket = await open(server.port);
+      await roundTrip(socket, random(100));
+      const exit = server.stop("SIGTERM");
+      await refused(server.port);
+      // The open connection still echoes, and the server finishes when the client does.
+      const payload = random(200_000);
+      assert.deepEqual(await roundTrip(socket, payload), payload);
+      const ended = new Promise<void>((resolve) => socket.once("end", resolve));
+      socket.end();
+      await ended;
+      const started = Date.now();
+      assert.deepEqual(await exit, { code: 0, signal: null });
+      assert.ok(
+        Date.now() - started < 10_000,
+        "exits once the last connection is done, not at the timeout",
+      );
+    });
+
+    it(`closes connections still open after --drain-timeout, then exits 0 (${mode})`, async () => {
+      const server = await startServer([
+        "--mode",
+        mode,
+        "--workers",
+        "2",
+        "--port",
+        "0",
+        "--drain-timeout",
+        "1",
+      ]);
+      const socket = await open(server.port);
+      socket.on("error", () => {});
+      await roundTrip(socket, random(10));
+      const exit = server.stop("SIGTERM");
+      await closed(socket);
+      assert.deepEqual(await exit, { code: 0, signal: null });
+    });
+  }
+});
