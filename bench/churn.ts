@@ -1,15 +1,19 @@
 /**
  * Connection churn against every mode, interleaved with the single-loop baseline in one run
  * (single, A, single, B, ... for each round), medians over the rounds. Reports connections/s,
- * the ratio to the single loop measured in the same run, and µs of server and client CPU per
- * connection. The full bench (issue #3) supersedes this; it exists to check the handoff design.
+ * the ratio to the single loop measured in the same run, µs of server and client CPU per
+ * connection, and flags a run whose client used 90% of a core or more as client-bound. The full
+ * bench (issue #3) supersedes this; it exists to check the handoff design.
  *
  *   npm run bench:churn -- [--modes handoff,cluster] [--workers 2] [--rounds 3] [--seconds 3]
- *                          [--concurrency 50] [--balance least-connections]
+ *                          [--concurrency 50] [--balance least-connections] [--external CMD]
+ *
+ * --external runs a native client instead of the built-in one (see lib/external-client.ts).
  */
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { churn } from "./lib/churn-client.ts";
+import { runExternal } from "./lib/external-client.ts";
 import { startServer, treeCpuSeconds } from "./lib/server.ts";
 
 const { values } = parseArgs({
@@ -20,48 +24,62 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "50" },
     balance: { type: "string", default: "least-connections" },
+    external: { type: "string" },
   },
 });
 const modes = (values.modes as string).split(",");
 const workers = Number(values.workers);
 const rounds = Number(values.rounds);
-const durationMs = Number(values.seconds) * 1000;
+const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
+const external = values.external;
 
 interface Sample {
   rate: number;
   serverUs: number;
   clientUs: number;
+  /** Cores the client used: near 1 means this single-threaded client was the limit. */
+  clientCores: number;
   errors: number;
-  mismatches: number;
+}
+
+async function load(
+  port: number,
+): Promise<{ connections: number; seconds: number; cpu: number; errors: number }> {
+  if (external !== undefined) {
+    const r = runExternal(external, port, seconds);
+    return {
+      connections: r.connections,
+      seconds: r.seconds,
+      cpu: r.cpuSeconds,
+      errors: r.errors + r.mismatches,
+    };
+  }
+  const cpu0 = process.cpuUsage();
+  const r = await churn("127.0.0.1", port, concurrency, seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    connections: r.connections,
+    seconds: r.seconds,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    errors: r.errors + r.mismatches,
+  };
 }
 
 async function measure(mode: string): Promise<Sample> {
-  const server = await startServer([
-    "--mode",
-    mode,
-    "--workers",
-    String(workers),
-    "--port",
-    "0",
-    "--balance",
-    values.balance as string,
-    "--log-level",
-    "warn",
-  ]);
+  const args = ["--mode", mode, "--workers", String(workers), "--port", "0", "--log-level", "warn"];
+  const server = await startServer([...args, "--balance", values.balance as string]);
   try {
     await churn("127.0.0.1", server.port, concurrency, 300); // warm-up
-    const cpu0 = treeCpuSeconds(server.pid);
-    const client0 = process.cpuUsage();
-    const r = await churn("127.0.0.1", server.port, concurrency, durationMs);
-    const serverCpu = treeCpuSeconds(server.pid) - cpu0;
-    const client = process.cpuUsage(client0);
+    const server0 = treeCpuSeconds(server.pid);
+    const r = await load(server.port);
+    const serverCpu = treeCpuSeconds(server.pid) - server0;
     return {
       rate: r.connections / r.seconds,
       serverUs: (serverCpu * 1e6) / r.connections,
-      clientUs: (client.user + client.system) / r.connections,
+      clientUs: (r.cpu * 1e6) / r.connections,
+      clientCores: r.cpu / r.seconds,
       errors: r.errors,
-      mismatches: r.mismatches,
     };
   } finally {
     await server.stop();
@@ -86,18 +104,30 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-const base = median((samples.get("single") ?? []).map((s) => s.rate));
+const client =
+  external === undefined
+    ? `built-in Node client, ${concurrency} concurrent loops`
+    : `external: ${external}`;
 console.log(
-  `\nchurn: connect, one ${64}-byte round trip, RST; ${concurrency} concurrent loops, ${durationMs / 1000} s x ${rounds} rounds, ${workers} workers`,
+  `churn: connect, one 64-byte round trip, close with RST; ${client}; ${seconds} s x ${rounds} rounds, ${workers} workers`,
 );
 console.log(`machine: ${cpus()[0]?.model} x ${availableParallelism()}, Node ${process.version}\n`);
 console.log(
-  "| mode | conn/s median (min–max) | vs single | server µs/conn | client µs/conn | errors |",
+  "| mode | conn/s median (min–max) | vs single | server µs/conn | client µs/conn | client cores | errors |",
 );
-console.log("|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|");
+const base = median((samples.get("single") ?? []).map((s) => s.rate));
 for (const [mode, ss] of samples) {
   const rates = ss.map((s) => s.rate);
-  console.log(
-    `| ${mode} | ${Math.round(median(rates))} (${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}) | ${(median(rates) / base).toFixed(2)}× | ${median(ss.map((s) => s.serverUs)).toFixed(0)} | ${median(ss.map((s) => s.clientUs)).toFixed(0)} | ${ss.reduce((a, s) => a + s.errors + s.mismatches, 0)} |`,
-  );
+  const cores = median(ss.map((s) => s.clientCores));
+  const cells = [
+    mode,
+    `${Math.round(median(rates))} (${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))})`,
+    `${(median(rates) / base).toFixed(2)}×`,
+    median(ss.map((s) => s.serverUs)).toFixed(0),
+    median(ss.map((s) => s.clientUs)).toFixed(0),
+    cores >= 0.9 ? `${cores.toFixed(2)} **client-bound**` : cores.toFixed(2),
+    String(ss.reduce((a, s) => a + s.errors, 0)),
+  ];
+  console.log(`| ${cells.join(" | ")} |`);
 }

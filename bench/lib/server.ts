@@ -24,8 +24,9 @@ export function startServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
+  cli = CLI,
 ): Promise<RunningServer> {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  const proc = spawn(process.execPath, [cli, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
