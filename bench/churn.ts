@@ -5,7 +5,7 @@
  * connection, and flags a run whose client used 90% of a core or more as client-bound. The full
  * bench (issue #3) supersedes this; it exists to check the handoff design.
  *
- *   npm run bench:churn -- [--modes handoff,cluster] [--workers 2] [--rounds 3] [--seconds 3]
+ *   npm run bench:churn -- [--modes handoff,handoff:--spill=off,cluster] [--workers 2] [--rounds 3] [--seconds 3]
  *                          [--concurrency 50] [--balance least-connections] [--external CMD]
  *
  * --external runs a native client instead of the built-in one (see lib/external-client.ts).
@@ -66,9 +66,11 @@ async function load(
   };
 }
 
-async function measure(mode: string): Promise<Sample> {
+/** A mode, optionally with flags after a colon: "handoff:--spill=off". */
+async function measure(variant: string): Promise<Sample> {
+  const [mode = variant, ...flags] = variant.split(":");
   const args = ["--mode", mode, "--workers", String(workers), "--port", "0", "--log-level", "warn"];
-  const server = await startServer([...args, "--balance", values.balance as string]);
+  const server = await startServer([...args, "--balance", values.balance as string, ...flags]);
   try {
     await churn("127.0.0.1", server.port, concurrency, 300); // warm-up
     const server0 = treeCpuSeconds(server.pid);

@@ -36,6 +36,7 @@ describe("cli", () => {
     [["--port"], "ECHOPLEX_BAD_FLAG", "--port"],
     [["--host", ""], "ECHOPLEX_BAD_FLAG", "--host"],
     [["--balance", "random"], "ECHOPLEX_BAD_FLAG", "--balance"],
+    [["--spill", "maybe"], "ECHOPLEX_BAD_FLAG", "--spill"],
     [["--drain-timeout", "-1"], "ECHOPLEX_BAD_FLAG", "--drain-timeout"],
     [["--log-level", "loud"], "ECHOPLEX_BAD_FLAG", "--log-level"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],

@@ -25,6 +25,7 @@ describe("config", () => {
       mode: "handoff",
       workers: availableParallelism(),
       balance: "least-connections",
+      spill: true,
       host: "127.0.0.1",
       port: 7007,
       drainTimeout: 10,
@@ -47,6 +48,11 @@ describe("config", () => {
 
   it("runs single mode with one worker whatever --workers says", () => {
     assert.equal(config(["--mode", "single", "--workers", "4"]).workers, 1);
+  });
+
+  it("turns spill off with --spill off", () => {
+    assert.equal(config(["--spill", "off"]).spill, false);
+    assert.equal(config([], { ECHOPLEX_SPILL: "on" }).spill, true);
   });
 
   it("accepts --flag=value", () => {

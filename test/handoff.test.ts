@@ -152,6 +152,27 @@ describe("handoff", () => {
     for (const [i, e] of echoed.entries()) assert.deepEqual(e, payloads[i]);
   });
 
+  it("without spill, queues a rush in the primary and serves every connection", async (t) => {
+    const server = await serve(t, [
+      "--mode",
+      "handoff",
+      "--workers",
+      "2",
+      "--spill",
+      "off",
+      "--log-level",
+      "debug",
+    ]);
+    const rush = Array.from({ length: 64 }, async () => {
+      for (let i = 0; i < 20; i++) {
+        const payload = random(64);
+        assert.deepEqual(await echoThrough(server.port, payload), payload);
+      }
+    });
+    await Promise.all(rush);
+    assert.ok(!server.lines.some((l) => l.msg === "spill: workers accept directly"));
+  });
+
   it("spills to direct accept under a rush of connections and returns to handoff", async (t) => {
     const sockets = track(t);
     const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "debug"]);

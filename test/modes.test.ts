@@ -9,11 +9,17 @@ import { MODES } from "../src/main/config.ts";
 import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 
-for (const mode of MODES) {
-  describe(`mode ${mode}`, () => {
+/** Every mode, and handoff once more without spill (so the pure handoff path runs the suite). */
+const VARIANTS = [
+  ...MODES.map((mode) => ({ name: mode, mode, args: ["--mode", mode] })),
+  { name: "handoff --spill off", mode: "handoff", args: ["--mode", "handoff", "--spill", "off"] },
+];
+
+for (const { name, mode, args } of VARIANTS) {
+  describe(`mode ${name}`, () => {
     let port = 0;
     it("starts and prints one listening line with the bound port", async (t) => {
-      const server = await serve(t, ["--mode", mode, "--workers", "2"]);
+      const server = await serve(t, [...args, "--workers", "2"]);
       port = server.port;
       assert.ok(port > 0);
       const listening = server.lines.filter((l) => l.msg === "listening");

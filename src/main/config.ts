@@ -24,6 +24,8 @@ export interface Config {
   readonly mode: Mode;
   readonly workers: number;
   readonly balance: Balance;
+  /** handoff: lend workers the listener while connections arrive faster than handles pass. */
+  readonly spill: boolean;
   readonly host: string;
   readonly port: number;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
@@ -105,6 +107,14 @@ export const SETTINGS = [
     help: "how handoff picks a worker",
     fallback: () => "least-connections",
     parse: oneOf(BALANCES),
+  }),
+  setting({
+    key: "spill",
+    flag: "spill",
+    env: "ECHOPLEX_SPILL",
+    help: "handoff: let workers accept directly while the handoff queue is backed up (on|off)",
+    fallback: () => true,
+    parse: (raw, source) => oneOf(["on", "off"] as const)(raw, source) === "on",
   }),
   setting({
     key: "host",
@@ -212,6 +222,7 @@ export function helpText(version: string): string {
 }
 
 function describeDefault(key: keyof Config): string {
+  if (key === "spill") return "on";
   return key === "workers"
     ? "available parallelism"
     : String(SETTINGS.find((s) => s.key === key)?.fallback());

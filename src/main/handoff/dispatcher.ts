@@ -64,6 +64,7 @@ export class Dispatcher {
   readonly #lanes: Lane[] = [];
   readonly #queue: RawHandle[] = [];
   readonly #policy: Balance;
+  readonly #spillAllowed: boolean;
   readonly #log: Logger;
   #cursor = 0;
   /** The listening handle the primary accepts from, or null while spilling or stopped. */
@@ -78,8 +79,9 @@ export class Dispatcher {
   #watchdog: NodeJS.Timeout | undefined;
   #stallCheck: NodeJS.Timeout | undefined;
 
-  constructor(listener: TcpHandle, policy: Balance, log: Logger) {
+  constructor(listener: TcpHandle, policy: Balance, spill: boolean, log: Logger) {
     this.#policy = policy;
+    this.#spillAllowed = spill;
     this.#log = log;
     this.#polled = listener;
     listener.onconnection = this.#onConnection;
@@ -109,7 +111,7 @@ export class Dispatcher {
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (message?.cmd === "NODE_HANDLE_ACK" && lane.child === child) this.#onAck(lane);
     });
-    if (this.#keeper === null) this.#askForKeeper();
+    if (this.#keeper === null && this.#spillAllowed) this.#askForKeeper();
     this.#pump();
   }
 
@@ -251,7 +253,8 @@ export class Dispatcher {
   // ---- spill: workers accept directly while the queue is backed up ----
 
   #startSpill(): void {
-    if (this.#spilling || this.#stopped || this.#keeper === null || this.#polled === null) return;
+    if (!this.#spillAllowed || this.#spilling || this.#stopped) return;
+    if (this.#keeper === null || this.#polled === null) return;
     let granted = 0;
     for (const lane of this.#lanes) if (this.#grant(lane)) granted++;
     if (granted === 0) return;

@@ -18,6 +18,7 @@ export const startHandoff: StartTopology = async (config, log) => {
   const dispatcher = new Dispatcher(
     (server as unknown as { _handle: TcpHandle })._handle,
     config.balance,
+    config.spill,
     log,
   );
   const supervisor = new Supervisor(
