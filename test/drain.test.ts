@@ -35,19 +35,15 @@ function closed(socket: Socket): Promise<void> {
   });
 }
 
+function startMode(mode: string, drainTimeout: number) {
+  const args = ["--mode", mode, "--workers", "2", "--port", "0", "--log-level", "warn"];
+  return startServer([...args, "--drain-timeout", String(drainTimeout)]);
+}
+
 describe("drain", () => {
   for (const mode of MODES) {
     it(`SIGTERM stops accepting and lets open connections finish (${mode})`, async () => {
-      const server = await startServer([
-        "--mode",
-        mode,
-        "--workers",
-        "2",
-        "--port",
-        "0",
-        "--drain-timeout",
-        "20",
-      ]);
+      const server = await startMode(mode, 20);
       const socket = await open(server.port);
       await roundTrip(socket, random(100));
       const exit = server.stop("SIGTERM");
@@ -67,16 +63,7 @@ describe("drain", () => {
     });
 
     it(`closes connections still open after --drain-timeout, then exits 0 (${mode})`, async () => {
-      const server = await startServer([
-        "--mode",
-        mode,
-        "--workers",
-        "2",
-        "--port",
-        "0",
-        "--drain-timeout",
-        "1",
-      ]);
+      const server = await startMode(mode, 1);
       const socket = await open(server.port);
       socket.on("error", () => {});
       await roundTrip(socket, random(10));

@@ -8,7 +8,9 @@ import { describe, it } from "node:test";
 import { countByOwner, ownerOf } from "../bench/lib/owners.ts";
 import { BALANCES } from "../src/main/config.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
-import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+import { childPids, type RunningServer, serve, sleep, waitFor } from "./helpers/server.ts";
+
+const HANDOFF = ["--mode", "handoff", "--workers", "2"];
 
 /** Sockets to destroy when the test ends, registered before the server so they close first. */
 function track(t: { after(fn: () => void): void }): Socket[] {
@@ -17,6 +19,21 @@ function track(t: { after(fn: () => void): void }): Socket[] {
     for (const s of sockets) s.destroy();
   });
   return sockets;
+}
+
+/** Open `n` connections one at a time, each proven served by a round trip. */
+async function openSerially(port: number, n: number, into: Socket[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const s = await open(port);
+    into.push(s);
+    await roundTrip(s, random(16));
+  }
+}
+
+/** How many of `sockets` each worker process of `server` holds (-1: none of them). */
+function perWorker(server: RunningServer, sockets: readonly Socket[]): Map<number, number> {
+  const ports = sockets.map((s) => s.localPort as number);
+  return countByOwner(server.port, ports, childPids(server.pid));
 }
 
 function spread(counts: Map<number, number>): { min: number; max: number } {
@@ -28,20 +45,10 @@ describe("handoff", () => {
   for (const balance of BALANCES) {
     it(`spreads long-lived connections evenly with --balance ${balance}`, async (t) => {
       const sockets = track(t);
-      const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--balance", balance]);
-      const workers = childPids(server.pid);
-      assert.equal(workers.length, 2);
-      // One at a time, each proven served by a round trip.
-      for (let i = 0; i < 40; i++) {
-        const s = await open(server.port);
-        sockets.push(s);
-        await roundTrip(s, random(16));
-      }
-      const counts = countByOwner(
-        server.port,
-        sockets.map((s) => s.localPort as number),
-        workers,
-      );
+      const server = await serve(t, [...HANDOFF, "--balance", balance]);
+      assert.equal(childPids(server.pid).length, 2);
+      await openSerially(server.port, 40, sockets);
+      const counts = perWorker(server, sockets);
       assert.equal(counts.get(-1), undefined, "every connection is held by a worker");
       const { min, max } = spread(counts);
       assert.ok(max <= 1.2 * min, `connections per worker: ${[...counts.values()]}`);
@@ -50,36 +57,19 @@ describe("handoff", () => {
 
   it("keeps the balance within 1.2x for a burst of 200 concurrent long-lived connections", async (t) => {
     const sockets = track(t);
-    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
-    const workers = childPids(server.pid);
+    const server = await serve(t, [...HANDOFF]);
     sockets.push(...(await Promise.all(Array.from({ length: 200 }, () => open(server.port)))));
     await Promise.all(sockets.map((s) => roundTrip(s, random(8))));
-    const counts = countByOwner(
-      server.port,
-      sockets.map((s) => s.localPort as number),
-      workers,
-    );
+    const counts = perWorker(server, sockets);
     const { min, max } = spread(counts);
     assert.ok(max <= 1.2 * min, `connections per worker: ${[...counts.values()]}`);
   });
 
   it("replaces a worker killed with SIGKILL; the other worker's connections are untouched", async (t) => {
     const sockets = track(t);
-    const server = await serve(t, [
-      "--mode",
-      "handoff",
-      "--workers",
-      "2",
-      "--balance",
-      "round-robin",
-    ]);
-    const workers = childPids(server.pid);
-    for (let i = 0; i < 6; i++) {
-      const s = await open(server.port);
-      sockets.push(s);
-      await roundTrip(s, random(8));
-    }
-    const [victim, survivor] = workers as [number, number];
+    const server = await serve(t, [...HANDOFF, "--balance", "round-robin"]);
+    const [victim, survivor] = childPids(server.pid) as [number, number];
+    await openSerially(server.port, 6, sockets);
     const survivors = sockets.filter(
       (s) => ownerOf(server.port, s.localPort as number, [survivor]) === survivor,
     );
@@ -101,7 +91,7 @@ describe("handoff", () => {
   });
 
   it("keeps handing connections to the others while one worker is slow to take handles", async (t) => {
-    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const server = await serve(t, [...HANDOFF]);
     const [stuck] = childPids(server.pid) as [number];
     process.kill(stuck, "SIGSTOP");
     t.after(() => {
@@ -121,14 +111,7 @@ describe("handoff", () => {
 
   it("gives a handle whose worker dies before taking it to another worker", async (t) => {
     const sockets = track(t);
-    const server = await serve(t, [
-      "--mode",
-      "handoff",
-      "--workers",
-      "2",
-      "--balance",
-      "round-robin",
-    ]);
+    const server = await serve(t, [...HANDOFF, "--balance", "round-robin"]);
     const [stuck] = childPids(server.pid) as [number];
     process.kill(stuck, "SIGSTOP");
     // Round robin sends the first free-channel pick to each worker in turn: within two
@@ -175,7 +158,7 @@ describe("handoff", () => {
 
   it("spills to direct accept under a rush of connections and returns to handoff", async (t) => {
     const sockets = track(t);
-    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "debug"]);
+    const server = await serve(t, [...HANDOFF, "--log-level", "debug"]);
     const rush = Array.from({ length: 64 }, async () => {
       for (let i = 0; i < 40; i++) {
         const payload = random(64);
@@ -190,17 +173,8 @@ describe("handoff", () => {
     // Handoff again: both workers still get connections, once their load reports (every
     // 100 ms) show that the rush's connections are gone.
     await sleep(300);
-    const workers = childPids(server.pid);
-    for (let i = 0; i < 10; i++) {
-      const s = await open(server.port);
-      sockets.push(s);
-      await roundTrip(s, random(8));
-    }
-    const counts = countByOwner(
-      server.port,
-      sockets.map((s) => s.localPort as number),
-      workers,
-    );
+    await openSerially(server.port, 10, sockets);
+    const counts = perWorker(server, sockets);
     assert.ok(spread(counts).min > 0, `connections per worker: ${[...counts.values()]}`);
   });
 });

@@ -46,18 +46,8 @@ interface Lane extends Candidate {
   readonly unacked: (RawHandle | null)[];
   /** Connection handles sent to this incarnation of the worker. */
   sent: number;
-  /** Its last report: open connections, and handles received by then. */
-  reportedOpen: number;
-  reportedReceived: number;
   /** When its current spill grant started, or 0. */
   grantedAt: number;
-}
-
-export interface DispatcherStats {
-  readonly queued: number;
-  readonly spilling: boolean;
-  readonly handedOff: number;
-  readonly spills: number;
 }
 
 export class Dispatcher {
@@ -74,8 +64,6 @@ export class Dispatcher {
   #keeperAsked = false;
   #spilling = false;
   #stopped = false;
-  #handedOff = 0;
-  #spills = 0;
   #watchdog: NodeJS.Timeout | undefined;
   #stallCheck: NodeJS.Timeout | undefined;
 
@@ -87,15 +75,6 @@ export class Dispatcher {
     listener.onconnection = this.#onConnection;
   }
 
-  get stats(): DispatcherStats {
-    return {
-      queued: this.#queue.length,
-      spilling: this.#spilling,
-      handedOff: this.#handedOff,
-      spills: this.#spills,
-    };
-  }
-
   /** A worker (new or replacement) in slot `id` is ready. */
   attach(id: number, child: ChildProcess): void {
     const lane = this.#lane(id);
@@ -104,8 +83,6 @@ export class Dispatcher {
     lane.free = true;
     lane.load = 0;
     lane.sent = 0;
-    lane.reportedOpen = 0;
-    lane.reportedReceived = 0;
     lane.grantedAt = 0;
     lane.stalled = false;
     child.on("internalMessage", (message: { cmd?: string } | null) => {
@@ -216,7 +193,6 @@ export class Dispatcher {
     this.#occupy(lane, handle);
     lane.sent++;
     lane.load++;
-    this.#handedOff++;
     child.send({ t: "conn" }, handle as never, undefined, (err) => {
       if (err === null) return;
       // The send failed (the channel closed under us). If the exit handler has not already
@@ -244,8 +220,6 @@ export class Dispatcher {
   }
 
   #report(lane: Lane, open: number, received: number): void {
-    lane.reportedOpen = open;
-    lane.reportedReceived = received;
     // Handles sent but not yet received when the worker counted are in flight: add them.
     lane.load = open + (lane.sent - received);
   }
@@ -259,7 +233,6 @@ export class Dispatcher {
     for (const lane of this.#lanes) if (this.#grant(lane)) granted++;
     if (granted === 0) return;
     this.#spilling = true;
-    this.#spills++;
     // Stop accepting here: a primary that kept polling would win most accept races and the
     // queue would never drain. The keeper keeps the socket open meanwhile.
     this.#polled.close();
@@ -349,8 +322,6 @@ export class Dispatcher {
         load: 0,
         unacked: [],
         sent: 0,
-        reportedOpen: 0,
-        reportedReceived: 0,
         grantedAt: 0,
         stalled: false,
         busySince: 0,
