@@ -177,4 +177,40 @@ describe("handoff", () => {
     const counts = perWorker(server, sockets);
     assert.ok(spread(counts).min > 0, `connections per worker: ${[...counts.values()]}`);
   });
+
+  it("survives a worker killed in the middle of a spill, and spills again afterwards", async (t) => {
+    const server = await serve(t, [...HANDOFF, "--log-level", "debug"]);
+    const spills = () =>
+      server.lines.filter((l) => l.msg === "spill: workers accept directly").length;
+    const rush = async (ms: number) => {
+      const until = Date.now() + ms;
+      let failed = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (Date.now() < until) {
+            const payload = random(64);
+            const ok = await echoThrough(server.port, payload, 64, 3_000).then(
+              (e) => e.equals(payload),
+              () => false,
+            );
+            if (!ok) failed++;
+          }
+        }),
+      );
+      return failed;
+    };
+    const [victim] = childPids(server.pid) as [number];
+    const first = rush(1_500);
+    await sleep(400);
+    process.kill(victim, "SIGKILL");
+    // Only connections the dead worker had already taken can fail: at most one per client loop.
+    assert.ok((await first) <= 32);
+    await waitFor("a replacement worker", () => {
+      const now = childPids(server.pid);
+      return now.length === 2 && !now.includes(victim) ? now : undefined;
+    });
+    const before = spills();
+    assert.equal(await rush(800), 0, "no connection fails once the worker is replaced");
+    assert.ok(spills() > before, "the rush spilled again");
+  });
 });

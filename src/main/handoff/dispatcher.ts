@@ -61,7 +61,8 @@ export class Dispatcher {
   #polled: TcpHandle | null;
   /** An idle duplicate of the listener, lent to workers and re-polled when spill ends. */
   #keeper: TcpHandle | null = null;
-  #keeperAsked = false;
+  /** The worker asked for a spare copy of the listener, or -1. */
+  #keeperFrom = -1;
   #spilling = false;
   #stopped = false;
   #watchdog: NodeJS.Timeout | undefined;
@@ -107,7 +108,11 @@ export class Dispatcher {
       );
       this.#queue.unshift(...orphans);
     }
-    this.#keeperAsked &&= this.#lanes.some((l) => l.ready);
+    if (this.#keeperFrom === id) {
+      // It died with our request: ask another worker.
+      this.#keeperFrom = -1;
+      if (this.#keeper === null && this.#spillAllowed) this.#askForKeeper();
+    }
     this.#maybeEndSpill();
     this.#pump();
   }
@@ -296,16 +301,16 @@ export class Dispatcher {
   // ---- the keeper: an idle duplicate of the listener, made by a round trip through a worker ----
 
   #askForKeeper(): void {
-    if (this.#keeperAsked || this.#stopped || this.#polled === null) return;
+    if (this.#keeperFrom >= 0 || this.#stopped || this.#polled === null) return;
     const lane = this.#lanes.find((l) => l.ready);
     if (lane?.child === undefined) return;
-    this.#keeperAsked = true;
+    this.#keeperFrom = lane.id;
     this.#occupy(lane, null);
     lane.child.send({ t: "dup" }, this.#polled as never);
   }
 
   #onKeeper(handle: TcpHandle | undefined): void {
-    this.#keeperAsked = false;
+    this.#keeperFrom = -1;
     if (handle === undefined) return;
     if (this.#stopped || this.#keeper !== null) handle.close();
     else this.#keeper = handle;
