@@ -32,13 +32,6 @@ async function main(): Promise<void> {
   const { config } = command;
   const log = createLogger(config.logLevel);
   const topology = await TOPOLOGIES[config.mode](config, log);
-  // Scripts wait for this line, so it is printed at every level but "silent".
-  const announce = config.logLevel === "silent" ? log : log.child({}, { level: "info" });
-  announce.info(
-    { mode: config.mode, workers: config.workers, host: config.host, port: topology.port },
-    "listening",
-  );
-
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -55,8 +48,16 @@ async function main(): Promise<void> {
       (err: unknown) => fail(err),
     );
   };
+  // Before the listening line: whoever reads it may signal at once.
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+
+  // Scripts wait for this line, so it is printed at every level but "silent".
+  const announce = config.logLevel === "silent" ? log : log.child({}, { level: "info" });
+  announce.info(
+    { mode: config.mode, workers: config.workers, host: config.host, port: topology.port },
+    "listening",
+  );
 }
 
 main().catch(fail);
