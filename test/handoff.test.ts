@@ -209,8 +209,11 @@ describe("handoff", () => {
       const now = childPids(server.pid);
       return now.length === 2 && !now.includes(victim) ? now : undefined;
     });
+    // Rush again until it spills (how soon depends on how loaded this machine is).
     const before = spills();
-    assert.equal(await rush(800), 0, "no connection fails once the worker is replaced");
+    for (let i = 0; i < 8 && spills() === before; i++) {
+      assert.equal(await rush(500), 0, "no connection fails once the worker is replaced");
+    }
     assert.ok(spills() > before, "the rush spilled again");
   });
 });
