@@ -180,8 +180,8 @@ describe("handoff", () => {
 
   it("survives a worker killed in the middle of a spill, and spills again afterwards", async (t) => {
     const server = await serve(t, [...HANDOFF, "--log-level", "debug"]);
-    const spills = () =>
-      server.lines.filter((l) => l.msg === "spill: workers accept directly").length;
+    const count = (msg: string) => server.lines.filter((l) => l.msg === msg).length;
+    const spills = () => count("spill: workers accept directly");
     const rush = async (ms: number) => {
       const until = Date.now() + ms;
       let failed = 0;
@@ -201,7 +201,8 @@ describe("handoff", () => {
     };
     const [victim] = childPids(server.pid) as [number];
     const first = rush(1_500);
-    await sleep(400);
+    await waitFor("a spill", () => (spills() > 0 ? true : undefined));
+    await sleep(300);
     process.kill(victim, "SIGKILL");
     // Only connections the dead worker had already taken can fail: at most one per client loop.
     assert.ok((await first) <= 32);
@@ -209,7 +210,11 @@ describe("handoff", () => {
       const now = childPids(server.pid);
       return now.length === 2 && !now.includes(victim) ? now : undefined;
     });
-    // Rush again until it spills (how soon depends on how loaded this machine is).
+    // Once the rush is over, the spill ends...
+    await waitFor("the end of the spill", () =>
+      count("spill over: handoff resumes") === spills() ? true : undefined,
+    );
+    // ...and a new rush spills again (how soon depends on how loaded this machine is).
     const before = spills();
     for (let i = 0; i < 8 && spills() === before; i++) {
       assert.equal(await rush(500), 0, "no connection fails once the worker is replaced");
