@@ -1,20 +1,23 @@
 /**
- * Connection churn against every mode, interleaved with the single-loop baseline in one run
- * (single, A, single, B, ... for each round), medians over the rounds. Reports connections/s,
- * the ratio to the single loop measured in the same run, µs of server and client CPU per
- * connection, and flags a run whose client used 90% of a core or more as client-bound. The full
- * bench (issue #3) supersedes this; it exists to check the handoff design.
+ * Every mode against the single-loop baseline, interleaved in one run (single, A, single, B, ...
+ * for each round), medians over the rounds. Two workloads: churn (connect, one 64-byte round
+ * trip, close with RST: connections/s) and steady (long-lived connections, one 64-byte message
+ * in flight each: messages/s). Reports the rate, its ratio to the single loop in the same run,
+ * µs of server and client CPU per unit, and flags a run whose client used 90% of a core or more
+ * as client-bound. The full bench (issue #3) supersedes this; it exists to check the handoff design.
  *
- *   npm run bench:churn -- [--modes handoff,handoff:--spill=off,cluster] [--workers 2] [--rounds 3] [--seconds 3]
+ *   node bench/compare.ts [--workload churn|steady] [--modes handoff,handoff:--spill=off,cluster] [--workers 2] [--rounds 3] [--seconds 3]
  *                          [--concurrency 50] [--balance least-connections] [--external CMD]
  *
- * --external runs a native client instead of the built-in one (see lib/external-client.ts).
+ * --external runs a native client instead of the built-in one (see lib/external-client.ts); it
+ * must do the same workload.
  */
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { churn } from "./lib/churn-client.ts";
 import { runExternal } from "./lib/external-client.ts";
 import { startServer, treeCpuSeconds } from "./lib/server.ts";
+import { steady } from "./lib/steady-client.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "50" },
     balance: { type: "string", default: "least-connections" },
     external: { type: "string" },
+    workload: { type: "string", default: "churn" },
   },
 });
 const modes = (values.modes as string).split(",");
@@ -33,6 +37,8 @@ const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 const external = values.external;
+const workload = values.workload === "steady" ? steady : churn;
+const unit = values.workload === "steady" ? "msg" : "conn";
 
 interface Sample {
   rate: number;
@@ -56,7 +62,7 @@ async function load(
     };
   }
   const cpu0 = process.cpuUsage();
-  const r = await churn("127.0.0.1", port, concurrency, seconds * 1000);
+  const r = await workload("127.0.0.1", port, concurrency, seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
   return {
     connections: r.connections,
@@ -72,7 +78,7 @@ async function measure(variant: string): Promise<Sample> {
   const args = ["--mode", mode, "--workers", String(workers), "--port", "0", "--log-level", "warn"];
   const server = await startServer([...args, "--balance", values.balance as string, ...flags]);
   try {
-    await churn("127.0.0.1", server.port, concurrency, 300); // warm-up
+    await workload("127.0.0.1", server.port, concurrency, 300); // warm-up
     const server0 = treeCpuSeconds(server.pid);
     const r = await load(server.port);
     const serverCpu = treeCpuSeconds(server.pid) - server0;
@@ -101,21 +107,21 @@ for (let round = 0; round < rounds; round++) {
     for (const m of ["single", mode]) {
       const s = await measure(m);
       samples.get(m)?.push(s);
-      process.stderr.write(`round ${round + 1} ${m}: ${Math.round(s.rate)} conn/s\n`);
+      process.stderr.write(`round ${round + 1} ${m}: ${Math.round(s.rate)} ${unit}/s\n`);
     }
   }
 }
 
 const client =
   external === undefined
-    ? `built-in Node client, ${concurrency} concurrent loops`
+    ? `built-in Node client, ${concurrency} ${values.workload === "steady" ? "connections" : "concurrent loops"}`
     : `external: ${external}`;
 console.log(
-  `churn: connect, one 64-byte round trip, close with RST; ${client}; ${seconds} s x ${rounds} rounds, ${workers} workers`,
+  `${values.workload === "steady" ? `steady: ${concurrency} long-lived connections, one 64-byte message in flight each` : "churn: connect, one 64-byte round trip, close with RST"}; ${client}; ${seconds} s x ${rounds} rounds, ${workers} workers`,
 );
 console.log(`machine: ${cpus()[0]?.model} x ${availableParallelism()}, Node ${process.version}\n`);
 console.log(
-  "| mode | conn/s median (min–max) | vs single | server µs/conn | client µs/conn | client cores | errors |",
+  `| mode | ${unit}/s median (min–max) | vs single | server µs/${unit} | client µs/${unit} | client cores | errors |`,
 );
 console.log("|---|---|---|---|---|---|---|");
 const base = median((samples.get("single") ?? []).map((s) => s.rate));

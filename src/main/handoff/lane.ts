@@ -1,0 +1,70 @@
+/**
+ * What the handoff primary knows about one worker's IPC channel. Every message that carries a
+ * handle occupies the channel until child_process's internal acknowledgement: `unacked` mirrors
+ * that queue, in order, holding the connection handles the primary still owns.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { Candidate } from "./balancer.ts";
+import type { RawHandle } from "./handles.ts";
+
+export interface Lane extends Candidate {
+  readonly id: number;
+  child: ChildProcess | undefined;
+  ready: boolean;
+  free: boolean;
+  stalled: boolean;
+  load: number;
+  /** When the oldest unacknowledged handle message was sent (for `stalled`). */
+  busySince: number;
+  /** Handle messages sent and not yet acknowledged, in order; connection handles to close. */
+  readonly unacked: (RawHandle | null)[];
+  /** Connection handles sent to this incarnation of the worker. */
+  sent: number;
+  /** When its current spill grant started, or 0. */
+  grantedAt: number;
+}
+
+export function newLane(id: number): Lane {
+  return {
+    id,
+    child: undefined,
+    ready: false,
+    free: false,
+    stalled: false,
+    load: 0,
+    busySince: 0,
+    unacked: [],
+    sent: 0,
+    grantedAt: 0,
+  };
+}
+
+/** A new incarnation of the worker is ready. */
+export function resetLane(lane: Lane, child: ChildProcess): void {
+  lane.child = child;
+  lane.ready = true;
+  lane.free = true;
+  lane.stalled = false;
+  lane.load = 0;
+  lane.sent = 0;
+  lane.grantedAt = 0;
+}
+
+/** A message carrying a handle (`handle` when it is a connection the primary still owns) is sent. */
+export function occupy(lane: Lane, handle: RawHandle | null): void {
+  if (lane.unacked.length === 0) lane.busySince = Date.now();
+  lane.unacked.push(handle);
+  lane.free = false;
+}
+
+/** The worker acknowledged the oldest handle message; returns its connection handle, if any. */
+export function acknowledge(lane: Lane): RawHandle | null | undefined {
+  const handle = lane.unacked.shift();
+  if (lane.unacked.length === 0) {
+    lane.free = true;
+    lane.stalled = false;
+  } else {
+    lane.busySince = Date.now();
+  }
+  return handle;
+}
