@@ -1,0 +1,146 @@
+/** The spill policy and the listener's two copies, with stand-in handles and workers. */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { describe, it } from "node:test";
+import { createLogger } from "../src/log.ts";
+import type { TcpHandle } from "../src/main/handoff/handles.ts";
+import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
+import { Listener } from "../src/main/handoff/listener.ts";
+import { Spill } from "../src/main/handoff/spill.ts";
+import type { ToWorker } from "../src/messages.ts";
+import { sleep } from "./helpers/server.ts";
+
+class FakeHandle implements TcpHandle {
+  onconnection: TcpHandle["onconnection"] = null;
+  closed = false;
+  polling = false;
+  close(): void {
+    this.closed = true;
+    this.polling = false;
+  }
+  listen(): number {
+    this.polling = true;
+    return 0;
+  }
+}
+
+function worker(id: number, load: number): { lane: Lane; sent: ToWorker[] } {
+  const sent: ToWorker[] = [];
+  const child = { send: (message: ToWorker) => sent.push(message) } as unknown as ChildProcess;
+  const lane = newLane(id);
+  resetLane(lane, child);
+  lane.load = load;
+  return { lane, sent };
+}
+
+/** A listener whose polled copy is `polled` and which already has a spare. */
+function listenerWithSpare(): { listener: Listener; polled: FakeHandle; spare: FakeHandle } {
+  const polled = new FakeHandle();
+  const listener = new Listener(polled, () => {});
+  const spare = new FakeHandle();
+  assert.equal(listener.requestSpare(0), polled);
+  listener.spareArrived(spare);
+  return { listener, polled, spare };
+}
+
+const log = createLogger("silent");
+
+describe("listener", () => {
+  it("cannot pause without a spare, and asks for one spare at a time", () => {
+    const polled = new FakeHandle();
+    const listener = new Listener(polled, () => {});
+    assert.equal(listener.pause(), false);
+    assert.equal(listener.requestSpare(1), polled);
+    assert.equal(listener.requestSpare(2), null, "already asked");
+    assert.equal(listener.workerGone(2), false);
+    assert.equal(listener.workerGone(1), true, "the request died with worker 1");
+    assert.equal(listener.requestSpare(2), polled);
+  });
+
+  it("pauses by closing the polled copy and resumes by polling the spare", () => {
+    const { listener, polled, spare } = listenerWithSpare();
+    assert.equal(listener.pause(), true);
+    assert.equal(polled.closed, true);
+    assert.equal(spare.closed, false, "the spare keeps the socket open");
+    assert.equal(listener.resume(), 0);
+    assert.equal(spare.polling, true);
+    assert.equal(listener.spare, null, "a new spare is needed");
+  });
+
+  it("closes both copies, and any spare that arrives later", () => {
+    const { listener, polled, spare } = listenerWithSpare();
+    listener.close();
+    assert.ok(polled.closed && spare.closed);
+    const late = new FakeHandle();
+    listener.spareArrived(late);
+    assert.equal(late.closed, true);
+  });
+});
+
+describe("spill", () => {
+  it("lends the listener to the least loaded worker only, and stops accepting", () => {
+    const { listener, polled } = listenerWithSpare();
+    const a = worker(0, 30);
+    const b = worker(1, 10);
+    const spill = new Spill([a.lane, b.lane], listener, log, () => {});
+    spill.start(4);
+    assert.equal(a.sent.length, 0);
+    assert.deepEqual(b.sent, [{ t: "accept", maxOpen: 10 + 8, ms: 50 }]);
+    assert.equal(polled.closed, true);
+    spill.stop();
+  });
+
+  it("passes the listener on while the rush goes on, and gives it back when it is over", () => {
+    const { listener, spare } = listenerWithSpare();
+    const a = worker(0, 0);
+    const b = worker(1, 0);
+    let ended = 0;
+    const spill = new Spill([a.lane, b.lane], listener, log, () => ended++);
+    spill.start(4);
+    assert.equal(a.sent.length, 1, "a tie goes to the first in turn");
+    a.lane.load = 40;
+    spill.returned(a.lane, 40, false);
+    assert.equal(b.sent.length, 1, "busy grant: the next goes to the least loaded");
+    b.lane.load = 3;
+    spill.returned(b.lane, 3, false);
+    assert.equal(ended, 1, "a quiet grant ends the spill");
+    assert.equal(spare.polling, true, "the primary accepts again");
+    spill.stop();
+  });
+
+  it("keeps a worker that is far ahead out of the turns", () => {
+    const { listener } = listenerWithSpare();
+    const a = worker(0, 100);
+    const b = worker(1, 0);
+    const spill = new Spill([a.lane, b.lane], listener, log, () => {});
+    spill.start(4);
+    b.lane.load = 200;
+    spill.returned(b.lane, 200, true);
+    // b is now 100 ahead of a: a gets the turn, with room to catch up only by the step.
+    assert.deepEqual(a.sent.at(-1), { t: "accept", maxOpen: 100 + 15, ms: 50 });
+    spill.stop();
+  });
+
+  it("writes off a grant that is never returned, so the primary accepts again", async () => {
+    const { listener, spare } = listenerWithSpare();
+    const a = worker(0, 0);
+    let ended = 0;
+    const spill = new Spill([a.lane], listener, log, () => ended++);
+    spill.start(2);
+    await sleep(400);
+    assert.equal(ended, 1);
+    assert.equal(spare.polling, true);
+    spill.stop();
+  });
+
+  it("ends the spill when the worker holding the listener dies", () => {
+    const { listener } = listenerWithSpare();
+    const a = worker(0, 0);
+    let ended = 0;
+    const spill = new Spill([a.lane], listener, log, () => ended++);
+    spill.start(2);
+    spill.laneGone(a.lane);
+    assert.equal(ended, 1);
+    spill.stop();
+  });
+});
