@@ -18,6 +18,7 @@ import { churn } from "./lib/churn-client.ts";
 import { runExternal } from "./lib/external-client.ts";
 import { startServer, treeCpuSeconds } from "./lib/server.ts";
 import { steady } from "./lib/steady-client.ts";
+import type { LoadResult, Workload } from "./lib/workload.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +38,7 @@ const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 const external = values.external;
-const workload = values.workload === "steady" ? steady : churn;
+const workload: Workload = values.workload === "steady" ? steady : churn;
 const unit = values.workload === "steady" ? "msg" : "conn";
 
 interface Sample {
@@ -49,27 +50,16 @@ interface Sample {
   errors: number;
 }
 
-async function load(
-  port: number,
-): Promise<{ connections: number; seconds: number; cpu: number; errors: number }> {
+/** Run the load and return what it did, with the client's CPU seconds. */
+async function load(port: number): Promise<LoadResult & { cpu: number }> {
   if (external !== undefined) {
     const r = runExternal(external, port, seconds);
-    return {
-      connections: r.connections,
-      seconds: r.seconds,
-      cpu: r.cpuSeconds,
-      errors: r.errors + r.mismatches,
-    };
+    return { ...r, cpu: r.cpuSeconds };
   }
   const cpu0 = process.cpuUsage();
   const r = await workload("127.0.0.1", port, concurrency, seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
-  return {
-    connections: r.connections,
-    seconds: r.seconds,
-    cpu: (cpu.user + cpu.system) / 1e6,
-    errors: r.errors + r.mismatches,
-  };
+  return { ...r, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 /** A mode, optionally with flags after a colon: "handoff:--spill=off". */
@@ -83,11 +73,11 @@ async function measure(variant: string): Promise<Sample> {
     const r = await load(server.port);
     const serverCpu = treeCpuSeconds(server.pid) - server0;
     return {
-      rate: r.connections / r.seconds,
-      serverUs: (serverCpu * 1e6) / r.connections,
-      clientUs: (r.cpu * 1e6) / r.connections,
+      rate: r.count / r.seconds,
+      serverUs: (serverCpu * 1e6) / r.count,
+      clientUs: (r.cpu * 1e6) / r.count,
       clientCores: r.cpu / r.seconds,
-      errors: r.errors,
+      errors: r.errors + r.mismatches,
     };
   } finally {
     await server.stop();

@@ -4,13 +4,7 @@
  * `durationMs` is over.
  */
 import { connect } from "node:net";
-
-export interface ChurnResult {
-  readonly connections: number;
-  readonly errors: number;
-  readonly mismatches: number;
-  readonly seconds: number;
-}
+import { type LoadResult, pattern } from "./workload.ts";
 
 export function churn(
   host: string,
@@ -18,9 +12,8 @@ export function churn(
   concurrency: number,
   durationMs: number,
   size = 64,
-): Promise<ChurnResult> {
-  const payload = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) payload[i] = (i * 31 + 7) & 0xff;
+): Promise<LoadResult> {
+  const payload = pattern(size);
   const deadline = performance.now() + durationMs;
   const start = performance.now();
   let connections = 0;
@@ -53,7 +46,7 @@ export function churn(
   };
   const loops = Array.from({ length: concurrency }, () => new Promise<void>((r) => loop(r)));
   return Promise.all(loops).then(() => ({
-    connections,
+    count: connections,
     errors,
     mismatches,
     seconds: (performance.now() - start) / 1000,

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { ChurnResult } from "./churn-client.ts";
+import type { LoadResult } from "./workload.ts";
 
 /** CPU seconds of this process's children that have been waited for (Linux /proc). */
 function waitedChildrenCpuSeconds(): number {
@@ -18,7 +18,7 @@ export function runExternal(
   command: string,
   port: number,
   seconds: number,
-): ChurnResult & { cpuSeconds: number } {
+): LoadResult & { cpuSeconds: number } {
   const cpu0 = waitedChildrenCpuSeconds();
   const line = command.replaceAll("{port}", String(port)).replaceAll("{seconds}", String(seconds));
   const r = spawnSync("sh", ["-c", line], { encoding: "utf8" });
@@ -29,7 +29,7 @@ export function runExternal(
   if (r.status !== 0 || Number.isNaN(rate))
     throw new Error(`external client failed: ${line}\n${r.stdout}${r.stderr}`);
   return {
-    connections: rate * seconds,
+    count: rate * seconds,
     errors: field("errors"),
     mismatches: field("mismatches"),
     seconds,

@@ -3,7 +3,7 @@
  * in flight (closed loop): send, read it all back, check it, send again, until `durationMs`.
  */
 import { connect, type Socket } from "node:net";
-import type { ChurnResult } from "./churn-client.ts";
+import { type LoadResult, pattern } from "./workload.ts";
 
 export function steady(
   host: string,
@@ -11,9 +11,8 @@ export function steady(
   connections: number,
   durationMs: number,
   size = 64,
-): Promise<ChurnResult> {
-  const payload = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) payload[i] = (i * 31 + 7) & 0xff;
+): Promise<LoadResult> {
+  const payload = pattern(size);
   const start = performance.now();
   const deadline = start + durationMs;
   let messages = 0;
@@ -48,7 +47,7 @@ export function steady(
     () => new Promise<void>((resolve) => run(connect({ host, port, noDelay: true }), resolve)),
   );
   return Promise.all(loops).then(() => ({
-    connections: messages,
+    count: messages,
     errors,
     mismatches,
     seconds: (performance.now() - start) / 1000,
