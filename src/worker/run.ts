@@ -49,8 +49,8 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
           writable: true,
           allowHalfOpen: true,
         } as object);
-        if (draining) socket.destroy();
-        else echo(socket);
+        // Even while draining: it was accepted, so it is served until the drain deadline.
+        echo(socket);
         return;
       }
       case "accept":
