@@ -25,6 +25,14 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
   let spilling: Spill | undefined;
   let received = 0;
   let draining = false;
+  /** What the primary last heard, from any message that carries the counts. */
+  const reported = { open: -1, received: -1 };
+  const report = (t: "load" | "spilled", accepted = 0, full = false): void => {
+    reported.open = openConnections();
+    reported.received = received;
+    const counts = { open: reported.open, received };
+    channel.send(t === "load" ? { t, ...counts } : { t, accepted, full, ...counts });
+  };
 
   const drain = async (ms: number): Promise<void> => {
     if (draining) return;
@@ -55,19 +63,13 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
       }
       case "accept":
         if (handle === undefined || draining) {
-          channel.send({
-            t: "spilled",
-            accepted: 0,
-            full: false,
-            open: openConnections(),
-            received,
-          });
+          report("spilled");
           return;
         }
         spilling = spill(handle, message.maxOpen, message.ms, (accepted, full) => {
           spilling = undefined;
           log.trace({ accepted, full }, "spill grant over");
-          channel.send({ t: "spilled", accepted, full, open: openConnections(), received });
+          report("spilled", accepted, full);
         });
         return;
       case "dup":
@@ -83,14 +85,8 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
 
   // Report the open-connection count when it changed: least-connections balancing reads it
   // without an IPC message per connection.
-  let lastOpen = -1;
-  let lastReceived = -1;
   const loadTimer = setInterval(() => {
-    const open = openConnections();
-    if (open === lastOpen && received === lastReceived) return;
-    lastOpen = open;
-    lastReceived = received;
-    channel.send({ t: "load", open, received });
+    if (openConnections() !== reported.open || received !== reported.received) report("load");
   }, options.loadIntervalMs);
   loadTimer.unref();
 
