@@ -22,6 +22,8 @@ export interface WorkerOptions {
   readonly logLevel: LogLevel;
   /** How often the worker reports its open-connection count, in ms. */
   readonly loadIntervalMs: number;
+  /** How long to drain when the worker is told to stop by a signal or loses the primary, in ms. */
+  readonly drainMs: number;
 }
 
 // ---- primary -> worker ----
@@ -80,6 +82,10 @@ export interface SpilledMessage {
 export interface DupReplyMessage {
   readonly t: "dup";
 }
+/** The worker is draining (told to, or sent SIGTERM): hand it nothing more. */
+export interface DrainingMessage {
+  readonly t: "draining";
+}
 /** The worker could not start (its listen failed); it exits after sending this. */
 export interface FailedMessage {
   readonly t: "failed";
@@ -91,6 +97,7 @@ export type FromWorker =
   | LoadMessage
   | SpilledMessage
   | DupReplyMessage
+  | DrainingMessage
   | FailedMessage;
 
 function hasType(value: unknown): value is { t: unknown } {
@@ -98,7 +105,14 @@ function hasType(value: unknown): value is { t: unknown } {
 }
 
 const TO_WORKER: ReadonlySet<unknown> = new Set(["conn", "accept", "dup", "drain"]);
-const FROM_WORKER: ReadonlySet<unknown> = new Set(["ready", "load", "spilled", "dup", "failed"]);
+const FROM_WORKER: ReadonlySet<unknown> = new Set([
+  "ready",
+  "load",
+  "spilled",
+  "dup",
+  "draining",
+  "failed",
+]);
 
 /** IPC also carries node:cluster's own messages; these guards keep only ours. */
 export function isToWorker(value: unknown): value is ToWorker {

@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ownerOf } from "../bench/lib/owners.ts";
 import { startServer } from "../bench/lib/server.ts";
 import { listenError } from "../src/errors.ts";
-import { echoThrough, random } from "./helpers/client.ts";
-import { childPids, serve, waitFor } from "./helpers/server.ts";
+import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
 
 describe("supervision", () => {
   for (const mode of ["handoff", "cluster", "cluster-shared", "reuseport"]) {
@@ -36,6 +37,36 @@ describe("supervision", () => {
       }
     });
   }
+
+  it("a worker sent SIGTERM alone drains its connections, exits and is replaced", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const socket = await open(server.port);
+    t.after(() => socket.destroy());
+    await roundTrip(socket, random(10));
+    const owner = ownerOf(server.port, socket.localPort as number, childPids(server.pid));
+    assert.ok(owner > 0);
+    process.kill(owner, "SIGTERM");
+    await sleep(100);
+    const payload = random(5000);
+    assert.deepEqual(await roundTrip(socket, payload), payload, "still echoes while draining");
+    // The draining worker is handed nothing new.
+    const fresh = await Promise.all(Array.from({ length: 6 }, () => open(server.port)));
+    t.after(() => {
+      for (const s of fresh) s.destroy();
+    });
+    await Promise.all(fresh.map((s) => roundTrip(s, random(10))));
+    for (const s of fresh)
+      assert.notEqual(ownerOf(server.port, s.localPort as number, [owner]), owner);
+    const ended = new Promise<void>((resolve) => socket.once("end", resolve));
+    socket.end();
+    await ended;
+    await waitFor("a replacement worker", () => {
+      const now = childPids(server.pid);
+      return now.length === 2 && !now.includes(owner) ? now : undefined;
+    });
+    const again = random(100);
+    assert.deepEqual(await echoThrough(server.port, again), again);
+  });
 
   it("SIGINT drains and exits 0 like SIGTERM", async () => {
     const server = await startServer(["--mode", "handoff", "--workers", "2", "--port", "0"]);

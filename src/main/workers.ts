@@ -19,6 +19,7 @@ export function workerOptions(
     port,
     logLevel: config.logLevel,
     loadIntervalMs: LOAD_INTERVAL_MS,
+    drainMs: config.drainTimeout * 1000,
   };
 }
 

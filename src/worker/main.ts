@@ -8,7 +8,9 @@ const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions;
 // The primary coordinates shutdown: a Ctrl-C reaches the whole process group, but only the
 // primary's drain message (or a SIGTERM sent to this worker alone) drains it.
 process.on("SIGINT", () => {});
-process.on("SIGTERM", () => process.emit("message", { t: "drain", ms: 5000 }, undefined));
+process.on("SIGTERM", () =>
+  process.emit("message", { t: "drain", ms: options.drainMs }, undefined),
+);
 
 await runWorker(options, {
   send(message, handle, done) {

@@ -37,6 +37,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
   const drain = async (ms: number): Promise<void> => {
     if (draining) return;
     draining = true;
+    channel.send({ t: "draining" });
     clearInterval(loadTimer);
     server?.close();
     spilling?.stop();
@@ -81,7 +82,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
         return;
     }
   });
-  channel.onClose(() => void drain(5000));
+  channel.onClose(() => void drain(options.drainMs));
 
   // Report the open-connection count when it changed: least-connections balancing reads it
   // without an IPC message per connection.

@@ -92,6 +92,10 @@ export class Dispatcher {
       case "dup":
         this.#listener.spareArrived(handle as TcpHandle | undefined);
         return;
+      case "draining":
+        // It finishes what it has; what is still in flight to it is acknowledged as usual.
+        lane.ready = false;
+        return;
       case "ready":
       case "failed":
         return;
