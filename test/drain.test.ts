@@ -72,4 +72,18 @@ describe("drain", () => {
       assert.deepEqual(await exit, { code: 0, signal: null });
     });
   }
+
+  it("a second signal exits at once with 1, without waiting for the drain", async () => {
+    const server = await startMode("handoff", 2);
+    const socket = await open(server.port);
+    socket.on("error", () => {});
+    await roundTrip(socket, random(10));
+    const exit = server.stop("SIGTERM");
+    await sleep(100);
+    const started = Date.now();
+    server.proc.kill("SIGTERM");
+    assert.deepEqual(await exit, { code: 1, signal: null });
+    assert.ok(Date.now() - started < 1_000, "did not wait for the drain");
+    socket.destroy();
+  });
 });
