@@ -60,7 +60,7 @@ export class Supervisor {
     });
   }
 
-  send(slot: Slot, message: ToWorker): void {
+  #send(slot: Slot, message: ToWorker): void {
     if (slot.child.connected) slot.child.send(message);
   }
 
@@ -122,7 +122,7 @@ export class Supervisor {
   async stop(ms: number): Promise<void> {
     this.#stopping = true;
     const exits = this.slots.map((slot) => exited(slot.child));
-    for (const slot of this.slots) this.send(slot, { t: "drain", ms });
+    for (const slot of this.slots) this.#send(slot, { t: "drain", ms });
     const killer = setTimeout(() => {
       for (const slot of this.slots) slot.child.kill("SIGKILL");
     }, ms + EXIT_GRACE_MS);

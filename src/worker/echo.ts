@@ -10,13 +10,9 @@ import type { Socket } from "node:net";
 
 /** Open connections of this worker (a process or a thread: module state is per isolate). */
 const live = new Set<Socket>();
-let total = 0;
 
 export function openConnections(): number {
   return live.size;
-}
-export function totalConnections(): number {
-  return total;
 }
 
 function onData(this: Socket, chunk: Buffer): void {
@@ -41,7 +37,6 @@ function onClose(this: Socket): void {
 /** Serve one connection. The socket must allow half-open (allowHalfOpen: true). */
 export function echo(socket: Socket): void {
   live.add(socket);
-  total++;
   socket.setNoDelay(true);
   socket.on("data", onData);
   socket.on("drain", onDrain);

@@ -61,8 +61,8 @@ export const GRANT_MAX = 256;
  * How many more open connections a worker may reach while it accepts directly in a spill grant:
  * the grant step (5% of the total load, within GRANT_MIN..GRANT_MAX), less how far the worker is
  * already ahead of the least loaded one. So a grant can never open a gap wider than the step,
- * whatever the others are doing; 0 means "not now". Short-lived connections close as fast as they
- * come and rarely reach the ceiling, so under churn a grant lasts its full time.
+ * whatever the others are doing; 0 means "not now". A grant that reaches its ceiling ends early
+ * and the listener passes on, so a small step costs round trips, not balance.
  */
 export function grantSize(candidates: readonly Candidate[], worker: Candidate): number {
   let total = 0;
