@@ -62,5 +62,20 @@ for (const { name, mode, args } of VARIANTS) {
         },
       );
     });
+
+    it("reports how many connections each worker served when it stops", async (t) => {
+      const server = await serve(t, [...args, "--workers", "2", "--log-level", "info"]);
+      for (let i = 0; i < 40; i++) {
+        const payload = random(10);
+        assertEchoed(payload, await echoThrough(server.port, payload));
+      }
+      await server.stop("SIGTERM");
+      const stopped = server.lines.filter((l) => l.msg === "worker stopped");
+      assert.equal(stopped.length, mode === "single" ? 1 : 2);
+      assert.equal(
+        stopped.reduce((sum, l) => sum + (l.served as number), 0),
+        40,
+      );
+    });
   });
 }

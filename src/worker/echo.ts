@@ -10,9 +10,15 @@ import type { Socket } from "node:net";
 
 /** Open connections of this worker (a process or a thread: module state is per isolate). */
 const live = new Set<Socket>();
+let served = 0;
 
 export function openConnections(): number {
   return live.size;
+}
+
+/** Connections this worker has served since it started. */
+export function servedConnections(): number {
+  return served;
 }
 
 function onData(this: Socket, chunk: Buffer): void {
@@ -36,6 +42,7 @@ function onClose(this: Socket): void {
 
 /** Serve one connection. The socket must allow half-open (allowHalfOpen: true). */
 export function echo(socket: Socket): void {
+  served++;
   live.add(socket);
   socket.setNoDelay(true);
   socket.on("data", onData);

@@ -8,7 +8,7 @@ import { EchoplexError } from "../errors.ts";
 import { listen } from "../listen.ts";
 import { createLogger } from "../log.ts";
 import type { FromWorker, ToWorker, WorkerOptions } from "../messages.ts";
-import { drainConnections, echo, openConnections } from "./echo.ts";
+import { drainConnections, echo, openConnections, servedConnections } from "./echo.ts";
 import { createEchoServer } from "./server.ts";
 import { type Spill, spill } from "./spill.ts";
 
@@ -43,6 +43,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     spilling?.stop();
     log.debug({ open: openConnections() }, "draining");
     await drainConnections(ms);
+    log.info({ served: servedConnections() }, "worker stopped");
     process.exit(0);
   };
 

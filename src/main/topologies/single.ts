@@ -4,11 +4,11 @@
  * src/worker code directly, so that the baseline is exactly the code the workers run.
  */
 import { listen } from "../../listen.ts";
-import { drainConnections } from "../../worker/echo.ts";
+import { drainConnections, servedConnections } from "../../worker/echo.ts";
 import { createEchoServer } from "../../worker/server.ts";
 import type { StartTopology } from "../topology.ts";
 
-export const startSingle: StartTopology = async (config) => {
+export const startSingle: StartTopology = async (config, log) => {
   const server = createEchoServer();
   const port = await listen(server, { host: config.host, port: config.port });
   return {
@@ -16,6 +16,7 @@ export const startSingle: StartTopology = async (config) => {
     async stop(ms) {
       server.close();
       await drainConnections(ms);
+      log.info({ worker: 0, served: servedConnections() }, "worker stopped");
     },
   };
 };
