@@ -33,7 +33,8 @@ export function startServer(
   const lines: Record<string, unknown>[] = [];
   let stderr = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once("exit", (code, signal) => resolve({ code, signal })),
+    // 'close', not 'exit': by then stdout is read to the end, so `lines` holds the last ones.
+    proc.once("close", (code, signal) => resolve({ code, signal })),
   );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,0 +1,87 @@
+/**
+ * A connect loop of the load client (churn): connect, send one message, read it back, close
+ * with RST, again at once. Closing with RST (as a busy client or proxy does) leaves no
+ * TIME_WAIT socket on the client, so a long run does not run out of ephemeral ports. Latency is
+ * from the start of the connect to the last echoed byte.
+ */
+import { connect, type Socket } from "node:net";
+import type { Group } from "./group.ts";
+
+export class Churner {
+  private socket: Socket | null = null;
+  private began = 0;
+  private received = 0;
+  private readonly group: Group;
+
+  constructor(group: Group) {
+    this.group = group;
+  }
+
+  open(now = performance.now()): void {
+    const g = this.group;
+    const socket: Socket = connect({
+      host: g.task.host,
+      port: g.task.port,
+      noDelay: true,
+      onread: { buffer: g.readBuffer, callback: (n: number): boolean => this.onRead(socket, n) },
+    });
+    this.socket = socket;
+    this.began = now;
+    this.received = 0;
+    socket.write(g.pattern.messages[0] as Buffer); // queued by net until connected
+    socket.on("error", (err) => {
+      g.firstError ??= err;
+      this.fail(socket);
+    });
+    socket.on("end", () => this.fail(socket));
+  }
+
+  private onRead(socket: Socket, n: number): boolean {
+    if (socket !== this.socket) return false;
+    const g = this.group;
+    const now = performance.now();
+    const size = g.task.size;
+    if (this.received + n > size || !g.pattern.matches(g.readBuffer, 0, n, this.received)) {
+      g.meter.mismatches++;
+      this.next(socket, now);
+      return false;
+    }
+    this.received += n;
+    g.meter.received(now, n);
+    if (this.received === size) {
+      g.meter.complete(now, this.began);
+      this.next(socket, now);
+      return false;
+    }
+    return true;
+  }
+
+  private next(socket: Socket, now: number): void {
+    this.socket = null;
+    socket.resetAndDestroy();
+    if (!this.group.stopped) this.open(now);
+  }
+
+  checkTimeout(now: number): void {
+    const socket = this.socket;
+    if (socket === null || now - this.began <= this.group.task.timeoutMs) return;
+    this.group.meter.timeouts++;
+    this.next(socket, now);
+  }
+
+  private fail(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    socket.destroy();
+    if (this.group.stopped) return;
+    this.group.meter.errors++;
+    setTimeout(() => {
+      if (!this.group.stopped) this.open();
+    }, 10);
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run load -- ...`: the echo load client on its own, against any TCP echo server.
+ *
+ *   npm run load -- --port P [--host H] [--connections C] [--size S] [--duration SECONDS]
+ *                   [--pipeline N | --rate MSGS_PER_S | --churn] [--threads T] [--json]
+ *
+ * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
+ * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH) or no connection
+ * could be made (ECHOPLEX_CONNECT_FAILED), 2 for a bad flag.
+ */
+import { availableParallelism } from "node:os";
+import { EchoplexError } from "../../src/errors.ts";
+import { number, parseFlags, runMain, text, toggle } from "../lib/args.ts";
+import { formatReport } from "./format.ts";
+import { runHttpLoad } from "./http.ts";
+import { type LoadReport, runLoad } from "./run.ts";
+
+const COMMAND = "echoplex-load";
+
+export const LOAD_FLAGS = {
+  host: text("127.0.0.1", "the echo server's address"),
+  port: number(1, 65_535, 7007, "the echo server's port"),
+  connections: number(1, 100_000, 50, "connections (churn: concurrent connect loops)"),
+  size: number(1, 64 * 1024 * 1024, 64, "bytes per message"),
+  duration: number(0.1, 86_400, 10, "seconds measured, after the warm-up", false),
+  warmup: number(0, 3600, 1, "seconds of load before measuring", false),
+  pipeline: number(1, 64, 1, "messages in flight per connection (closed loop)"),
+  rate: number(0, 10_000_000, 0, "open loop: total messages per second (0: closed loop)"),
+  churn: toggle("connect, one round trip, close with RST, again: connections per second"),
+  threads: number(1, 256, Math.max(1, Math.floor(availableParallelism() / 2)), "client threads"),
+  timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
+  http: toggle("HTTP/1.1 POST echo, driven by autocannon, instead of raw TCP"),
+  json: toggle("print the report as one JSON object on the last line of stdout"),
+};
+
+async function main(): Promise<void> {
+  const f = parseFlags(COMMAND, LOAD_FLAGS, process.argv.slice(2));
+  const open = f.rate > 0;
+  if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      "--pipeline, --rate and --churn choose the workload: give at most one",
+    );
+  const options = {
+    host: f.host,
+    port: f.port,
+    connections: f.connections,
+    size: f.size,
+    seconds: f.duration,
+    warmupSeconds: f.warmup,
+    pipeline: f.pipeline,
+    rate: f.rate,
+    churn: f.churn,
+    threads: f.threads,
+    timeoutMs: f.timeout * 1000,
+  };
+  let report: LoadReport;
+  try {
+    report = f.http ? await runHttpLoad(options) : await runLoad(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code))
+      throw new EchoplexError(
+        "ECHOPLEX_CONNECT_FAILED",
+        `no connection to ${f.host}:${f.port} succeeded (${e.code}): is the server running there?`,
+      );
+    throw err;
+  }
+  const { histogram: _, ...shown } = report;
+  process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
+  if (report.mismatches > 0)
+    throw new EchoplexError(
+      "ECHOPLEX_ECHO_MISMATCH",
+      `${report.mismatches} echoed streams differed from what was sent`,
+    );
+}
+
+runMain(COMMAND, main);

@@ -1,0 +1,22 @@
+/** The load client's human-readable report. */
+import type { LoadReport } from "./run.ts";
+
+const n = (x: number): string => Math.round(x).toLocaleString("en-US");
+
+export function formatReport(r: LoadReport): string {
+  const what =
+    r.workload === "churn"
+      ? `churn: ${r.connections} connect loops, one ${r.size}-byte round trip each`
+      : r.workload === "open"
+        ? `open loop: ${r.connections} connections x ${r.size} B at ${n(r.rate)} msg/s`
+        : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
+  const unit = r.workload === "churn" ? "conn/s" : "msg/s";
+  const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");
+  return [
+    `${what}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
+    `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,
+    `  latency µs  p50 ${r.p50_us}  p90 ${r.p90_us}  p99 ${r.p99_us}  p99.9 ${r.p999_us}  max ${r.max_us}`,
+    `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}`,
+    `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
+  ].join("\n");
+}

@@ -1,0 +1,87 @@
+/**
+ * One client thread's share of the load: its connections, the shared start, the measured
+ * window, and the timers (timeouts; the open loop's send tick). Runs as a piscina task
+ * (task.ts) and, for tests, in-process.
+ */
+import { Churner } from "./churn.ts";
+import { Meter } from "./meter.ts";
+import { Pattern } from "./pattern.ts";
+import { Stream } from "./stream.ts";
+import type { GroupResult, GroupTask } from "./types.ts";
+
+export class Group {
+  readonly task: GroupTask;
+  readonly pattern: Pattern;
+  readonly meter = new Meter();
+  /** One read buffer for every connection of the thread: each read is consumed before the next. */
+  readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
+  /** Open loop: milliseconds between one connection's messages. */
+  readonly interval: number;
+  stopped = false;
+  firstError: Error | undefined;
+
+  constructor(task: GroupTask) {
+    this.task = task;
+    this.pattern = new Pattern(task.size);
+    this.interval = task.rate > 0 ? (1000 * task.connections) / task.rate : 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export async function runGroup(task: GroupTask): Promise<GroupResult> {
+  const g = new Group(task);
+  const streams: Stream[] = [];
+  const churners: Churner[] = [];
+  if (task.workload === "churn") {
+    for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
+  } else {
+    for (let i = 0; i < task.connections; i++) streams.push(new Stream(g));
+    // Connect before the start, so the window measures echo, not connection set-up.
+    await Promise.all(streams.map((s) => s.open()));
+  }
+  Atomics.add(task.barrier, 0, 1);
+  Atomics.notify(task.barrier, 0);
+  const go = Atomics.waitAsync(task.barrier, 1, 0);
+  if (go.async) await go.value;
+
+  const start = (task.start[0] as number) - performance.timeOrigin; // shared epoch -> this thread's clock
+  g.meter.from = start + task.warmupMs;
+  g.meter.to = g.meter.from + task.durationMs;
+  for (const c of churners) c.open();
+  streams.forEach((s, i) => {
+    s.nextDue = start + (g.interval * i) / streams.length; // spread the connections' sends
+  });
+  const checks = setInterval(
+    () => {
+      const now = performance.now();
+      for (const s of streams) s.checkTimeout(now);
+      for (const c of churners) c.checkTimeout(now);
+    },
+    Math.min(50, task.timeoutMs / 4),
+  );
+  const tick =
+    task.workload === "open"
+      ? setInterval(() => {
+          const now = performance.now();
+          for (const s of streams) s.sendDue(now);
+        }, 1)
+      : undefined;
+
+  await sleep(g.meter.from - performance.now());
+  g.meter.windowOpened();
+  await sleep(g.meter.to - performance.now());
+  g.meter.windowClosed();
+  g.stopped = true;
+  // What has waited longer than the timeout by the end is a timeout too; younger is in flight.
+  const now = performance.now();
+  for (const s of streams) s.checkTimeout(now);
+  for (const c of churners) c.checkTimeout(now);
+  clearInterval(checks);
+  clearInterval(tick);
+  for (const s of streams) s.close();
+  for (const c of churners) c.close();
+  const result = g.meter.result();
+  if (result.messages === 0 && g.firstError !== undefined) throw g.firstError;
+  return result;
+}

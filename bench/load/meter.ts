@@ -1,0 +1,54 @@
+/**
+ * One client thread's counts for the measured window: messages completed, bytes, failures, and
+ * the latency histogram. Work done before the window (warm-up) or after it is not counted; a
+ * failure is counted whenever it happens, so none is hidden by the window.
+ */
+import { createHistogram, encodeHistogram } from "./histogram.ts";
+import type { GroupResult } from "./types.ts";
+
+export class Meter {
+  /** The window, in this thread's performance.now() milliseconds. */
+  from = Number.POSITIVE_INFINITY;
+  to = Number.POSITIVE_INFINITY;
+  messages = 0;
+  bytes = 0;
+  errors = 0;
+  timeouts = 0;
+  mismatches = 0;
+  private readonly histogram = createHistogram();
+  private cpu0 = 0;
+  private cpuSeconds = 0;
+
+  /** A message (or a churn connection) that began at `since` ended at `now`. */
+  complete(now: number, since: number): void {
+    if (now < this.from || now >= this.to) return;
+    this.messages++;
+    this.histogram.recordValue(Math.round((now - since) * 1e6));
+  }
+
+  received(now: number, n: number): void {
+    if (now >= this.from && now < this.to) this.bytes += n;
+  }
+
+  windowOpened(): void {
+    const cpu = process.threadCpuUsage();
+    this.cpu0 = cpu.user + cpu.system;
+  }
+
+  windowClosed(): void {
+    const cpu = process.threadCpuUsage();
+    this.cpuSeconds = (cpu.user + cpu.system - this.cpu0) / 1e6;
+  }
+
+  result(): GroupResult {
+    return {
+      messages: this.messages,
+      bytes: this.bytes,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      mismatches: this.mismatches,
+      cpuSeconds: this.cpuSeconds,
+      histogram: encodeHistogram(this.histogram),
+    };
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The load client's main thread: splits the connections (and the open-loop rate) into one group
+ * per thread, runs the groups on a piscina pool, starts them together, and merges what they
+ * measured into one report.
+ */
+import { Piscina } from "piscina";
+import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from "./histogram.ts";
+import type { GroupResult, GroupTask, Workload } from "./types.ts";
+
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly connections: number;
+  readonly size: number;
+  readonly seconds: number;
+  readonly pipeline: number;
+  /** Total messages per second (open loop); 0 = closed loop. */
+  readonly rate: number;
+  readonly churn: boolean;
+  readonly threads: number;
+  readonly timeoutMs: number;
+  readonly warmupSeconds: number;
+}
+
+export interface LoadReport extends LatencySummary {
+  readonly workload: Workload;
+  readonly host: string;
+  readonly port: number;
+  readonly connections: number;
+  readonly size: number;
+  readonly pipeline: number;
+  readonly rate: number;
+  readonly threads: number;
+  readonly seconds: number;
+  /** Messages echoed per second (churn: connections per second, one message each). */
+  readonly msgs_per_s: number;
+  /** Echoed megabytes (10^6 bytes) received per second. */
+  readonly mb_per_s: number;
+  readonly messages: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly mismatches: number;
+  /** CPU seconds the client's threads used in the window. */
+  readonly client_cpu_s: number;
+  /** Cores each client thread used in the window: near 1 means that thread was the limit. */
+  readonly client_thread_cores: number[];
+  /** A client thread used 90% of a core or more. */
+  readonly client_saturated: boolean;
+  /** The merged latency histogram (HDR, compressed), for merging across runs. */
+  readonly histogram: string;
+}
+
+/** A thread (or a server) at or above this share of its cores is taken to be saturated. */
+export const SATURATED = 0.9;
+
+export const workloadOf = (o: LoadOptions): Workload =>
+  o.churn ? "churn" : o.rate > 0 ? "open" : "steady";
+
+/** Called on the main thread as the measured window opens and closes (to sample the server). */
+export interface WindowHooks {
+  open(): void;
+  close(): void;
+}
+
+export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
+  const workload = workloadOf(o);
+  const threads = Math.max(1, Math.min(o.threads, o.connections));
+  const barrier = new Int32Array(new SharedArrayBuffer(8));
+  const start = new Float64Array(new SharedArrayBuffer(8));
+  const tasks: GroupTask[] = [];
+  for (let i = 0; i < threads; i++) {
+    const connections = Math.floor(o.connections / threads) + (i < o.connections % threads ? 1 : 0);
+    tasks.push({
+      host: o.host,
+      port: o.port,
+      connections,
+      size: o.size,
+      pipeline: o.pipeline,
+      rate: (o.rate * connections) / o.connections,
+      workload,
+      warmupMs: o.warmupSeconds * 1000,
+      durationMs: o.seconds * 1000,
+      timeoutMs: o.timeoutMs,
+      barrier,
+      start,
+    });
+  }
+  const pool = new Piscina<GroupTask, GroupResult>({
+    filename: new URL("./task.ts", import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 1,
+  });
+  try {
+    const running = Promise.all(tasks.map((t) => pool.run(t)));
+    running.catch(() => {}); // observed below; this keeps an early failure from going unhandled
+    // Every thread connected: start them together, a little ahead so all see the same start.
+    while (Atomics.load(barrier, 0) < threads) {
+      await Promise.race([running, new Promise((r) => setTimeout(r, 5))]);
+    }
+    const lead = 20;
+    start[0] = performance.timeOrigin + performance.now() + lead;
+    Atomics.store(barrier, 1, 1);
+    Atomics.notify(barrier, 1);
+    const from = lead + o.warmupSeconds * 1000;
+    let edges = 0; // 1 once opened, 2 once closed
+    const edge = () => {
+      if (edges === 0) hooks?.open();
+      else if (edges === 1) hooks?.close();
+      edges++;
+    };
+    const timers = [setTimeout(edge, from), setTimeout(edge, from + o.seconds * 1000)];
+    try {
+      return report(o, workload, threads, await running);
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      while (edges < 2) edge(); // the threads finished a hair before the main thread's timer
+    }
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function report(
+  o: LoadOptions,
+  workload: Workload,
+  threads: number,
+  results: readonly GroupResult[],
+): LoadReport {
+  const sum = (f: (r: GroupResult) => number) => results.reduce((a, r) => a + f(r), 0);
+  const merged = mergeHistograms(results.map((r) => r.histogram));
+  const cores = results.map((r) => Math.round((r.cpuSeconds / o.seconds) * 100) / 100);
+  const messages = sum((r) => r.messages);
+  return {
+    workload,
+    host: o.host,
+    port: o.port,
+    connections: o.connections,
+    size: o.size,
+    pipeline: workload === "steady" ? o.pipeline : 0,
+    rate: o.rate,
+    threads,
+    seconds: o.seconds,
+    msgs_per_s: Math.round(messages / o.seconds),
+    mb_per_s: Math.round((sum((r) => r.bytes) / o.seconds / 1e6) * 100) / 100,
+    messages,
+    ...summarize(merged),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    mismatches: sum((r) => r.mismatches),
+    client_cpu_s: Math.round(sum((r) => r.cpuSeconds) * 1000) / 1000,
+    client_thread_cores: cores,
+    client_saturated: cores.some((c) => c >= SATURATED),
+    histogram: encodeHistogram(merged),
+  };
+}

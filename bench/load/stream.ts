@@ -1,0 +1,150 @@
+/**
+ * A long-lived connection of the load client. Closed loop (steady): `pipeline` messages in
+ * flight, each reply sends the next. Open loop: messages go out at their intended times whether
+ * or not replies came back, and latency counts from the intended time, so a server that stalls
+ * cannot hide the stall by slowing the client down (coordinated omission).
+ */
+import { connect, type Socket } from "node:net";
+import type { Group } from "./group.ts";
+
+export class Stream {
+  private socket: Socket | null = null;
+  private sent = 0;
+  private received = 0;
+  /** Ring of the send (or intended) times of the messages in flight, oldest at `head`. */
+  private times = new Float64Array(8);
+  private head = 0;
+  private count = 0;
+  /** Open loop: the intended time of this connection's next message. */
+  nextDue = 0;
+  private readonly group: Group;
+
+  constructor(group: Group) {
+    this.group = group;
+  }
+
+  /** Connect; resolves true once connected, false if the first attempt failed. */
+  open(): Promise<boolean> {
+    const g = this.group;
+    const socket: Socket = connect({
+      host: g.task.host,
+      port: g.task.port,
+      noDelay: true,
+      onread: { buffer: g.readBuffer, callback: (n: number): boolean => this.onRead(socket, n) },
+    });
+    this.socket = socket;
+    this.sent = this.received = this.head = this.count = 0;
+    if (g.task.workload === "steady") {
+      const now = performance.now();
+      socket.cork();
+      for (let i = 0; i < g.task.pipeline; i++) this.send(socket, now);
+      socket.uncork();
+    }
+    socket.on("end", () => this.fail(socket));
+    return new Promise((resolve) => {
+      socket.once("connect", () => resolve(true));
+      socket.on("error", (err) => {
+        g.firstError ??= err;
+        this.fail(socket);
+        resolve(false);
+      });
+    });
+  }
+
+  private onRead(socket: Socket, n: number): boolean {
+    if (socket !== this.socket) return false;
+    const g = this.group;
+    const now = performance.now();
+    const before = this.received;
+    if (!g.pattern.matches(g.readBuffer, 0, n, before) || (before + n) / g.task.size > this.sent) {
+      g.meter.mismatches++;
+      this.restart(socket);
+      return false;
+    }
+    const after = before + n;
+    this.received = after;
+    g.meter.received(now, n);
+    const size = g.task.size;
+    const done = Math.floor(after / size) - Math.floor(before / size);
+    const mask = this.times.length - 1;
+    for (let i = 0; i < done; i++) {
+      g.meter.complete(now, this.times[this.head] as number);
+      this.head = (this.head + 1) & mask;
+      this.count--;
+    }
+    if (g.stopped) return true;
+    if (g.task.workload === "steady") {
+      if (done > 1) socket.cork();
+      for (let i = 0; i < done; i++) this.send(socket, now);
+      if (done > 1) socket.uncork();
+    } else if (now >= this.nextDue) {
+      this.sendDue(now); // replies are more frequent than the timer: no waiting for the tick
+    }
+    return true;
+  }
+
+  /** Open loop: send every message whose intended time has come. */
+  sendDue(now: number): void {
+    const socket = this.socket;
+    const interval = this.group.interval;
+    if (socket === null) {
+      // Reconnecting: what falls due meanwhile is not sent (the failure is already counted).
+      while (this.nextDue <= now) this.nextDue += interval;
+      return;
+    }
+    socket.cork();
+    while (this.nextDue <= now) {
+      this.send(socket, this.nextDue);
+      this.nextDue += interval;
+    }
+    socket.uncork();
+  }
+
+  private send(socket: Socket, at: number): void {
+    if (this.count === this.times.length) this.grow();
+    this.times[(this.head + this.count) & (this.times.length - 1)] = at;
+    this.count++;
+    const messages = this.group.pattern.messages;
+    socket.write(messages[this.sent++ % messages.length] as Buffer);
+  }
+
+  private grow(): void {
+    const bigger = new Float64Array(this.times.length * 2);
+    for (let i = 0; i < this.count; i++)
+      bigger[i] = this.times[(this.head + i) & (this.times.length - 1)] as number;
+    this.times = bigger;
+    this.head = 0;
+  }
+
+  /** Count what has waited longer than the timeout, and start over on a new connection. */
+  checkTimeout(now: number): void {
+    const socket = this.socket;
+    if (socket === null || this.count === 0) return;
+    if (now - (this.times[this.head] as number) <= this.group.task.timeoutMs) return;
+    this.group.meter.timeouts += this.count;
+    this.restart(socket);
+  }
+
+  private restart(socket: Socket): void {
+    this.socket = null;
+    socket.destroy();
+    if (!this.group.stopped) void this.open();
+  }
+
+  /** The server closed or reset the connection, or it could not be made. */
+  private fail(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    socket.destroy();
+    if (this.group.stopped) return;
+    this.group.meter.errors++;
+    setTimeout(() => {
+      if (!this.group.stopped) void this.open();
+    }, 10);
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+}

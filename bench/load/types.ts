@@ -1,0 +1,42 @@
+/** What the load client's main thread sends to each of its threads, and what comes back. */
+
+export type Workload = "steady" | "open" | "churn";
+
+export interface GroupTask {
+  readonly host: string;
+  readonly port: number;
+  /** Connections this thread keeps (steady, open) or concurrent connect loops (churn). */
+  readonly connections: number;
+  readonly size: number;
+  /** Messages in flight per connection (steady). */
+  readonly pipeline: number;
+  /** Messages per second over this thread's connections (open loop). */
+  readonly rate: number;
+  readonly workload: Workload;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly timeoutMs: number;
+  /**
+   * Start barrier: [0] counts threads that are connected; [1] becomes 1 when the main thread
+   * says go, with the shared start time (epoch ms) in `start`.
+   */
+  readonly barrier: Int32Array;
+  readonly start: Float64Array;
+}
+
+export interface GroupResult {
+  /** Messages echoed back complete and intact within the measured window (churn: connections). */
+  readonly messages: number;
+  /** Echoed bytes received within the window. */
+  readonly bytes: number;
+  /** Connections that failed: refused, reset, closed by the server. */
+  readonly errors: number;
+  /** Messages not echoed within the timeout. */
+  readonly timeouts: number;
+  /** Echoed streams that differed from what was sent. */
+  readonly mismatches: number;
+  /** This thread's CPU seconds within the window. */
+  readonly cpuSeconds: number;
+  /** HDR histogram of latencies (ns), compressed. */
+  readonly histogram: string;
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: every mode against the single-loop baseline, in one run, with the load
+ * client of bench/load. Writes bench/results/<timestamp>/ {results.json, summary.md, *.svg} and
+ * prints summary.md. See docs/BENCHMARKS.md for what the presets run and how to read them.
+ *
+ *   npm run bench [-- --full] [--modes handoff,cluster] [--workers 1,2] [--workloads steady,churn,open]
+ *                 [--sizes 64,1024] [--connections 50] [--rounds 3] [--seconds 1] [--out DIR]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SingleBar } from "cli-progress";
+import { EchoplexError } from "../src/errors.ts";
+import { number, parseFlags, runMain, text, toggle } from "./lib/args.ts";
+import type { Workload } from "./load/types.ts";
+import { charts } from "./runner/charts.ts";
+import { machine } from "./runner/machine.ts";
+import { measure, type RunRecord } from "./runner/measure.ts";
+import {
+  BENCH_MODES,
+  fullScenarios,
+  type Plan,
+  quickScenarios,
+  type Scenario,
+  scenario,
+  schedule,
+  variants,
+} from "./runner/plan.ts";
+import { markdown } from "./runner/report.ts";
+import { summarize } from "./runner/summary.ts";
+
+const COMMAND = "echoplex-bench";
+const CORES = availableParallelism();
+
+const FLAGS = {
+  full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
+  modes: text(BENCH_MODES.join(","), "modes compared with single, comma-separated"),
+  workers: text("", `worker counts, comma-separated (quick: ${CORES}; full: 1 to ${CORES})`),
+  workloads: text("", "custom matrix: steady, churn, open (comma-separated)"),
+  sizes: text("", "custom matrix: payload bytes, comma-separated"),
+  connections: text("", "custom matrix: connection counts, comma-separated"),
+  rounds: number(1, 100, 3, "repetitions of every run"),
+  seconds: number(0.1, 600, 1, "seconds measured per run", false),
+  warmup: number(0, 60, 0.25, "seconds of load before each measurement", false),
+  threads: number(1, 64, Math.max(1, Math.floor(CORES / 2)), "load client threads"),
+  out: text("", "output folder (default: bench/results/<timestamp>)"),
+};
+
+function list(flag: string, raw: string, allowed?: readonly string[]): string[] {
+  const items = raw.split(",").map((s) => s.trim());
+  for (const item of items)
+    if (item === "" || (allowed && !allowed.includes(item)))
+      throw new EchoplexError(
+        "ECHOPLEX_BAD_FLAG",
+        `--${flag}: '${raw}' is not allowed; expected a comma-separated list${allowed ? ` of ${allowed.join(", ")}` : ""}`,
+      );
+  return items;
+}
+
+function integers(flag: string, raw: string, min: number, max: number): number[] {
+  return list(flag, raw).map((item) => {
+    const n = Number(item);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new EchoplexError(
+        "ECHOPLEX_BAD_FLAG",
+        `--${flag}: '${item}' is not allowed; expected integers from ${min} to ${max}`,
+      );
+    return n;
+  });
+}
+
+function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
+  const modes = list("modes", f.modes, BENCH_MODES);
+  const workers =
+    f.workers !== ""
+      ? integers("workers", f.workers, 1, 64)
+      : f.full
+        ? Array.from({ length: CORES }, (_, i) => i + 1)
+        : [CORES];
+  let scenarios: Scenario[];
+  if (f.workloads || f.sizes || f.connections) {
+    const workloads = list("workloads", f.workloads || "steady,churn,open", [
+      "steady",
+      "churn",
+      "open",
+    ]);
+    const sizes = integers("sizes", f.sizes || "64", 1, 64 * 1024 * 1024);
+    const conns = integers("connections", f.connections || "50", 1, 100_000);
+    scenarios = workloads.flatMap((w) =>
+      sizes.flatMap((s) => conns.map((c) => scenario(w as Workload, s, c))),
+    );
+  } else scenarios = f.full ? fullScenarios() : quickScenarios();
+  return {
+    scenarios,
+    variants: variants(modes, workers),
+    rounds: f.rounds,
+    seconds: f.seconds,
+    warmupSeconds: f.warmup,
+    threads: f.threads,
+  };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const f = parseFlags(COMMAND, FLAGS, argv);
+  const plan = planFrom(f);
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const out =
+    f.out || join(fileURLToPath(new URL("./results/", import.meta.url)), stamp.slice(0, 19));
+  const m = machine();
+  const runs = schedule(plan);
+  const started = new Date().toISOString();
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: "{bar} {value}/{total} runs | eta {eta_formatted} | {run}",
+    noTTYOutput: true,
+    notTTYSchedule: 10_000,
+    hideCursor: true,
+  });
+  bar.start(runs.length, 0, { run: "" });
+  const records: RunRecord[] = [];
+  for (const run of runs) {
+    bar.update({ run: `${run.scenario.id} · ${run.variant.id} · round ${run.round + 1}` });
+    records.push(await measure(run, plan, m.cores));
+    bar.increment();
+  }
+  bar.stop();
+  const rows = summarize(records);
+  mkdirSync(out, { recursive: true });
+  const json = {
+    command,
+    machine: m,
+    plan,
+    started,
+    finished: new Date().toISOString(),
+    rows,
+    runs: records,
+  };
+  writeFileSync(join(out, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
+  const md = markdown(rows, plan, m, command);
+  writeFileSync(join(out, "summary.md"), md);
+  for (const [name, svg] of await charts(rows)) writeFileSync(join(out, name), svg);
+  process.stdout.write(`${md}\nresults: ${out}\n`);
+  const failed = records.filter((r) => r.error !== undefined);
+  if (failed.length > 0)
+    process.stderr.write(
+      `${COMMAND}: ${failed.length} runs failed; first: ${failed[0]?.variant} ${failed[0]?.scenario}: ${failed[0]?.error}\n`,
+    );
+}
+
+runMain(COMMAND, main);

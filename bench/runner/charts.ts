@@ -1,0 +1,144 @@
+/**
+ * The bench's pictures: vega-lite specs compiled to vega and rendered to SVG by vega's headless
+ * view (no browser, no canvas). Three charts: throughput against workers per mode (steady),
+ * latency percentiles per variant (steady and open loop), connections/s per variant (churn).
+ */
+import * as vega from "vega";
+import type { TopLevelSpec } from "vega-lite";
+import { compile } from "vega-lite";
+import type { Row } from "./summary.ts";
+
+type Datum = Record<string, string | number>;
+
+export async function toSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const byWorkload = (rows: readonly Row[], prefix: string) =>
+  rows.filter((r) => r.scenario.startsWith(prefix) && r.runs > r.failed);
+
+export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
+  const data: Datum[] = byWorkload(rows, "steady").map((r) => ({
+    scenario: r.scenario,
+    mode: r.mode,
+    workers: r.workers,
+    median: r.rate.median,
+    min: r.rate.min,
+    max: r.rate.max,
+  }));
+  if (data.length === 0) return undefined;
+  const x = { field: "workers", type: "ordinal", title: "workers" } as const;
+  return {
+    title: "Steady echo: messages/s by workers (median, min–max)",
+    data: { values: data },
+    facet: { column: { field: "scenario", title: null } },
+    spec: {
+      width: 180,
+      height: 200,
+      layer: [
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x,
+            y: { field: "median", type: "quantitative", title: "msg/s" },
+            color: { field: "mode", type: "nominal" },
+          },
+        },
+        {
+          mark: "rule",
+          encoding: {
+            x,
+            y: { field: "min", type: "quantitative" },
+            y2: { field: "max" },
+            color: { field: "mode", type: "nominal" },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
+  const data: Datum[] = [];
+  for (const r of [...byWorkload(rows, "steady"), ...byWorkload(rows, "open")]) {
+    for (const [p, v] of [
+      ["p50", r.p50],
+      ["p90", r.p90],
+      ["p99", r.p99],
+      ["p99.9", r.p999],
+    ] as const)
+      data.push({ scenario: r.scenario, variant: r.variant, percentile: p, us: Math.max(v, 1) });
+  }
+  if (data.length === 0) return undefined;
+  return {
+    title: "Latency percentiles by variant (µs, log scale; medians over rounds)",
+    data: { values: data },
+    facet: { row: { field: "scenario", title: null } },
+    spec: {
+      width: 420,
+      height: 140,
+      mark: "bar",
+      encoding: {
+        x: { field: "percentile", type: "ordinal", sort: ["p50", "p90", "p99", "p99.9"] },
+        xOffset: { field: "variant", type: "nominal" },
+        y: { field: "us", type: "quantitative", scale: { type: "log" }, title: "µs" },
+        color: { field: "variant", type: "nominal" },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
+  const data: Datum[] = byWorkload(rows, "churn").map((r) => ({
+    scenario: r.scenario,
+    variant: r.variant,
+    median: r.rate.median,
+    min: r.rate.min,
+    max: r.rate.max,
+  }));
+  if (data.length === 0) return undefined;
+  const x = { field: "variant", type: "nominal", title: null, sort: null } as const;
+  return {
+    title: "Churn: connections/s by variant (median, min–max)",
+    data: { values: data },
+    facet: { column: { field: "scenario", title: null } },
+    spec: {
+      width: 220,
+      height: 200,
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            x,
+            y: { field: "median", type: "quantitative", title: "conn/s" },
+            color: { field: "variant", type: "nominal", legend: null },
+          },
+        },
+        {
+          mark: "rule",
+          encoding: { x, y: { field: "min", type: "quantitative" }, y2: { field: "max" } },
+        },
+      ],
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** Every chart there is data for, by file name. */
+export async function charts(rows: readonly Row[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const specs = [
+    ["throughput.svg", throughputSpec(rows)],
+    ["latency.svg", latencySpec(rows)],
+    ["churn.svg", churnSpec(rows)],
+  ] as const;
+  for (const [name, spec] of specs) if (spec) out.set(name, await toSvg(spec));
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * One run of the bench: start the server in the variant's mode, put the scenario's load on it,
+ * sample the server's CPU over exactly the client's measured window, stop the server and read
+ * how many connections each worker served from its "worker stopped" log lines.
+ */
+
+import { startServer, treeCpuSeconds } from "../lib/server.ts";
+import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
+import { type LoadReport, runLoad } from "../load/run.ts";
+import { clientBound } from "./bound.ts";
+import type { Plan, Run } from "./plan.ts";
+
+export interface RunRecord {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly mode: string;
+  readonly workers: number;
+  readonly round: number;
+  /** Why the run failed; undefined when it did not. */
+  readonly error?: string;
+  readonly load?: LoadReport;
+  readonly server_cpu_s?: number;
+  readonly server_cores?: number;
+  readonly client_cores?: number;
+  /** µs of CPU per message (churn: per connection). */
+  readonly server_us_per_unit?: number;
+  readonly client_us_per_unit?: number;
+  /** Connections each worker served, in worker order. */
+  readonly served?: number[];
+  /** Why this run measured the client, not the server; empty when it did not. */
+  readonly client_bound?: string[];
+}
+
+export async function measure(run: Run, plan: Plan, machineCores: number): Promise<RunRecord> {
+  const { scenario: s, variant: v } = run;
+  const base = {
+    scenario: s.id,
+    variant: v.id,
+    mode: v.mode,
+    workers: v.workers,
+    round: run.round,
+  };
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  try {
+    server = await startServer([
+      ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
+      ...["--log-level", "info", "--drain-timeout", "2"],
+    ]);
+    const pid = server.pid;
+    let cpu0 = 0;
+    let serverCpu = 0;
+    const load = await runLoad(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        connections: s.connections,
+        size: s.size,
+        seconds: plan.seconds,
+        warmupSeconds: plan.warmupSeconds,
+        pipeline: 1,
+        rate: s.rate,
+        churn: s.workload === "churn",
+        threads: plan.threads,
+        timeoutMs: 2000,
+      },
+      {
+        open: () => {
+          cpu0 = treeCpuSeconds(pid);
+        },
+        close: () => {
+          serverCpu = treeCpuSeconds(pid) - cpu0;
+        },
+      },
+    );
+    await server.stop("SIGTERM");
+    const served = server.lines
+      .filter((l) => l.msg === "worker stopped")
+      .sort((a, b) => Number(a.worker) - Number(b.worker))
+      .map((l) => Number(l.served));
+    const serverCores = coresUsed(serverCpu, load.seconds);
+    return {
+      ...base,
+      load,
+      server_cpu_s: serverCpu,
+      server_cores: serverCores,
+      client_cores: coresUsed(load.client_cpu_s, load.seconds),
+      server_us_per_unit: cpuMicrosPer(serverCpu, load.messages),
+      client_us_per_unit: cpuMicrosPer(load.client_cpu_s, load.messages),
+      served,
+      client_bound: clientBound({
+        workload: s.workload,
+        clientThreadCores: load.client_thread_cores,
+        serverCores,
+        workers: v.workers,
+        machineCores,
+      }),
+    };
+  } catch (err) {
+    return { ...base, error: (err as Error).message.split("\n")[0] ?? String(err) };
+  } finally {
+    if (server && server.proc.exitCode === null && server.proc.signalCode === null)
+      await server.stop("SIGKILL");
+  }
+}

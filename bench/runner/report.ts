@@ -1,0 +1,58 @@
+/** summary.md: the plan, the machine, and one table per scenario. */
+import type { Machine } from "./machine.ts";
+import { describeMachine } from "./machine.ts";
+import type { Plan } from "./plan.ts";
+import type { Row } from "./summary.ts";
+
+const int = (x: number): string =>
+  Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–";
+const fixed = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "–");
+
+function cells(row: Row): string[] {
+  const r = row.rate;
+  const v = row.vsSingle;
+  return [
+    row.variant,
+    `${int(r.median)} (${int(r.min)}–${int(r.max)})`,
+    row.mode === "single" ? "1" : `${fixed(v.median, 2)}× (${fixed(v.min, 2)}–${fixed(v.max, 2)})`,
+    `${fixed(row.p50, 0)} / ${fixed(row.p99, 0)} / ${fixed(row.p999, 0)}`,
+    fixed(row.serverUs, 1),
+    fixed(row.clientUs, 1),
+    `${fixed(row.serverCores, 2)} / ${fixed(row.clientCores, 2)}`,
+    row.served.length > 1
+      ? `${row.served.join(" / ")} (${fixed(row.skew, 2)})`
+      : String(row.served[0] ?? "–"),
+    `${row.errors} / ${row.timeouts} / ${row.mismatches}${row.failed ? `, ${row.failed} failed` : ""}`,
+    row.clientBound > 0
+      ? `**client-bound** ${row.clientBound}/${row.runs - row.failed}: ${row.boundReason}`
+      : "",
+  ].map((c) => c.replaceAll("|", "\\|"));
+}
+
+export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: string): string {
+  const out = [
+    "# echoplex bench",
+    "",
+    `- command: \`${command}\``,
+    `- machine: ${describeMachine(m)}`,
+    `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; ${plan.threads} client thread(s); in each round the single-loop baseline runs first, then every variant in an order rotated per round`,
+    "- rate: messages/s (churn: connections/s), median (min–max) over the rounds; vs single: median of the per-round ratios to the same round's baseline",
+    "- latency µs: medians of each run's p50 / p99 / p99.9; CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
+    "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches summed",
+    "- **client-bound**: a client thread used ≥ 0.9 of a core, or in a closed loop the server used < 0.9 of the cores it had: the rate then measures the load client (or the machine), not the server",
+    "",
+  ];
+  const scenarios = [...new Set(rows.map((r) => r.scenario))];
+  for (const s of scenarios) {
+    const unit = s.startsWith("churn") ? "conn" : "msg";
+    out.push(`## ${s}`, "");
+    out.push(
+      `| variant | ${unit}/s | vs single | p50 / p99 / p99.9 µs | server µs/${unit} | client µs/${unit} | server / client cores | per worker | failures | |`,
+      "|---|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const row of rows.filter((r) => r.scenario === s))
+      out.push(`| ${cells(row).join(" | ")} |`);
+    out.push("");
+  }
+  return out.join("\n");
+}
