@@ -35,7 +35,10 @@ const CORES = availableParallelism();
 
 const FLAGS = {
   full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
-  modes: text(BENCH_MODES.join(","), "modes compared with single, comma-separated"),
+  modes: text(
+    BENCH_MODES.join(","),
+    "modes compared with single, comma-separated; server flags after colons: handoff:--spill=off",
+  ),
   workers: text("", `worker counts, comma-separated (quick: ${CORES}; full: 1 to ${CORES})`),
   workloads: text("", "custom matrix: steady, churn, open (comma-separated)"),
   sizes: text("", "custom matrix: payload bytes, comma-separated"),
@@ -45,6 +48,7 @@ const FLAGS = {
   warmup: number(0, 60, 0.25, "seconds of load before each measurement", false),
   threads: number(1, 64, Math.max(1, Math.floor(CORES / 2)), "load client threads"),
   out: text("", "output folder (default: bench/results/<timestamp>)"),
+  "client-command": text("", "an external load client instead of ours (bench/load/external.ts)"),
 };
 
 function list(flag: string, raw: string, allowed?: readonly string[]): string[] {
@@ -71,7 +75,13 @@ function integers(flag: string, raw: string, min: number, max: number): number[]
 }
 
 function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
-  const modes = list("modes", f.modes, BENCH_MODES);
+  const modes = list("modes", f.modes);
+  for (const m of modes)
+    if (!(BENCH_MODES as readonly string[]).includes(m.split(":")[0] ?? ""))
+      throw new EchoplexError(
+        "ECHOPLEX_BAD_FLAG",
+        `--modes: '${m}' is not allowed; expected modes among ${BENCH_MODES.join(", ")}, each optionally followed by :--flag=value`,
+      );
   const workers =
     f.workers !== ""
       ? integers("workers", f.workers, 1, 64)
@@ -98,6 +108,7 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
     seconds: f.seconds,
     warmupSeconds: f.warmup,
     threads: f.threads,
+    ...(f["client-command"] ? { clientCommand: f["client-command"] } : {}),
   };
 }
 

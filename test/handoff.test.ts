@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
-import { countByOwner, ownerOf } from "../bench/lib/owners.ts";
 import { BALANCES } from "../src/main/config.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { countByOwner, ownerOf } from "./helpers/owners.ts";
 import { childPids, type RunningServer, serve, sleep, waitFor } from "./helpers/server.ts";
 
 const HANDOFF = ["--mode", "handoff", "--workers", "2"];

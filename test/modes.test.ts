@@ -70,6 +70,7 @@ for (const { name, mode, args } of VARIANTS) {
         assertEchoed(payload, await echoThrough(server.port, payload));
       }
       await server.stop("SIGTERM");
+      await server.closed;
       const stopped = server.lines.filter((l) => l.msg === "worker stopped");
       assert.equal(stopped.length, mode === "single" ? 1 : 2);
       assert.equal(

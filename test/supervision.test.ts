@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ownerOf } from "../bench/lib/owners.ts";
 import { startServer } from "../bench/lib/server.ts";
 import { listenError } from "../src/errors.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { ownerOf } from "./helpers/owners.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
 
 describe("supervision", () => {

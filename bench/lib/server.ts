@@ -16,6 +16,11 @@ export interface RunningServer {
   readonly listening: Record<string, unknown>;
   /** Every JSON line the server printed so far. */
   readonly lines: Record<string, unknown>[];
+  /**
+   * Every holder of its stdout is gone and all of it is read: `lines` holds the workers' last
+   * lines too. (Workers share the primary's stdout, so this can come after the primary's exit.)
+   */
+  readonly closed: Promise<void>;
   /** Send a signal and resolve with how the process exited. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -33,9 +38,9 @@ export function startServer(
   const lines: Record<string, unknown>[] = [];
   let stderr = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    // 'close', not 'exit': by then stdout is read to the end, so `lines` holds the last ones.
-    proc.once("close", (code, signal) => resolve({ code, signal })),
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
   );
+  const closed = new Promise<void>((resolve) => proc.once("close", () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
@@ -64,6 +69,7 @@ export function startServer(
             port: parsed.port as number,
             listening: parsed,
             lines,
+            closed,
             stop(signal = "SIGTERM") {
               if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
               return exited;

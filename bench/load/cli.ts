@@ -58,13 +58,14 @@ async function main(): Promise<void> {
   try {
     report = f.http ? await runHttpLoad(options) : await runLoad(options);
   } catch (err) {
+    // A socket error from a client thread arrives structured-cloned: message kept, code lost.
     const e = err as NodeJS.ErrnoException;
-    if (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code))
-      throw new EchoplexError(
-        "ECHOPLEX_CONNECT_FAILED",
-        `no connection to ${f.host}:${f.port} succeeded (${e.code}): is the server running there?`,
-      );
-    throw err;
+    const code = e?.code ?? /\b(E[A-Z]{3,})\b/.exec(String(e?.message))?.[1];
+    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err;
+    throw new EchoplexError(
+      "ECHOPLEX_CONNECT_FAILED",
+      `no connection to ${f.host}:${f.port} succeeded (${code}): is the server running there?`,
+    );
   }
   const { histogram: _, ...shown } = report;
   process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);

@@ -16,6 +16,11 @@ export function formatReport(r: LoadReport): string {
     `${what}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
     `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,
     `  latency µs  p50 ${r.p50_us}  p90 ${r.p90_us}  p99 ${r.p99_us}  p99.9 ${r.p999_us}  max ${r.max_us}`,
+    ...(r.workload === "open"
+      ? [
+          `  from send  p50 ${r.service_p50_us}  p99 ${r.service_p99_us}  (latency above counts from the intended send time)`,
+        ]
+      : []),
     `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}`,
     `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
   ].join("\n");

@@ -2,7 +2,8 @@
  * Latency histograms (HdrHistogram): recorded in nanoseconds by each client thread, sent to the
  * main thread in HDR's compressed encoding, added together there. Adding HDR histograms of the
  * same layout is exact: counts per bucket just sum, so the merged percentiles are the ones a
- * single histogram fed every value would give.
+ * single histogram fed every value would give. (Counts are kept per bucket, 3 significant
+ * digits: a value such as the max comes back as the top of its bucket, within 0.1%.)
  */
 import * as hdr from "hdr-histogram-js";
 

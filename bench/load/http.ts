@@ -7,7 +7,7 @@
 import autocannon from "autocannon";
 import { EchoplexError } from "../../src/errors.ts";
 import type { LoadOptions, LoadReport } from "./run.ts";
-import { SATURATED } from "./run.ts";
+import { loadHeader, SATURATED } from "./run.ts";
 
 export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
   if (o.churn)
@@ -34,15 +34,7 @@ export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
   const us = (ms: number) => Math.round(ms * 1000 * 100) / 100;
   const cores = Math.round((cpuSeconds / r.duration) * 100) / 100;
   return {
-    workload: o.rate > 0 ? "open" : "steady",
-    host: o.host,
-    port: o.port,
-    connections: o.connections,
-    size: o.size,
-    pipeline: o.pipeline,
-    rate: o.rate,
-    threads: 1,
-    seconds: r.duration,
+    ...loadHeader(o, o.rate > 0 ? "open" : "steady", 1, r.duration),
     msgs_per_s: Math.round(r["2xx"] / r.duration),
     mb_per_s: Math.round((r.throughput.total / r.duration / 1e6) * 100) / 100,
     messages: r["2xx"],
@@ -59,6 +51,8 @@ export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
     client_cpu_s: Math.round(cpuSeconds * 1000) / 1000,
     client_thread_cores: [cores],
     client_saturated: cores >= SATURATED,
+    service_p50_us: us(r.latency.p50),
+    service_p99_us: us(r.latency.p99),
     histogram: "",
   };
 }

@@ -16,14 +16,20 @@ export class Meter {
   timeouts = 0;
   mismatches = 0;
   private readonly histogram = createHistogram();
+  /** Open loop: from the actual send, which the client's 1 ms timer can make late. */
+  private readonly service = createHistogram();
   private cpu0 = 0;
   private cpuSeconds = 0;
 
-  /** A message (or a churn connection) that began at `since` ended at `now`. */
-  complete(now: number, since: number): void {
+  /**
+   * A message (or a churn connection) that began at `since` ended at `now`. In the open loop
+   * `since` is the intended send time and `sentAt` the actual one.
+   */
+  complete(now: number, since: number, sentAt = since): void {
     if (now < this.from || now >= this.to) return;
     this.messages++;
     this.histogram.recordValue(Math.round((now - since) * 1e6));
+    this.service.recordValue(Math.round((now - sentAt) * 1e6));
   }
 
   received(now: number, n: number): void {
@@ -49,6 +55,7 @@ export class Meter {
       mismatches: this.mismatches,
       cpuSeconds: this.cpuSeconds,
       histogram: encodeHistogram(this.histogram),
+      service: encodeHistogram(this.service),
     };
   }
 }

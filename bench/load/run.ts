@@ -46,12 +46,35 @@ export interface LoadReport extends LatencySummary {
   readonly client_thread_cores: number[];
   /** A client thread used 90% of a core or more. */
   readonly client_saturated: boolean;
+  /** Open loop: p50 and p99 from the actual send, not the intended one (the client's lag shows in the gap). */
+  readonly service_p50_us: number;
+  readonly service_p99_us: number;
   /** The merged latency histogram (HDR, compressed), for merging across runs. */
   readonly histogram: string;
 }
 
 /** A thread (or a server) at or above this share of its cores is taken to be saturated. */
 export const SATURATED = 0.9;
+
+/** The fields of a report that restate what was asked. */
+export function loadHeader(
+  o: LoadOptions,
+  workload: Workload,
+  threads: number,
+  seconds = o.seconds,
+) {
+  return {
+    workload,
+    host: o.host,
+    port: o.port,
+    connections: o.connections,
+    size: o.size,
+    pipeline: workload === "steady" ? o.pipeline : 0,
+    rate: o.rate,
+    threads,
+    seconds,
+  };
+}
 
 export const workloadOf = (o: LoadOptions): Workload =>
   o.churn ? "churn" : o.rate > 0 ? "open" : "steady";
@@ -129,18 +152,11 @@ function report(
 ): LoadReport {
   const sum = (f: (r: GroupResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const merged = mergeHistograms(results.map((r) => r.histogram));
+  const service = summarize(mergeHistograms(results.map((r) => r.service)));
   const cores = results.map((r) => Math.round((r.cpuSeconds / o.seconds) * 100) / 100);
   const messages = sum((r) => r.messages);
   return {
-    workload,
-    host: o.host,
-    port: o.port,
-    connections: o.connections,
-    size: o.size,
-    pipeline: workload === "steady" ? o.pipeline : 0,
-    rate: o.rate,
-    threads,
-    seconds: o.seconds,
+    ...loadHeader(o, workload, threads),
     msgs_per_s: Math.round(messages / o.seconds),
     mb_per_s: Math.round((sum((r) => r.bytes) / o.seconds / 1e6) * 100) / 100,
     messages,
@@ -151,6 +167,8 @@ function report(
     client_cpu_s: Math.round(sum((r) => r.cpuSeconds) * 1000) / 1000,
     client_thread_cores: cores,
     client_saturated: cores.some((c) => c >= SATURATED),
+    service_p50_us: service.p50_us,
+    service_p99_us: service.p99_us,
     histogram: encodeHistogram(merged),
   };
 }

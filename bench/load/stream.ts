@@ -13,6 +13,8 @@ export class Stream {
   private received = 0;
   /** Ring of the send (or intended) times of the messages in flight, oldest at `head`. */
   private times = new Float64Array(8);
+  /** Open loop: when each message in flight actually went out. */
+  private sentAt = new Float64Array(8);
   private head = 0;
   private count = 0;
   /** Open loop: the intended time of this connection's next message. */
@@ -68,7 +70,7 @@ export class Stream {
     const done = Math.floor(after / size) - Math.floor(before / size);
     const mask = this.times.length - 1;
     for (let i = 0; i < done; i++) {
-      g.meter.complete(now, this.times[this.head] as number);
+      g.meter.complete(now, this.times[this.head] as number, this.sentAt[this.head] as number);
       this.head = (this.head + 1) & mask;
       this.count--;
     }
@@ -94,25 +96,32 @@ export class Stream {
     }
     socket.cork();
     while (this.nextDue <= now) {
-      this.send(socket, this.nextDue);
+      this.send(socket, this.nextDue, now);
       this.nextDue += interval;
     }
     socket.uncork();
   }
 
-  private send(socket: Socket, at: number): void {
+  private send(socket: Socket, at: number, now = at): void {
     if (this.count === this.times.length) this.grow();
-    this.times[(this.head + this.count) & (this.times.length - 1)] = at;
+    const slot = (this.head + this.count) & (this.times.length - 1);
+    this.times[slot] = at;
+    this.sentAt[slot] = now;
     this.count++;
     const messages = this.group.pattern.messages;
     socket.write(messages[this.sent++ % messages.length] as Buffer);
   }
 
   private grow(): void {
-    const bigger = new Float64Array(this.times.length * 2);
-    for (let i = 0; i < this.count; i++)
-      bigger[i] = this.times[(this.head + i) & (this.times.length - 1)] as number;
-    this.times = bigger;
+    const times = new Float64Array(this.times.length * 2);
+    const sentAt = new Float64Array(this.times.length * 2);
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.head + i) & (this.times.length - 1);
+      times[i] = this.times[slot] as number;
+      sentAt[i] = this.sentAt[slot] as number;
+    }
+    this.times = times;
+    this.sentAt = sentAt;
     this.head = 0;
   }
 

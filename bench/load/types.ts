@@ -39,4 +39,6 @@ export interface GroupResult {
   readonly cpuSeconds: number;
   /** HDR histogram of latencies (ns), compressed. */
   readonly histogram: string;
+  /** The same from the actual send time (differs from `histogram` in the open loop only). */
+  readonly service: string;
 }

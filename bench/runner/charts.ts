@@ -79,14 +79,14 @@ export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
   return {
     title: "Latency percentiles by variant (µs, log scale; medians over rounds)",
     data: { values: data },
-    facet: { row: { field: "scenario", title: null } },
+    facet: { field: "scenario", title: null },
+    columns: 3,
     spec: {
-      width: 420,
-      height: 140,
-      mark: "bar",
+      width: 260,
+      height: 160,
+      mark: { type: "line", point: true },
       encoding: {
         x: { field: "percentile", type: "ordinal", sort: ["p50", "p90", "p99", "p99.9"] },
-        xOffset: { field: "variant", type: "nominal" },
         y: { field: "us", type: "quantitative", scale: { type: "log" }, title: "µs" },
         color: { field: "variant", type: "nominal" },
       },

@@ -6,6 +6,7 @@
 
 import { startServer, treeCpuSeconds } from "../lib/server.ts";
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
+import { runExternal } from "../load/external.ts";
 import { type LoadReport, runLoad } from "../load/run.ts";
 import { clientBound } from "./bound.ts";
 import type { Plan, Run } from "./plan.ts";
@@ -45,34 +46,38 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     server = await startServer([
       ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
       ...["--log-level", "info", "--drain-timeout", "2"],
+      ...v.flags,
     ]);
     const pid = server.pid;
     let cpu0 = 0;
     let serverCpu = 0;
-    const load = await runLoad(
-      {
-        host: "127.0.0.1",
-        port: server.port,
-        connections: s.connections,
-        size: s.size,
-        seconds: plan.seconds,
-        warmupSeconds: plan.warmupSeconds,
-        pipeline: 1,
-        rate: s.rate,
-        churn: s.workload === "churn",
-        threads: plan.threads,
-        timeoutMs: 2000,
+    const options = {
+      host: "127.0.0.1",
+      port: server.port,
+      connections: s.connections,
+      size: s.size,
+      seconds: plan.seconds,
+      warmupSeconds: plan.warmupSeconds,
+      pipeline: 1,
+      rate: s.rate,
+      churn: s.workload === "churn",
+      threads: plan.threads,
+      timeoutMs: 2000,
+    };
+    const hooks = {
+      open: () => {
+        cpu0 = treeCpuSeconds(pid);
       },
-      {
-        open: () => {
-          cpu0 = treeCpuSeconds(pid);
-        },
-        close: () => {
-          serverCpu = treeCpuSeconds(pid) - cpu0;
-        },
+      close: () => {
+        serverCpu = treeCpuSeconds(pid) - cpu0;
       },
-    );
+    };
+    const load = plan.clientCommand
+      ? await runExternal(plan.clientCommand, options, hooks)
+      : await runLoad(options, hooks);
     await server.stop("SIGTERM");
+    // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).
+    await Promise.race([server.closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
     const served = server.lines
       .filter((l) => l.msg === "worker stopped")
       .sort((a, b) => Number(a.worker) - Number(b.worker))

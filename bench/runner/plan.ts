@@ -37,9 +37,11 @@ export interface Variant {
   readonly id: string;
   readonly mode: string;
   readonly workers: number;
+  /** More server flags, from a mode written as "handoff:--spill=off". */
+  readonly flags: readonly string[];
 }
 
-export const BASELINE: Variant = { id: "single", mode: "single", workers: 1 };
+export const BASELINE: Variant = { id: "single", mode: "single", workers: 1, flags: [] };
 
 export interface Plan {
   readonly scenarios: readonly Scenario[];
@@ -48,6 +50,8 @@ export interface Plan {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly threads: number;
+  /** An external load client instead of ours (see bench/load/external.ts). */
+  readonly clientCommand?: string;
 }
 
 export interface Run {
@@ -68,8 +72,13 @@ export function formatSize(bytes: number): string {
   return `${bytes} B`;
 }
 
+/** Every mode at every worker count; "handoff:--spill=off" is handoff with that flag. */
 export function variants(modes: readonly string[], workers: readonly number[]): Variant[] {
-  return modes.flatMap((mode) => workers.map((w) => ({ id: `${mode} x${w}`, mode, workers: w })));
+  return modes.flatMap((spec) => {
+    const [mode = spec, ...flags] = spec.split(":");
+    const name = [mode, ...flags].join(" ");
+    return workers.map((w) => ({ id: `${name} x${w}`, mode, workers: w, flags }));
+  });
 }
 
 /** The quick preset (the default): the largest worker count, 50 connections, four scenarios. */

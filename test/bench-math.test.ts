@@ -1,0 +1,196 @@
+/** The bench's arithmetic: histogram merging, medians and ratios, CPU per unit, flags, order. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { coresUsed, cpuMicrosPer, median, ratio, spread } from "../bench/lib/stats.ts";
+import {
+  createHistogram,
+  encodeHistogram,
+  summarize as latency,
+  mergeHistograms,
+} from "../bench/load/histogram.ts";
+import { Pattern, VARIANTS } from "../bench/load/pattern.ts";
+import { clientBound } from "../bench/runner/bound.ts";
+import type { RunRecord } from "../bench/runner/measure.ts";
+import { BASELINE, type Plan, scenario, schedule, variants } from "../bench/runner/plan.ts";
+import { skew, summarize } from "../bench/runner/summary.ts";
+
+describe("histogram merging", () => {
+  it("is exact: merged per-thread histograms equal one histogram fed every value", () => {
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const whole = createHistogram();
+    const parts = [createHistogram(), createHistogram(), createHistogram()];
+    for (let i = 0; i < 30_000; i++) {
+      // Log-spread values from 1 µs to 2 s, in ns, as the client records them.
+      const v = Math.round(1000 * 2000 ** (rand() * 2));
+      whole.recordValue(v);
+      (parts[i % 3] as ReturnType<typeof createHistogram>).recordValue(v);
+    }
+    const merged = mergeHistograms(parts.map(encodeHistogram));
+    assert.equal(merged.totalCount, whole.totalCount);
+    for (const p of [1, 10, 50, 90, 99, 99.9, 99.99, 100])
+      assert.equal(merged.getValueAtPercentile(p), whole.getValueAtPercentile(p), `p${p}`);
+    // The encoding keeps bucket counts, so the max comes back as its bucket's top (within 0.1%),
+    // exactly as the whole histogram's does after the same trip.
+    const whole2 = mergeHistograms([encodeHistogram(whole)]);
+    assert.deepEqual(latency(merged), latency(whole2));
+    assert.ok(Math.abs(merged.maxValue - whole.maxValue) <= whole.maxValue * 0.001);
+  });
+
+  it("summarizes an empty histogram as zeros, not NaN", () => {
+    assert.deepEqual(Object.values(latency(createHistogram())), [0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe("the payload pattern", () => {
+  it("differs from byte to byte and from message to message", () => {
+    const p = new Pattern(64);
+    for (let i = 1; i < p.period.length; i++) assert.notEqual(p.period[i], p.period[i - 1]);
+    for (let v = 1; v < VARIANTS; v++)
+      assert.ok(!p.messages[v]?.equals(p.messages[v - 1] as Buffer));
+  });
+
+  it("checks a chunk at any stream offset, across the period's end", () => {
+    const p = new Pattern(10);
+    const stream = Buffer.concat([p.period, p.period, p.period]);
+    for (const [offset, length] of [
+      [0, 10],
+      [35, 20],
+      [39, 1],
+      [5, 75],
+    ] as const) {
+      const chunk = stream.subarray(offset, offset + length);
+      assert.ok(p.matches(chunk, 0, length, offset), `${offset}+${length}`);
+      const bad = Buffer.from(chunk);
+      bad[length - 1] = (bad[length - 1] as number) ^ 1;
+      assert.ok(!p.matches(bad, 0, length, offset), `flipped ${offset}+${length}`);
+    }
+  });
+});
+
+describe("stats", () => {
+  it("median, spread, ratio, CPU per unit, cores", () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+    assert.deepEqual(spread([5, 1, 3]), { median: 3, min: 1, max: 5, n: 3 });
+    assert.equal(ratio(150, 100), 1.5);
+    assert.ok(Number.isNaN(ratio(1, 0)));
+    assert.equal(cpuMicrosPer(0.5, 100_000), 5); // 0.5 CPU-s over 100k messages = 5 µs each
+    assert.ok(Number.isNaN(cpuMicrosPer(1, 0)));
+    assert.equal(coresUsed(3, 2), 1.5);
+  });
+});
+
+describe("client-bound", () => {
+  const run = {
+    workload: "steady" as const,
+    clientThreadCores: [0.5],
+    serverCores: 1.9,
+    workers: 2,
+    machineCores: 2,
+  };
+  it("is not flagged when the server had all it could use and the client had room", () => {
+    assert.deepEqual(clientBound(run), []);
+  });
+  it("is flagged when a client thread used a full core", () => {
+    assert.match(
+      clientBound({ ...run, clientThreadCores: [0.4, 0.95] }).join(),
+      /client thread used 0.95/,
+    );
+  });
+  it("is flagged when a closed-loop server idled below its cores (workers, at most the machine's)", () => {
+    assert.match(clientBound({ ...run, serverCores: 1.2 }).join(), /server used 1.20 of 2 cores/);
+    assert.match(clientBound({ ...run, workers: 4, serverCores: 1.7 }).join(), /of 2 cores/);
+    assert.deepEqual(clientBound({ ...run, workers: 1, serverCores: 0.95 }), []);
+  });
+  it("open loop sets its own pace: an idle server is expected there", () => {
+    assert.deepEqual(clientBound({ ...run, workload: "open", serverCores: 0.2 }), []);
+  });
+});
+
+describe("plan and summary", () => {
+  const s = scenario("steady", 64, 50);
+  const plan: Plan = {
+    scenarios: [s],
+    variants: variants(["handoff", "cluster", "reuseport"], [2]),
+    rounds: 3,
+    seconds: 1,
+    warmupSeconds: 0,
+    threads: 1,
+  };
+
+  it("runs the baseline first in every round and rotates the variants", () => {
+    const runs = schedule(plan);
+    assert.equal(runs.length, 3 * 4);
+    const rounds = [0, 1, 2].map((r) => runs.filter((x) => x.round === r).map((x) => x.variant.id));
+    assert.deepEqual(rounds, [
+      ["single", "handoff x2", "cluster x2", "reuseport x2"],
+      ["single", "cluster x2", "reuseport x2", "handoff x2"],
+      ["single", "reuseport x2", "handoff x2", "cluster x2"],
+    ]);
+  });
+
+  it("compares each run with the baseline of its own round, then takes the median", () => {
+    const rec = (
+      variant: string,
+      round: number,
+      rate: number,
+      extra: Partial<RunRecord> = {},
+    ): RunRecord => ({
+      scenario: s.id,
+      variant,
+      mode: variant === "single" ? "single" : "handoff",
+      workers: variant === "single" ? 1 : 2,
+      round,
+      load: {
+        msgs_per_s: rate,
+        p50_us: rate / 1000,
+        errors: 1,
+        timeouts: 0,
+        mismatches: 0,
+      } as NonNullable<RunRecord["load"]>,
+      server_us_per_unit: 10,
+      served: variant === "single" ? [50] : [30, 20],
+      client_bound: [],
+      ...extra,
+    });
+    const rows = summarize([
+      rec("single", 0, 100),
+      rec("handoff x2", 0, 150),
+      rec("single", 1, 200), // a noisy round: the baseline doubled, and so did the variant
+      rec("handoff x2", 1, 300),
+      rec("single", 2, 100),
+      rec("handoff x2", 2, 80, { client_bound: ["a client thread used 0.95 cores"] }),
+      {
+        scenario: s.id,
+        variant: "handoff x2",
+        mode: "handoff",
+        workers: 2,
+        round: 3,
+        error: "did not start",
+      },
+    ]);
+    const h = rows.find((r) => r.variant === "handoff x2");
+    assert.ok(h);
+    assert.deepEqual(h.rate, { median: 150, min: 80, max: 300, n: 3 });
+    // Per-round ratios 1.5, 1.5, 0.8: median 1.5. (Ratio of medians would say 150/100 too, but
+    // min–max would hide that round 1 was as good as round 0.)
+    assert.deepEqual(h.vsSingle, { median: 1.5, min: 0.8, max: 1.5, n: 3 });
+    assert.deepEqual(h.served, [90, 60]);
+    assert.equal(h.skew, 1.2);
+    assert.equal(h.errors, 3);
+    assert.equal(h.failed, 1);
+    assert.equal(h.clientBound, 1);
+    assert.equal(rows.find((r) => r.variant === BASELINE.id)?.vsSingle.median, 1);
+  });
+
+  it("skew: busiest worker over an even share", () => {
+    assert.equal(skew([50, 50]), 1);
+    assert.equal(skew([75, 25]), 1.5);
+    assert.ok(Number.isNaN(skew([100])));
+  });
+});

@@ -1,0 +1,63 @@
+/** `npm run bench`, tiny: it starts servers itself and writes valid JSON, markdown and SVG. */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { runScript } from "./helpers/load.ts";
+
+const BENCH = fileURLToPath(new URL("../bench/run.ts", import.meta.url));
+
+describe("bench runner", () => {
+  it("a tiny run produces results.json, summary.md and the three charts", async (t) => {
+    const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const r = await runScript(BENCH, [
+      ...["--modes", "handoff", "--workers", "2", "--workloads", "steady,churn,open"],
+      ...["--sizes", "64", "--connections", "4", "--rounds", "1", "--seconds", "0.3"],
+      ...["--warmup", "0.1", "--out", out],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+
+    const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    assert.equal(json.machine.node, process.version);
+    assert.equal(json.runs.length, 6, "3 scenarios x (single + handoff)");
+    for (const run of json.runs) {
+      assert.equal(run.error, undefined, run.error);
+      assert.ok(run.load.messages > 0, `${run.variant} ${run.scenario} did work`);
+      assert.equal(run.load.mismatches, 0);
+      assert.ok(run.server_cpu_s >= 0 && run.client_cores > 0);
+      assert.equal(run.served.length, run.workers, "a count per worker");
+    }
+    const handoffSteady = json.rows.find(
+      (row: { variant: string; scenario: string }) =>
+        row.variant === "handoff x2" && row.scenario.startsWith("steady"),
+    );
+    assert.equal(
+      handoffSteady.served.reduce((a: number, b: number) => a + b, 0),
+      4,
+      "4 connections served",
+    );
+
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    assert.equal(md.match(/^## /gm)?.length, 3);
+    assert.match(md, /^\| single \|/m);
+    assert.match(md, /^\| handoff x2 \|/m);
+    assert.match(md, /machine: .*Node v24/);
+    assert.equal(r.stdout.includes(md), true, "summary.md is printed too");
+
+    for (const chart of ["throughput.svg", "latency.svg", "churn.svg"]) {
+      const svg = readFileSync(join(out, chart), "utf8");
+      assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      assert.match(svg.trimEnd(), /<\/svg>$/);
+      assert.ok(svg.includes("handoff"), `${chart} names the mode`);
+    }
+  });
+
+  it("a bad flag: one line, exit 2, nothing run", async () => {
+    const r = await runScript(BENCH, ["--modes", "handoff,nope"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr.trim(), /^echoplex-bench: --modes: .*\[ECHOPLEX_BAD_FLAG\]$/);
+  });
+});

@@ -1,0 +1,44 @@
+/** Run `npm run load`'s script as a user does, without blocking this process's event loop. */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const LOAD_CLI = fileURLToPath(new URL("../../bench/load/cli.ts", import.meta.url));
+
+export interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The last stdout line parsed as JSON, when it is JSON. */
+  readonly json: Record<string, unknown> | undefined;
+}
+
+export function runScript(
+  script: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  const proc = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  proc.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) => {
+    proc.on("close", (status) => {
+      clearTimeout(timer);
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(stdout.trimEnd().split("\n").at(-1) ?? "");
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, stdout, stderr, json });
+    });
+  });
+}
+
+export const runLoadCli = (args: readonly string[]) => runScript(LOAD_CLI, args);

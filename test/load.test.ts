@@ -1,0 +1,188 @@
+/**
+ * The load client (bench/load): it must notice every kind of wrong echo, count what it did
+ * exactly, and fail in one line when it cannot work. Real sockets on loopback.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type LoadOptions, runLoad } from "../bench/load/run.ts";
+import { type Fault, startFaultyEcho, startHttpEcho } from "./fixtures/faulty-echo.ts";
+import { runLoadCli } from "./helpers/load.ts";
+
+const base: LoadOptions = {
+  host: "127.0.0.1",
+  port: 0,
+  connections: 4,
+  size: 64,
+  seconds: 0.4,
+  warmupSeconds: 0,
+  pipeline: 1,
+  rate: 0,
+  churn: false,
+  threads: 2,
+  timeoutMs: 2000,
+};
+
+describe("load client against a correct echo server", () => {
+  let port = 0;
+  let close: () => void = () => {};
+  before(async () => {
+    const s = await startFaultyEcho("none");
+    port = s.port;
+    close = () => s.server.close();
+  });
+  after(() => close());
+
+  for (const workload of ["steady", "churn", "open"] as const) {
+    it(`${workload}: counts every message, no failures, one latency sample per message`, async () => {
+      const r = await runLoad({
+        ...base,
+        port,
+        churn: workload === "churn",
+        rate: workload === "open" ? 2000 : 0,
+        pipeline: workload === "steady" ? 4 : 1,
+        size: workload === "steady" ? 1000 : 64,
+      });
+      assert.equal(r.workload, workload);
+      assert.ok(r.messages > 0, "did some work");
+      assert.deepEqual([r.errors, r.timeouts, r.mismatches], [0, 0, 0]);
+      // Histograms merged from two threads hold exactly one value per counted message.
+      assert.equal(r.samples, r.messages);
+      assert.equal(r.threads, 2);
+      assert.equal(r.client_thread_cores.length, 2);
+      assert.ok(r.p50_us > 0 && r.p50_us <= r.p99_us && r.p99_us <= r.max_us);
+      assert.equal(r.msgs_per_s, Math.round(r.messages / r.seconds));
+      if (workload !== "churn") {
+        assert.equal(r.mb_per_s, Math.round((r.messages * r.size) / r.seconds / 1e4) / 100);
+      }
+    });
+  }
+
+  it("open loop sends at the rate asked, whatever the timer does", async () => {
+    const r = await runLoad({ ...base, port, rate: 2000, seconds: 1 });
+    // Sends are scheduled by intended time, so a late timer sends more at once, never fewer.
+    assert.ok(Math.abs(r.messages - 2000) <= 200, `${r.messages} messages at 2000/s for 1 s`);
+    assert.ok(r.service_p50_us <= r.p50_us, "from-send latency cannot exceed from-intended");
+  });
+
+  it("--json: the last line of stdout is one object with the fields scripts rely on", async () => {
+    const r = await runLoadCli([
+      "--port",
+      String(port),
+      "--duration",
+      "0.3",
+      "--warmup",
+      "0",
+      "--json",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const key of [
+      "msgs_per_s",
+      "mb_per_s",
+      "p50_us",
+      "p99_us",
+      "p999_us",
+      "errors",
+      "mismatches",
+      "client_cpu_s",
+    ])
+      assert.equal(typeof r.json?.[key], "number", `${key} in ${r.stdout}`);
+  });
+
+  it("without --json prints a readable report", async () => {
+    const r = await runLoadCli(["--port", String(port), "--duration", "0.2", "--warmup", "0"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /throughput .* msg\/s/);
+    assert.match(r.stdout, /mismatches 0/);
+  });
+});
+
+describe("load client against faulty echo servers", () => {
+  // 64-byte messages: offset 300 is mid-message, 319 the last byte of the fifth message.
+  const cases: [Fault, number, string[], "mismatches" | "timeouts"][] = [
+    ["flip", 300, [], "mismatches"],
+    ["reorder", 300, [], "mismatches"],
+    ["drop", 300, [], "mismatches"], // the rest of the message arrives shifted by one
+    ["drop", 319, ["--pipeline", "4"], "mismatches"], // the next message arrives shifted
+    ["drop", 319, ["--timeout", "0.2"], "timeouts"], // alone in flight: it never completes
+    ["swallow", 0, ["--timeout", "0.2"], "timeouts"],
+  ];
+  for (const [fault, at, extra, counter] of cases) {
+    it(`detects a server that does '${fault}' at byte ${at} (${extra.join(" ") || "defaults"}): ${counter}`, async () => {
+      const { server, port } = await startFaultyEcho(fault, at);
+      try {
+        const r = await runLoadCli([
+          ...["--port", String(port), "--duration", "0.5", "--warmup", "0", "--connections", "3"],
+          ...extra,
+          "--json",
+        ]);
+        assert.ok((r.json?.[counter] as number) > 0, `${counter} counted: ${r.stdout} ${r.stderr}`);
+        if (counter === "mismatches") {
+          assert.equal(r.status, 1);
+          assert.match(r.stderr, /\[ECHOPLEX_ECHO_MISMATCH\]/);
+        } else {
+          assert.equal(r.status, 0, "a slow server is reported, not a failure of the client");
+        }
+      } finally {
+        server.close();
+      }
+    });
+  }
+});
+
+describe("load client command line", () => {
+  it("no server there: one line, ECHOPLEX_CONNECT_FAILED, exit 1", async () => {
+    const { server, port } = await startFaultyEcho("none");
+    await new Promise((r) => server.close(r)); // a port that was free a moment ago
+    const r = await runLoadCli(["--port", String(port), "--duration", "0.3", "--warmup", "0"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr.trim(), /^echoplex-load: .*ECONNREFUSED.*\[ECHOPLEX_CONNECT_FAILED\]$/);
+  });
+
+  const usage: [string[], string][] = [
+    [["--size", "0"], "ECHOPLEX_BAD_FLAG"],
+    [["--connections", "x"], "ECHOPLEX_BAD_FLAG"],
+    [["--rate", "100", "--churn"], "ECHOPLEX_BAD_FLAG"],
+    [["--pipeline", "2", "--rate", "100"], "ECHOPLEX_BAD_FLAG"],
+    [["--port"], "ECHOPLEX_BAD_FLAG"],
+    [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG"],
+  ];
+  for (const [args, code] of usage) {
+    it(`${args.join(" ")}: one line, ${code}, exit 2`, async () => {
+      const r = await runLoadCli(args);
+      assert.equal(r.status, 2, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.ok(lines[0]?.endsWith(`[${code}]`), r.stderr);
+    });
+  }
+
+  it("--help lists the flags and exits 0", async () => {
+    const r = await runLoadCli(["--help"]);
+    assert.equal(r.status, 0);
+    for (const flag of ["--connections", "--size", "--rate", "--churn", "--threads", "--json"])
+      assert.ok(r.stdout.includes(flag), flag);
+  });
+});
+
+describe("load client over HTTP (autocannon)", () => {
+  for (const corrupt of [false, true]) {
+    it(`${corrupt ? "counts mismatched bodies" : "echoes POST bodies"}`, async () => {
+      const { server, port } = await startHttpEcho(corrupt);
+      try {
+        const r = await runLoadCli([
+          ...["--http", "--port", String(port), "--duration", "1", "--warmup", "0"],
+          ...["--connections", "2", "--size", "100", "--json"],
+        ]);
+        assert.ok((r.json?.msgs_per_s as number) > 0, r.stdout + r.stderr);
+        if (corrupt) {
+          assert.ok((r.json?.mismatches as number) > 0);
+          assert.equal(r.status, 1);
+        } else {
+          assert.deepEqual([r.json?.mismatches, r.json?.errors, r.status], [0, 0, 0]);
+        }
+      } finally {
+        server.close();
+      }
+    });
+  }
+});
