@@ -150,6 +150,7 @@ describe("plan and summary", () => {
         msgs_per_s: rate,
         p50_us: rate / 1000,
         errors: 1,
+        stalled: 1,
         timeouts: 0,
         mismatches: 0,
       } as NonNullable<RunRecord["load"]>,
@@ -183,6 +184,7 @@ describe("plan and summary", () => {
     assert.deepEqual(h.served, [90, 60]);
     assert.equal(h.skew, 1.2);
     assert.equal(h.errors, 3);
+    assert.equal(h.stalled, 3);
     assert.equal(h.failed, 1);
     assert.equal(h.clientBound, 1);
     assert.equal(rows.find((r) => r.variant === BASELINE.id)?.vsSingle.median, 1);

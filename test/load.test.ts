@@ -44,7 +44,7 @@ describe("load client against a correct echo server", () => {
       });
       assert.equal(r.workload, workload);
       assert.ok(r.messages > 0, "did some work");
-      assert.deepEqual([r.errors, r.timeouts, r.mismatches], [0, 0, 0]);
+      assert.deepEqual([r.errors, r.timeouts, r.mismatches, r.stalled], [0, 0, 0, 0]);
       // Histograms merged from two threads hold exactly one value per counted message.
       assert.equal(r.samples, r.messages);
       assert.equal(r.threads, 2);
@@ -127,6 +127,19 @@ describe("load client against faulty echo servers", () => {
       }
     });
   }
+});
+
+describe("load client against a server that starves connections", () => {
+  it("counts connections that completed nothing in the window as stalled", async () => {
+    const { server, port } = await startFaultyEcho("swallow");
+    try {
+      // Shorter than the timeout: nothing times out, yet no connection was served.
+      const r = await runLoad({ ...base, port, connections: 3, seconds: 0.3 });
+      assert.deepEqual([r.messages, r.timeouts, r.stalled], [0, 0, 3]);
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe("load client command line", () => {

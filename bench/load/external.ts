@@ -65,6 +65,7 @@ export async function runExternal(
     mean_us: Number.NaN,
     samples: Math.round(rate * o.seconds),
     errors: or0(field("errors")),
+    stalled: 0,
     timeouts: 0,
     mismatches: or0(field("mismatches")),
     client_cpu_s: cpu,

@@ -21,7 +21,7 @@ export function formatReport(r: LoadReport): string {
           `  from send  p50 ${r.service_p50_us}  p99 ${r.service_p99_us}  (latency above counts from the intended send time)`,
         ]
       : []),
-    `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}`,
+    `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}  stalled connections ${r.stalled}`,
     `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
   ].join("\n");
 }

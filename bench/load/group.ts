@@ -15,15 +15,36 @@ export class Group {
   readonly meter = new Meter();
   /** One read buffer for every connection of the thread: each read is consumed before the next. */
   readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
-  /** Open loop: milliseconds between one connection's messages. */
-  readonly interval: number;
   stopped = false;
   firstError: Error | undefined;
+  /**
+   * Open loop. With one rate for all, the connections' intended times interleave in a fixed
+   * order (connection i is offset by i steps), so the next message due is always the next
+   * connection in turn: one cursor and one time, no per-connection timers or heap.
+   */
+  readonly streams: Stream[] = [];
+  private readonly step: number;
+  private cursor = 0;
+  private nextAt = Number.POSITIVE_INFINITY;
 
   constructor(task: GroupTask) {
     this.task = task;
     this.pattern = new Pattern(task.size);
-    this.interval = task.rate > 0 ? (1000 * task.connections) / task.rate : 0;
+    this.step = task.rate > 0 ? 1000 / task.rate : 0;
+  }
+
+  startSchedule(at: number): void {
+    this.nextAt = at;
+  }
+
+  /** Open loop: send every message whose intended time has come. */
+  pump(now: number): void {
+    const streams = this.streams;
+    while (this.nextAt <= now && !this.stopped) {
+      (streams[this.cursor] as Stream).sendAt(this.nextAt, now);
+      this.cursor = (this.cursor + 1) % streams.length;
+      this.nextAt += this.step;
+    }
   }
 }
 
@@ -31,7 +52,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const g = new Group(task);
-  const streams: Stream[] = [];
+  const streams = g.streams;
   const churners: Churner[] = [];
   if (task.workload === "churn") {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
@@ -49,9 +70,7 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   g.meter.from = start + task.warmupMs;
   g.meter.to = g.meter.from + task.durationMs;
   for (const c of churners) c.open();
-  streams.forEach((s, i) => {
-    s.nextDue = start + (g.interval * i) / streams.length; // spread the connections' sends
-  });
+  if (task.workload === "open") g.startSchedule(start);
   const checks = setInterval(
     () => {
       const now = performance.now();
@@ -62,10 +81,7 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   );
   const tick =
     task.workload === "open"
-      ? setInterval(() => {
-          const now = performance.now();
-          for (const s of streams) s.sendDue(now);
-        }, 1)
+      ? setInterval(() => g.pump(performance.now()), 1) // for when no reply comes to pump
       : undefined;
 
   await sleep(g.meter.from - performance.now());
@@ -77,6 +93,7 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const now = performance.now();
   for (const s of streams) s.checkTimeout(now);
   for (const c of churners) c.checkTimeout(now);
+  for (const s of streams) if (s.lastDone < g.meter.from) g.meter.stalled++;
   clearInterval(checks);
   clearInterval(tick);
   for (const s of streams) s.close();

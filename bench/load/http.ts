@@ -46,6 +46,7 @@ export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
     mean_us: us(r.latency.mean),
     samples: r["2xx"],
     errors: r.errors - r.timeouts + r.non2xx,
+    stalled: 0,
     timeouts: r.timeouts,
     mismatches: r.mismatches,
     client_cpu_s: Math.round(cpuSeconds * 1000) / 1000,

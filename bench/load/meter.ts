@@ -15,6 +15,7 @@ export class Meter {
   errors = 0;
   timeouts = 0;
   mismatches = 0;
+  stalled = 0;
   private readonly histogram = createHistogram();
   /** Open loop: from the actual send, which the client's 1 ms timer can make late. */
   private readonly service = createHistogram();
@@ -53,6 +54,7 @@ export class Meter {
       errors: this.errors,
       timeouts: this.timeouts,
       mismatches: this.mismatches,
+      stalled: this.stalled,
       cpuSeconds: this.cpuSeconds,
       histogram: encodeHistogram(this.histogram),
       service: encodeHistogram(this.service),

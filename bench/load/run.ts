@@ -40,6 +40,8 @@ export interface LoadReport extends LatencySummary {
   readonly errors: number;
   readonly timeouts: number;
   readonly mismatches: number;
+  /** Connections that completed no message in the window (starved by the server). */
+  readonly stalled: number;
   /** CPU seconds the client's threads used in the window. */
   readonly client_cpu_s: number;
   /** Cores each client thread used in the window: near 1 means that thread was the limit. */
@@ -164,6 +166,7 @@ function report(
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
     mismatches: sum((r) => r.mismatches),
+    stalled: sum((r) => r.stalled),
     client_cpu_s: Math.round(sum((r) => r.cpuSeconds) * 1000) / 1000,
     client_thread_cores: cores,
     client_saturated: cores.some((c) => c >= SATURATED),

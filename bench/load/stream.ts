@@ -17,8 +17,8 @@ export class Stream {
   private sentAt = new Float64Array(8);
   private head = 0;
   private count = 0;
-  /** Open loop: the intended time of this connection's next message. */
-  nextDue = 0;
+  /** When a message last completed on this connection (any of its sockets). */
+  lastDone = Number.NEGATIVE_INFINITY;
   private readonly group: Group;
 
   constructor(group: Group) {
@@ -69,6 +69,7 @@ export class Stream {
     const size = g.task.size;
     const done = Math.floor(after / size) - Math.floor(before / size);
     const mask = this.times.length - 1;
+    if (done > 0) this.lastDone = now;
     for (let i = 0; i < done; i++) {
       g.meter.complete(now, this.times[this.head] as number, this.sentAt[this.head] as number);
       this.head = (this.head + 1) & mask;
@@ -79,27 +80,18 @@ export class Stream {
       if (done > 1) socket.cork();
       for (let i = 0; i < done; i++) this.send(socket, now);
       if (done > 1) socket.uncork();
-    } else if (now >= this.nextDue) {
-      this.sendDue(now); // replies are more frequent than the timer: no waiting for the tick
+    } else {
+      g.pump(now); // replies come far more often than the timer ticks: send what is due now
     }
     return true;
   }
 
-  /** Open loop: send every message whose intended time has come. */
-  sendDue(now: number): void {
-    const socket = this.socket;
-    const interval = this.group.interval;
-    if (socket === null) {
-      // Reconnecting: what falls due meanwhile is not sent (the failure is already counted).
-      while (this.nextDue <= now) this.nextDue += interval;
-      return;
-    }
-    socket.cork();
-    while (this.nextDue <= now) {
-      this.send(socket, this.nextDue, now);
-      this.nextDue += interval;
-    }
-    socket.uncork();
+  /**
+   * Open loop: send one message intended for `at`. While reconnecting, what falls due is not
+   * sent (the failure is already counted).
+   */
+  sendAt(at: number, now: number): void {
+    if (this.socket !== null) this.send(this.socket, at, now);
   }
 
   private send(socket: Socket, at: number, now = at): void {

@@ -35,6 +35,11 @@ export interface GroupResult {
   readonly timeouts: number;
   /** Echoed streams that differed from what was sent. */
   readonly mismatches: number;
+  /**
+   * Connections (steady, open) on which no message completed within the window: starved, though
+   * not yet for the whole timeout (which would count as timeouts).
+   */
+  readonly stalled: number;
   /** This thread's CPU seconds within the window. */
   readonly cpuSeconds: number;
   /** HDR histogram of latencies (ns), compressed. */

@@ -15,14 +15,14 @@ function cells(row: Row): string[] {
     row.variant,
     `${int(r.median)} (${int(r.min)}–${int(r.max)})`,
     row.mode === "single" ? "1" : `${fixed(v.median, 2)}× (${fixed(v.min, 2)}–${fixed(v.max, 2)})`,
-    `${fixed(row.p50, 0)} / ${fixed(row.p99, 0)} / ${fixed(row.p999, 0)}`,
+    `${fixed(row.p50, 0)} / ${fixed(row.p99, 0)} / ${fixed(row.p999, 0)}${row.scenario.startsWith("open") ? ` (sent: ${fixed(row.sentP50, 0)} / ${fixed(row.sentP99, 0)})` : ""}`,
     fixed(row.serverUs, 1),
     fixed(row.clientUs, 1),
     `${fixed(row.serverCores, 2)} / ${fixed(row.clientCores, 2)}`,
     row.served.length > 1
       ? `${row.served.join(" / ")} (${fixed(row.skew, 2)})`
       : String(row.served[0] ?? "–"),
-    `${row.errors} / ${row.timeouts} / ${row.mismatches}${row.failed ? `, ${row.failed} failed` : ""}`,
+    `${row.errors} / ${row.timeouts} / ${row.mismatches} / ${row.stalled}${row.failed ? `, ${row.failed} runs failed` : ""}`,
     row.clientBound > 0
       ? `**client-bound** ${row.clientBound}/${row.runs - row.failed}: ${row.boundReason}`
       : "",
@@ -38,8 +38,8 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     `- load client: ${plan.clientCommand ? `external, \`${plan.clientCommand}\` (no warm-up; its CPU is all it used)` : `bench/load, ${plan.threads} thread(s)`}`,
     `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the single-loop baseline runs first, then every variant in an order rotated per round`,
     "- rate: messages/s (churn: connections/s), median (min–max) over the rounds; vs single: median of the per-round ratios to the same round's baseline",
-    "- latency µs: medians of each run's p50 / p99 / p99.9; CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
-    "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches summed",
+    "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
+    "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches / stalled connections (completed nothing in the window), summed",
     "- **client-bound**: a client thread used ≥ 0.9 of a core, or in a closed loop the server used < 0.9 of the cores it had: the rate then measures the load client (or the machine), not the server",
     "",
   ];

@@ -23,6 +23,9 @@ export interface Row {
   readonly p90: number;
   readonly p99: number;
   readonly p999: number;
+  /** Open loop: p50 and p99 from the actual send rather than the intended one. */
+  readonly sentP50: number;
+  readonly sentP99: number;
   readonly serverUs: number;
   readonly clientUs: number;
   readonly serverCores: number;
@@ -34,6 +37,8 @@ export interface Row {
   readonly errors: number;
   readonly timeouts: number;
   readonly mismatches: number;
+  /** Connections that completed nothing in a window, summed over the runs. */
+  readonly stalled: number;
   /** Runs flagged client-bound, and the first reason given. */
   readonly clientBound: number;
   readonly boundReason: string;
@@ -82,6 +87,8 @@ export function summarize(records: readonly RunRecord[]): Row[] {
       p90: median(loads.map((l) => l.p90_us)),
       p99: median(loads.map((l) => l.p99_us)),
       p999: median(loads.map((l) => l.p999_us)),
+      sentP50: median(loads.map((l) => l.service_p50_us)),
+      sentP99: median(loads.map((l) => l.service_p99_us)),
       serverUs: med((r) => r.server_us_per_unit),
       clientUs: med((r) => r.client_us_per_unit),
       serverCores: med((r) => r.server_cores),
@@ -91,6 +98,7 @@ export function summarize(records: readonly RunRecord[]): Row[] {
       errors: loads.reduce((a, l) => a + l.errors, 0),
       timeouts: loads.reduce((a, l) => a + l.timeouts, 0),
       mismatches: loads.reduce((a, l) => a + l.mismatches, 0),
+      stalled: loads.reduce((a, l) => a + (l.stalled ?? 0), 0),
       clientBound: bound.length,
       boundReason: bound[0]?.client_bound?.[0] ?? "",
     });
