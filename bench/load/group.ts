@@ -15,6 +15,8 @@ export class Group {
   readonly meter = new Meter();
   /** One read buffer for every connection of the thread: each read is consumed before the next. */
   readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
+  /** Set at the shared start: until then a connection sends only its first message(s). */
+  running = false;
   stopped = false;
   firstError: Error | undefined;
   /**
@@ -48,6 +50,9 @@ export class Group {
   }
 }
 
+/** Connections a thread opens at once before the start. */
+const CONNECT_WAVE = 64;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export async function runGroup(task: GroupTask): Promise<GroupResult> {
@@ -58,8 +63,13 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
   } else {
     for (let i = 0; i < task.connections; i++) streams.push(new Stream(g));
-    // Connect before the start, so the window measures echo, not connection set-up.
-    await Promise.all(streams.map((s) => s.open()));
+    // Connect before the start, so the window measures echo, not connection set-up; and a
+    // wave at a time, each connection proven accepted by its first echo, so that opening a
+    // thousand at once does not overflow the server's listen backlog (whose dropped handshakes
+    // then sit out a 1 s SYN-ACK retransmit and show up as stalls in the window).
+    const wait = Math.min(task.timeoutMs, 1000);
+    for (let i = 0; i < streams.length; i += CONNECT_WAVE)
+      await Promise.all(streams.slice(i, i + CONNECT_WAVE).map((s) => s.open(wait)));
   }
   Atomics.add(task.barrier, 0, 1);
   Atomics.notify(task.barrier, 0);
@@ -70,7 +80,9 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   g.meter.from = start + task.warmupMs;
   g.meter.to = g.meter.from + task.durationMs;
   for (const c of churners) c.open();
+  g.running = true;
   if (task.workload === "open") g.startSchedule(start);
+  else for (const s of streams) s.kick(performance.now());
   const checks = setInterval(
     () => {
       const now = performance.now();

@@ -25,8 +25,15 @@ export class Stream {
     this.group = group;
   }
 
-  /** Connect; resolves true once connected, false if the first attempt failed. */
-  open(): Promise<boolean> {
+  /** Settles open()'s promise: on the first echo, a failure, or the wait's end. */
+  private onReady: (() => void) | undefined;
+
+  /**
+   * Connect and send the first message(s) (steady: the pipeline; open loop: one, before the
+   * schedule starts). Resolves once the first echo is back, so the server has really accepted
+   * the connection; or when the connection fails; or after `waitMs`, whichever comes first.
+   */
+  open(waitMs = 0): Promise<void> {
     const g = this.group;
     const socket: Socket = connect({
       host: g.task.host,
@@ -36,20 +43,24 @@ export class Stream {
     });
     this.socket = socket;
     this.sent = this.received = this.head = this.count = 0;
-    if (g.task.workload === "steady") {
-      const now = performance.now();
-      socket.cork();
-      for (let i = 0; i < g.task.pipeline; i++) this.send(socket, now);
-      socket.uncork();
-    }
+    const now = performance.now();
+    const first = g.task.workload === "steady" ? g.task.pipeline : 1;
+    socket.cork();
+    for (let i = 0; i < first; i++) this.send(socket, now);
+    socket.uncork();
     socket.on("end", () => this.fail(socket));
+    socket.on("error", (err) => {
+      g.firstError ??= err;
+      this.fail(socket);
+    });
+    if (waitMs === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      socket.once("connect", () => resolve(true));
-      socket.on("error", (err) => {
-        g.firstError ??= err;
-        this.fail(socket);
-        resolve(false);
-      });
+      const timer = setTimeout(() => this.onReady?.(), waitMs);
+      this.onReady = () => {
+        clearTimeout(timer);
+        this.onReady = undefined;
+        resolve();
+      };
     });
   }
 
@@ -69,13 +80,16 @@ export class Stream {
     const size = g.task.size;
     const done = Math.floor(after / size) - Math.floor(before / size);
     const mask = this.times.length - 1;
-    if (done > 0) this.lastDone = now;
+    if (done > 0) {
+      this.lastDone = now;
+      this.onReady?.();
+    }
     for (let i = 0; i < done; i++) {
       g.meter.complete(now, this.times[this.head] as number, this.sentAt[this.head] as number);
       this.head = (this.head + 1) & mask;
       this.count--;
     }
-    if (g.stopped) return true;
+    if (g.stopped || !g.running) return true;
     if (g.task.workload === "steady") {
       if (done > 1) socket.cork();
       for (let i = 0; i < done; i++) this.send(socket, now);
@@ -84,6 +98,15 @@ export class Stream {
       g.pump(now); // replies come far more often than the timer ticks: send what is due now
     }
     return true;
+  }
+
+  /** Steady, at the start: fill the pipeline again (the first messages came back idle). */
+  kick(now: number): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    socket.cork();
+    for (let i = this.count; i < this.group.task.pipeline; i++) this.send(socket, now);
+    socket.uncork();
   }
 
   /**
@@ -137,6 +160,7 @@ export class Stream {
     if (socket !== this.socket) return;
     this.socket = null;
     socket.destroy();
+    this.onReady?.();
     if (this.group.stopped) return;
     this.group.meter.errors++;
     setTimeout(() => {
