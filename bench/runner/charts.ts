@@ -19,6 +19,11 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** Facets in the order the scenarios ran, not alphabetical ("16 KiB" before "64 B"). */
+const order = (data: readonly Datum[]): string[] => [
+  ...new Set(data.map((d) => String(d.scenario))),
+];
+
 const byWorkload = (rows: readonly Row[], prefix: string) =>
   rows.filter((r) => r.scenario.startsWith(prefix) && r.runs > r.failed);
 
@@ -36,7 +41,8 @@ export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
   return {
     title: "Steady echo: messages/s by workers (median, min–max)",
     data: { values: data },
-    facet: { column: { field: "scenario", title: null } },
+    facet: { field: "scenario", title: null, sort: order(data) },
+    columns: 4,
     spec: {
       width: 180,
       height: 200,
@@ -79,8 +85,8 @@ export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
   return {
     title: "Latency percentiles by variant (µs, log scale; medians over rounds)",
     data: { values: data },
-    facet: { field: "scenario", title: null },
-    columns: 3,
+    facet: { field: "scenario", title: null, sort: order(data) },
+    columns: 4,
     spec: {
       width: 260,
       height: 160,
@@ -108,7 +114,8 @@ export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
   return {
     title: "Churn: connections/s by variant (median, min–max)",
     data: { values: data },
-    facet: { column: { field: "scenario", title: null } },
+    facet: { field: "scenario", title: null, sort: order(data) },
+    columns: 4,
     spec: {
       width: 220,
       height: 200,
