@@ -77,7 +77,7 @@ function integers(flag: string, raw: string, min: number, max: number): number[]
 function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
   const modes = list("modes", f.modes);
   for (const m of modes)
-    if (!(BENCH_MODES as readonly string[]).includes(m.split(":")[0] ?? ""))
+    if (!BENCH_MODES.includes(m.split(":")[0] ?? ""))
       throw new EchoplexError(
         "ECHOPLEX_BAD_FLAG",
         `--modes: '${m}' is not allowed; expected modes among ${BENCH_MODES.join(", ")}, each optionally followed by :--flag=value`,

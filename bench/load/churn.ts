@@ -4,7 +4,7 @@
  * TIME_WAIT socket on the client, so a long run does not run out of ephemeral ports. Latency is
  * from the start of the connect to the last echoed byte.
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Group } from "./group.ts";
 
 export class Churner {
@@ -19,12 +19,7 @@ export class Churner {
 
   open(now = performance.now()): void {
     const g = this.group;
-    const socket: Socket = connect({
-      host: g.task.host,
-      port: g.task.port,
-      noDelay: true,
-      onread: { buffer: g.readBuffer, callback: (n: number): boolean => this.onRead(socket, n) },
-    });
+    const socket = g.connect((s, n) => this.onRead(s, n));
     this.socket = socket;
     this.began = now;
     this.received = 0;

@@ -3,6 +3,7 @@
  * window, and the timers (timeouts; the open loop's send tick). Runs as a piscina task
  * (task.ts) and, for tests, in-process.
  */
+import { connect, type Socket } from "node:net";
 import { Churner } from "./churn.ts";
 import { Meter } from "./meter.ts";
 import { Pattern } from "./pattern.ts";
@@ -33,6 +34,17 @@ export class Group {
     this.task = task;
     this.pattern = new Pattern(task.size);
     this.step = task.rate > 0 ? 1000 / task.rate : 0;
+  }
+
+  /** A connection to the target whose reads land in the shared buffer and go to `onRead`. */
+  connect(onRead: (socket: Socket, n: number) => boolean): Socket {
+    const socket: Socket = connect({
+      host: this.task.host,
+      port: this.task.port,
+      noDelay: true,
+      onread: { buffer: this.readBuffer, callback: (n: number): boolean => onRead(socket, n) },
+    });
+    return socket;
   }
 
   startSchedule(at: number): void {

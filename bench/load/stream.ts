@@ -4,7 +4,7 @@
  * or not replies came back, and latency counts from the intended time, so a server that stalls
  * cannot hide the stall by slowing the client down (coordinated omission).
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Group } from "./group.ts";
 
 export class Stream {
@@ -35,12 +35,7 @@ export class Stream {
    */
   open(waitMs = 0): Promise<void> {
     const g = this.group;
-    const socket: Socket = connect({
-      host: g.task.host,
-      port: g.task.port,
-      noDelay: true,
-      onread: { buffer: g.readBuffer, callback: (n: number): boolean => this.onRead(socket, n) },
-    });
+    const socket = g.connect((s, n) => this.onRead(s, n));
     this.socket = socket;
     this.sent = this.received = this.head = this.count = 0;
     const now = performance.now();

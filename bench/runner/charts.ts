@@ -27,47 +27,53 @@ const order = (data: readonly Datum[]): string[] => [
 const byWorkload = (rows: readonly Row[], prefix: string) =>
   rows.filter((r) => r.scenario.startsWith(prefix) && r.runs > r.failed);
 
-export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
-  const data: Datum[] = byWorkload(rows, "steady").map((r) => ({
+type FacetSpec = Extract<TopLevelSpec, { facet: unknown }>["spec"];
+
+/** One small chart per scenario, four to a row, each with its own y scale. */
+function faceted(title: string, data: Datum[], spec: FacetSpec): TopLevelSpec | undefined {
+  if (data.length === 0) return undefined;
+  return {
+    title,
+    data: { values: data },
+    facet: { field: "scenario", title: null, sort: order(data) },
+    columns: 4,
+    spec,
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** A variant's rate per scenario: median, min, max. */
+const rates = (rows: readonly Row[]): Datum[] =>
+  rows.map((r) => ({
     scenario: r.scenario,
     mode: r.mode,
+    variant: r.variant,
     workers: r.workers,
     median: r.rate.median,
     min: r.rate.min,
     max: r.rate.max,
   }));
-  if (data.length === 0) return undefined;
+
+const range = { y: { field: "min", type: "quantitative" }, y2: { field: "max" } } as const;
+
+export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
   const x = { field: "workers", type: "ordinal", title: "workers" } as const;
-  return {
-    title: "Steady echo: messages/s by workers (median, min–max)",
-    data: { values: data },
-    facet: { field: "scenario", title: null, sort: order(data) },
-    columns: 4,
-    spec: {
+  const color = { field: "mode", type: "nominal" } as const;
+  return faceted(
+    "Steady echo: messages/s by workers (median, min–max)",
+    rates(byWorkload(rows, "steady")),
+    {
       width: 180,
       height: 200,
       layer: [
         {
           mark: { type: "line", point: true },
-          encoding: {
-            x,
-            y: { field: "median", type: "quantitative", title: "msg/s" },
-            color: { field: "mode", type: "nominal" },
-          },
+          encoding: { x, y: { field: "median", type: "quantitative", title: "msg/s" }, color },
         },
-        {
-          mark: "rule",
-          encoding: {
-            x,
-            y: { field: "min", type: "quantitative" },
-            y2: { field: "max" },
-            color: { field: "mode", type: "nominal" },
-          },
-        },
+        { mark: "rule", encoding: { x, ...range, color } },
       ],
     },
-    resolve: { scale: { y: "independent" } },
-  };
+  );
 }
 
 export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
@@ -81,42 +87,24 @@ export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
     ] as const)
       data.push({ scenario: r.scenario, variant: r.variant, percentile: p, us: Math.max(v, 1) });
   }
-  if (data.length === 0) return undefined;
-  return {
-    title: "Latency percentiles by variant (µs, log scale; medians over rounds)",
-    data: { values: data },
-    facet: { field: "scenario", title: null, sort: order(data) },
-    columns: 4,
-    spec: {
-      width: 260,
-      height: 160,
-      mark: { type: "line", point: true },
-      encoding: {
-        x: { field: "percentile", type: "ordinal", sort: ["p50", "p90", "p99", "p99.9"] },
-        y: { field: "us", type: "quantitative", scale: { type: "log" }, title: "µs" },
-        color: { field: "variant", type: "nominal" },
-      },
+  return faceted("Latency percentiles by variant (µs, log scale; medians over rounds)", data, {
+    width: 260,
+    height: 160,
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "percentile", type: "ordinal", sort: ["p50", "p90", "p99", "p99.9"] },
+      y: { field: "us", type: "quantitative", scale: { type: "log" }, title: "µs" },
+      color: { field: "variant", type: "nominal" },
     },
-    resolve: { scale: { y: "independent" } },
-  };
+  });
 }
 
 export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
-  const data: Datum[] = byWorkload(rows, "churn").map((r) => ({
-    scenario: r.scenario,
-    variant: r.variant,
-    median: r.rate.median,
-    min: r.rate.min,
-    max: r.rate.max,
-  }));
-  if (data.length === 0) return undefined;
   const x = { field: "variant", type: "nominal", title: null, sort: null } as const;
-  return {
-    title: "Churn: connections/s by variant (median, min–max)",
-    data: { values: data },
-    facet: { field: "scenario", title: null, sort: order(data) },
-    columns: 4,
-    spec: {
+  return faceted(
+    "Churn: connections/s by variant (median, min–max)",
+    rates(byWorkload(rows, "churn")),
+    {
       width: 220,
       height: 200,
       layer: [
@@ -128,14 +116,10 @@ export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
             color: { field: "variant", type: "nominal", legend: null },
           },
         },
-        {
-          mark: "rule",
-          encoding: { x, y: { field: "min", type: "quantitative" }, y2: { field: "max" } },
-        },
+        { mark: "rule", encoding: { x, ...range } },
       ],
     },
-    resolve: { scale: { y: "independent" } },
-  };
+  );
 }
 
 /** Every chart there is data for, by file name. */

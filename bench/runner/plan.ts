@@ -5,15 +5,11 @@
  * each variant is compared with a baseline measured minutes, not tens of minutes, apart and no
  * variant always follows the same neighbour.
  */
+import { MODES } from "../../src/main/config.ts";
 import type { Workload } from "../load/types.ts";
 
-export const BENCH_MODES = [
-  "handoff",
-  "cluster",
-  "cluster-shared",
-  "reuseport",
-  "threads",
-] as const;
+/** Every mode but the baseline, which every round runs anyway. */
+export const BENCH_MODES: readonly string[] = MODES.filter((m) => m !== "single");
 export const SIZES = [64, 1024, 16 * 1024, 256 * 1024] as const;
 export const CONNECTIONS = [1, 50, 1000] as const;
 
