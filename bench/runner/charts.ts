@@ -52,9 +52,23 @@ const rates = (rows: readonly Row[]): Datum[] =>
     median: r.rate.median,
     min: r.rate.min,
     max: r.rate.max,
+    bound: r.clientBound > 0 ? CLIENT_BOUND : "no",
   }));
 
 const range = { y: { field: "min", type: "quantitative" }, y2: { field: "max" } } as const;
+
+/** Rates the client (or the machine) limited are drawn faint, as the tables flag them. */
+const CLIENT_BOUND = "client-bound";
+const faint = {
+  field: "bound",
+  type: "ordinal",
+  title: null,
+  scale: { domain: ["no", CLIENT_BOUND], range: [1, 0.3] },
+  legend: {
+    labelLimit: 300,
+    labelExpr: `datum.label === 'no' ? 'measured the server' : 'client-bound (a round)'`,
+  },
+} as const;
 
 export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
   const x = { field: "workers", type: "ordinal", title: "workers" } as const;
@@ -66,9 +80,15 @@ export function throughputSpec(rows: readonly Row[]): TopLevelSpec | undefined {
       width: 180,
       height: 200,
       layer: [
+        { mark: "line", encoding: { x, y: { field: "median", type: "quantitative" }, color } },
         {
-          mark: { type: "line", point: true },
-          encoding: { x, y: { field: "median", type: "quantitative", title: "msg/s" }, color },
+          mark: { type: "point", filled: true, size: 60 },
+          encoding: {
+            x,
+            y: { field: "median", type: "quantitative", title: "msg/s" },
+            color,
+            opacity: faint,
+          },
         },
         { mark: "rule", encoding: { x, ...range, color } },
       ],
@@ -114,6 +134,7 @@ export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
             x,
             y: { field: "median", type: "quantitative", title: "conn/s" },
             color: { field: "variant", type: "nominal", legend: null },
+            opacity: faint,
           },
         },
         { mark: "rule", encoding: { x, ...range } },
