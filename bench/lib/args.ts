@@ -93,7 +93,7 @@ export function parseFlags<F extends Flags>(
     const lines = [`usage: ${command} [flags]`, ""];
     for (const [name, f] of Object.entries(flags))
       lines.push(
-        `  --${name.padEnd(14)} ${f.help}${f.fallback === false ? "" : ` (default: ${String(f.fallback)})`}`,
+        `  --${name.padEnd(14)} ${f.help}${f.fallback === false || f.fallback === "" ? "" : ` (default: ${String(f.fallback)})`}`,
       );
     process.stdout.write(`${lines.join("\n")}\n`);
     process.exit(0);
