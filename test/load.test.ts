@@ -130,12 +130,26 @@ describe("load client against faulty echo servers", () => {
 });
 
 describe("load client against a server that starves connections", () => {
-  it("counts connections that completed nothing in the window as stalled", async () => {
+  it("counts connections whose message waited through the whole window as stalled", async () => {
     const { server, port } = await startFaultyEcho("swallow");
     try {
       // Shorter than the timeout: nothing times out, yet no connection was served.
       const r = await runLoad({ ...base, port, connections: 3, seconds: 0.3 });
       assert.deepEqual([r.messages, r.timeouts, r.stalled], [0, 0, 3]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("stalled means starved, not idle", () => {
+  it("an open loop slower than the window has connections with nothing due: none is stalled", async () => {
+    const { server, port } = await startFaultyEcho("none");
+    try {
+      // 5 msg/s over 10 connections: each connection's next message is due every 2 s.
+      const r = await runLoad({ ...base, port, connections: 10, rate: 5, seconds: 0.5 });
+      assert.equal(r.errors + r.timeouts + r.mismatches, 0);
+      assert.equal(r.stalled, 0);
     } finally {
       server.close();
     }

@@ -117,7 +117,7 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const now = performance.now();
   for (const s of streams) s.checkTimeout(now);
   for (const c of churners) c.checkTimeout(now);
-  for (const s of streams) if (s.lastDone < g.meter.from) g.meter.stalled++;
+  for (const s of streams) if (s.stalledSince(g.meter.from)) g.meter.stalled++;
   clearInterval(checks);
   clearInterval(tick);
   for (const s of streams) s.close();

@@ -40,7 +40,7 @@ export interface LoadReport extends LatencySummary {
   readonly errors: number;
   readonly timeouts: number;
   readonly mismatches: number;
-  /** Connections that completed no message in the window (starved by the server). */
+  /** Connections with a message that waited through the whole window (starved by the server). */
   readonly stalled: number;
   /** CPU seconds the client's threads used in the window. */
   readonly client_cpu_s: number;

@@ -17,8 +17,6 @@ export class Stream {
   private sentAt = new Float64Array(8);
   private head = 0;
   private count = 0;
-  /** When a message last completed on this connection (any of its sockets). */
-  lastDone = Number.NEGATIVE_INFINITY;
   private readonly group: Group;
 
   constructor(group: Group) {
@@ -75,10 +73,7 @@ export class Stream {
     const size = g.task.size;
     const done = Math.floor(after / size) - Math.floor(before / size);
     const mask = this.times.length - 1;
-    if (done > 0) {
-      this.lastDone = now;
-      this.onReady?.();
-    }
+    if (done > 0) this.onReady?.();
     for (let i = 0; i < done; i++) {
       g.meter.complete(now, this.times[this.head] as number, this.sentAt[this.head] as number);
       this.head = (this.head + 1) & mask;
@@ -133,6 +128,15 @@ export class Stream {
     this.times = times;
     this.sentAt = sentAt;
     this.head = 0;
+  }
+
+  /**
+   * Its oldest message in flight was sent (or due) before `from` and is still not back: it
+   * waited through the whole window. (A connection with nothing due in the window, as at low
+   * open-loop rates, is not stalled.)
+   */
+  stalledSince(from: number): boolean {
+    return this.socket !== null && this.count > 0 && (this.times[this.head] as number) <= from;
   }
 
   /** Count what has waited longer than the timeout, and start over on a new connection. */

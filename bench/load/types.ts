@@ -36,8 +36,8 @@ export interface GroupResult {
   /** Echoed streams that differed from what was sent. */
   readonly mismatches: number;
   /**
-   * Connections (steady, open) on which no message completed within the window: starved, though
-   * not yet for the whole timeout (which would count as timeouts).
+   * Connections (steady, open) whose oldest message in flight was sent before the window and
+   * was still not back at its end: starved, though not yet for the whole timeout.
    */
   readonly stalled: number;
   /** This thread's CPU seconds within the window. */

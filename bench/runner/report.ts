@@ -39,7 +39,7 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the single-loop baseline runs first, then every variant in an order rotated per round`,
     "- rate: messages/s (churn: connections/s), median (min–max) over the rounds; vs single: median of the per-round ratios to the same round's baseline",
     "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
-    "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches / stalled connections (completed nothing in the window), summed",
+    "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches / stalled connections (a message waited through the whole window), summed",
     "- **client-bound**: a client thread used ≥ 0.9 of a core, or in a closed loop the server used < 0.9 of the cores it had: the rate then measures the load client (or the machine), not the server",
     "",
   ];

@@ -37,7 +37,7 @@ export interface Row {
   readonly errors: number;
   readonly timeouts: number;
   readonly mismatches: number;
-  /** Connections that completed nothing in a window, summed over the runs. */
+  /** Connections with a message that waited through a whole window, summed over the runs. */
   readonly stalled: number;
   /** Runs flagged client-bound, and the first reason given. */
   readonly clientBound: number;
