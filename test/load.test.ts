@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type LoadOptions, runLoad } from "../bench/load/run.ts";
-import { type Fault, startFaultyEcho, startHttpEcho } from "./fixtures/faulty-echo.ts";
+import { type Fault, STALL_MS, startFaultyEcho, startHttpEcho } from "./fixtures/faulty-echo.ts";
 import { runLoadCli } from "./helpers/load.ts";
 
 const base: LoadOptions = {
@@ -136,6 +136,35 @@ describe("load client against a server that starves connections", () => {
       // Shorter than the timeout: nothing times out, yet no connection was served.
       const r = await runLoad({ ...base, port, connections: 3, seconds: 0.3 });
       assert.deepEqual([r.messages, r.timeouts, r.stalled], [0, 0, 3]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("coordinated omission", () => {
+  it(`a ${STALL_MS} ms server stall shows in the open loop's percentiles, not only in its max`, async () => {
+    const { server, port } = await startFaultyEcho("stall", 64 * 100);
+    try {
+      // One connection, 1000 msg/s: the stall starts ~0.1 s in and holds up ~300 messages that
+      // were due while it lasted. Counted from their intended send times, they fill the tail.
+      const open = await runLoad({
+        ...base,
+        port,
+        connections: 1,
+        threads: 1,
+        rate: 1000,
+        seconds: 1,
+      });
+      assert.ok(open.max_us >= STALL_MS * 1000 * 0.8, `max ${open.max_us} µs`);
+      assert.ok(open.p90_us >= 50_000, `open-loop p90 ${open.p90_us} µs should carry the stall`);
+      assert.equal(open.timeouts + open.errors + open.mismatches, 0);
+      // The same stall under a closed loop: the client waits with the server, so one message
+      // carries it and the percentiles hide it (coordinated omission). That is why rates and
+      // tail latency under load come from the open loop.
+      const closed = await runLoad({ ...base, port, connections: 1, threads: 1, seconds: 1 });
+      assert.ok(closed.max_us >= STALL_MS * 1000 * 0.8, `max ${closed.max_us} µs`);
+      assert.ok(closed.p90_us < 50_000, `closed-loop p90 ${closed.p90_us} µs`);
     } finally {
       server.close();
     }
