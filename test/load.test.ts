@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type LoadOptions, runLoad } from "../bench/load/run.ts";
-import { type Fault, STALL_MS, startFaultyEcho, startHttpEcho } from "./fixtures/faulty-echo.ts";
+import {
+  FAULT_AT,
+  type Fault,
+  STALL_MS,
+  startFaultyEcho,
+  startHttpEcho,
+  withFaultyEcho,
+} from "./fixtures/faulty-echo.ts";
 import { runLoadCli } from "./helpers/load.ts";
 
 const base: LoadOptions = {
@@ -108,8 +115,7 @@ describe("load client against faulty echo servers", () => {
   ];
   for (const [fault, at, extra, counter] of cases) {
     it(`detects a server that does '${fault}' at byte ${at} (${extra.join(" ") || "defaults"}): ${counter}`, async () => {
-      const { server, port } = await startFaultyEcho(fault, at);
-      try {
+      await withFaultyEcho(fault, at, async (port) => {
         const r = await runLoadCli([
           ...["--port", String(port), "--duration", "0.5", "--warmup", "0", "--connections", "3"],
           ...extra,
@@ -122,30 +128,24 @@ describe("load client against faulty echo servers", () => {
         } else {
           assert.equal(r.status, 0, "a slow server is reported, not a failure of the client");
         }
-      } finally {
-        server.close();
-      }
+      });
     });
   }
 });
 
 describe("load client against a server that starves connections", () => {
   it("counts connections whose message waited through the whole window as stalled", async () => {
-    const { server, port } = await startFaultyEcho("swallow");
-    try {
+    await withFaultyEcho("swallow", FAULT_AT, async (port) => {
       // Shorter than the timeout: nothing times out, yet no connection was served.
       const r = await runLoad({ ...base, port, connections: 3, seconds: 0.3 });
       assert.deepEqual([r.messages, r.timeouts, r.stalled], [0, 0, 3]);
-    } finally {
-      server.close();
-    }
+    });
   });
 });
 
 describe("coordinated omission", () => {
   it(`a ${STALL_MS} ms server stall shows in the open loop's percentiles, not only in its max`, async () => {
-    const { server, port } = await startFaultyEcho("stall", 64 * 100);
-    try {
+    await withFaultyEcho("stall", 64 * 100, async (port) => {
       // One connection, 1000 msg/s: the stall starts ~0.1 s in and holds up ~300 messages that
       // were due while it lasted. Counted from their intended send times, they fill the tail.
       const open = await runLoad({
@@ -165,23 +165,18 @@ describe("coordinated omission", () => {
       const closed = await runLoad({ ...base, port, connections: 1, threads: 1, seconds: 1 });
       assert.ok(closed.max_us >= STALL_MS * 1000 * 0.8, `max ${closed.max_us} µs`);
       assert.ok(closed.p90_us < 50_000, `closed-loop p90 ${closed.p90_us} µs`);
-    } finally {
-      server.close();
-    }
+    });
   });
 });
 
 describe("stalled means starved, not idle", () => {
   it("an open loop slower than the window has connections with nothing due: none is stalled", async () => {
-    const { server, port } = await startFaultyEcho("none");
-    try {
+    await withFaultyEcho("none", FAULT_AT, async (port) => {
       // 5 msg/s over 10 connections: each connection's next message is due every 2 s.
       const r = await runLoad({ ...base, port, connections: 10, rate: 5, seconds: 0.5 });
       assert.equal(r.errors + r.timeouts + r.mismatches, 0);
       assert.equal(r.stalled, 0);
-    } finally {
-      server.close();
-    }
+    });
   });
 });
 
