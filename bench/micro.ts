@@ -15,7 +15,7 @@ import { Bench } from "tinybench";
 import type { Candidate } from "../src/main/handoff/balancer.ts";
 import { pick } from "../src/main/handoff/balancer.ts";
 import { type FromWorker, isFromWorker } from "../src/messages.ts";
-import { createEchoServer } from "../src/worker/server.ts";
+import { echo } from "../src/worker/echo.ts";
 import { number, parseFlags, runMain } from "./lib/args.ts";
 import { createHistogram } from "./load/histogram.ts";
 import { Pattern } from "./load/pattern.ts";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   }));
   let cursor = 0;
   const load: FromWorker = { t: "load", open: 1234, received: 56_789 };
-  const echoServer = createEchoServer();
+  const echoServer = createServer({ allowHalfOpen: true }, echo);
   const pipeServer = createServer((s) => {
     s.setNoDelay(true);
     s.pipe(s);

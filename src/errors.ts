@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   ECHOPLEX_BAD_FLAG: "a flag or ECHOPLEX_* variable has a value that is not allowed",
   ECHOPLEX_UNKNOWN_FLAG: "a flag that echoplex does not know",
+  ECHOPLEX_BAD_TLS:
+    "--tls-cert or --tls-key cannot be read, or is not a PEM certificate and matching key",
   ECHOPLEX_PORT_IN_USE: "the address is already taken by another process",
   ECHOPLEX_PERMISSION_DENIED:
     "the process may not bind that address (ports below 1024 need privileges)",
@@ -21,6 +23,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "ECHOPLEX_BAD_FLAG",
   "ECHOPLEX_UNKNOWN_FLAG",
+  "ECHOPLEX_BAD_TLS",
 ]);
 
 export class EchoplexError extends Error {

@@ -13,12 +13,48 @@ export type WorkerRole =
   | "listen"
   | "reuseport";
 
+/** CPU work done per message before it is echoed (see src/worker/work.ts). */
+export interface WorkSpec {
+  readonly algorithm: "sha256";
+  readonly rounds: number;
+}
+
+/** The connection-oriented services; a handed-off connection says which one it is for. */
+export type Service = "echo" | "http";
+
+/** Bound ports: `echo` is the TCP echo port; `http` and `udp` are null when off. */
+export interface Ports {
+  readonly echo: number;
+  readonly http: number | null;
+  readonly udp: number | null;
+}
+
+/** What every echo loop serves and how: the same in the single loop and in every worker. */
+export interface ServeOptions {
+  /** PEM file paths (the worker reads them; keys never travel in argv or messages), or null. */
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+  /** HTTP request bodies over this many bytes get 413. */
+  readonly maxBody: number;
+  /** WebSocket messages over this many bytes close the connection with 1009. */
+  readonly maxMessage: number;
+  /** A request whose headers take longer than this gets 408 and is closed (slowloris), in ms. */
+  readonly headerTimeoutMs: number;
+  readonly wsCompression: boolean;
+  /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
+  readonly udpRate: number;
+  readonly work: WorkSpec | null;
+  /** Threads of the piscina pool that does the work, per worker; 0 does it on the event loop. */
+  readonly offload: number;
+}
+
 /** What a worker is started with (argv[2] as JSON for processes, workerData for threads). */
 export interface WorkerOptions {
   readonly id: number;
   readonly role: WorkerRole;
   readonly host: string;
-  readonly port: number;
+  /** Ports to bind (0: a free one). A handoff worker binds only udp; the primary owns the rest. */
+  readonly ports: Ports;
+  readonly serve: ServeOptions;
   readonly logLevel: LogLevel;
   /** How often the worker reports its open-connection count, in ms. */
   readonly loadIntervalMs: number;
@@ -28,9 +64,10 @@ export interface WorkerOptions {
 
 // ---- primary -> worker ----
 
-/** + handle: an accepted client connection (a raw TCP handle). */
+/** + handle: an accepted client connection (a raw TCP handle) for service `s`. */
 export interface ConnMessage {
   readonly t: "conn";
+  readonly s: Service;
 }
 /**
  * + handle: a duplicate of the listening socket. Accept from it directly for `ms` milliseconds,
@@ -58,8 +95,8 @@ export type ToWorker = ConnMessage | AcceptMessage | DupMessage | DrainMessage;
 export interface ReadyMessage {
   readonly t: "ready";
   readonly id: number;
-  /** The port the worker listens on (roles that listen themselves), else 0. */
-  readonly port: number;
+  /** The ports the worker bound; 0 (or null when off) for one it did not bind. */
+  readonly ports: Ports;
 }
 /** Sent every loadIntervalMs while something changed: least-connections reads it. */
 export interface LoadMessage {

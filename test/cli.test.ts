@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { CLI } from "../bench/lib/server.ts";
 import { MODES, SETTINGS } from "../src/main/config.ts";
 import { serve } from "./helpers/server.ts";
+import { TLS } from "./helpers/tls.ts";
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -39,6 +40,26 @@ describe("cli", () => {
     [["--spill", "maybe"], "ECHOPLEX_BAD_FLAG", "--spill"],
     [["--drain-timeout", "-1"], "ECHOPLEX_BAD_FLAG", "--drain-timeout"],
     [["--log-level", "loud"], "ECHOPLEX_BAD_FLAG", "--log-level"],
+    [["--http", "70000"], "ECHOPLEX_BAD_FLAG", "--http"],
+    [["--udp", "on"], "ECHOPLEX_BAD_FLAG", "--udp"],
+    [["--udp-rate", "-1"], "ECHOPLEX_BAD_FLAG", "--udp-rate"],
+    [["--max-body", "2GiB"], "ECHOPLEX_BAD_FLAG", "--max-body"],
+    [["--max-body", "12xb"], "ECHOPLEX_BAD_FLAG", "--max-body"],
+    [["--max-message", "0"], "ECHOPLEX_BAD_FLAG", "--max-message"],
+    [["--header-timeout", "soon"], "ECHOPLEX_BAD_FLAG", "--header-timeout"],
+    [["--ws-compression", "yes"], "ECHOPLEX_BAD_FLAG", "--ws-compression"],
+    [["--work", "md5:3"], "ECHOPLEX_BAD_FLAG", "--work"],
+    [["--work", "sha256:0"], "ECHOPLEX_BAD_FLAG", "--work"],
+    [["--offload", "2"], "ECHOPLEX_BAD_FLAG", "--work"],
+    [["--port", "8000", "--http", "8000"], "ECHOPLEX_BAD_FLAG", "--http"],
+    [["--tls-cert", TLS.cert], "ECHOPLEX_BAD_FLAG", "--tls-key"],
+    [
+      ["--tls-cert", "/nonexistent.pem", "--tls-key", TLS.key],
+      "ECHOPLEX_BAD_TLS",
+      "/nonexistent.pem",
+    ],
+    [["--tls-cert", TLS.readme, "--tls-key", TLS.key], "ECHOPLEX_BAD_TLS", "--tls-cert"],
+    [["--tls-cert", TLS.cert, "--tls-key", TLS.otherKey], "ECHOPLEX_BAD_TLS", "--tls-key"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],
     [["stray"], "ECHOPLEX_UNKNOWN_FLAG", "stray"],
   ];

@@ -30,6 +30,17 @@ describe("config", () => {
       port: 7007,
       drainTimeout: 10,
       logLevel: "info",
+      http: null,
+      udp: null,
+      udpRate: 1000,
+      maxBody: 1024 ** 2,
+      maxMessage: 1024 ** 2,
+      headerTimeout: 10,
+      wsCompression: false,
+      tlsCert: null,
+      tlsKey: null,
+      work: null,
+      offload: 0,
     });
   });
 

@@ -54,8 +54,17 @@ async function main(): Promise<void> {
 
   // Scripts wait for this line, so it is printed at every level but "silent".
   const announce = config.logLevel === "silent" ? log : log.child({}, { level: "info" });
+  const { echo, http, udp } = topology.ports;
   announce.info(
-    { mode: config.mode, workers: config.workers, host: config.host, port: topology.port },
+    {
+      mode: config.mode,
+      workers: config.workers,
+      host: config.host,
+      port: echo,
+      ...(http === null ? {} : { http }),
+      ...(udp === null ? {} : { udp }),
+      ...(config.tlsCert === null ? {} : { tls: true }),
+    },
     "listening",
   );
 }

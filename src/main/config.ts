@@ -7,6 +7,20 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { EchoplexError } from "../errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import type { WorkSpec } from "../messages.ts";
+import { loadTls } from "../tls.ts";
+import {
+  bytes,
+  host,
+  integer,
+  oneOf,
+  onOff,
+  type Parser,
+  path,
+  portOrOff,
+  seconds,
+  work,
+} from "./parse.ts";
 
 export const MODES = [
   "single",
@@ -31,6 +45,20 @@ export interface Config {
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
   readonly logLevel: LogLevel;
+  /** HTTP/1.1 echo (and WebSocket on /ws) port, or null when off. */
+  readonly http: number | null;
+  /** UDP echo port, or null when off. */
+  readonly udp: number | null;
+  readonly udpRate: number;
+  readonly maxBody: number;
+  readonly maxMessage: number;
+  /** Seconds a request may take to send its headers. */
+  readonly headerTimeout: number;
+  readonly wsCompression: boolean;
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly work: WorkSpec | null;
+  readonly offload: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -39,44 +67,7 @@ interface Setting<K extends keyof Config> {
   readonly env: string;
   readonly help: string;
   readonly fallback: () => Config[K];
-  readonly parse: (raw: string, source: string) => Config[K];
-}
-
-function bad(source: string, raw: string, allowed: string): EchoplexError {
-  return new EchoplexError(
-    "ECHOPLEX_BAD_FLAG",
-    `${source}: '${raw}' is not allowed; expected ${allowed}`,
-  );
-}
-
-function oneOf<T extends string>(values: readonly T[]) {
-  return (raw: string, source: string): T => {
-    if ((values as readonly string[]).includes(raw)) return raw as T;
-    throw bad(source, raw, `one of ${values.join(", ")}`);
-  };
-}
-
-function integer(min: number, max: number) {
-  return (raw: string, source: string): number => {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-      throw bad(source, raw, `an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
-function seconds(raw: string, source: string): number {
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > 86_400) {
-    throw bad(source, raw, "a number of seconds from 0 to 86400");
-  }
-  return n;
-}
-
-function host(raw: string, source: string): string {
-  if (raw.trim() === "" || /\s/.test(raw)) throw bad(source, raw, "an IP address or host name");
-  return raw;
+  readonly parse: Parser<Config[K]>;
 }
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
@@ -114,7 +105,7 @@ export const SETTINGS = [
     env: "ECHOPLEX_SPILL",
     help: "handoff: let workers accept directly while the handoff queue is backed up (on|off)",
     fallback: () => true,
-    parse: (raw, source) => oneOf(["on", "off"] as const)(raw, source) === "on",
+    parse: onOff,
   }),
   setting({
     key: "host",
@@ -128,7 +119,7 @@ export const SETTINGS = [
     key: "port",
     flag: "port",
     env: "ECHOPLEX_PORT",
-    help: "TCP echo port; 0 picks a free one",
+    help: "TCP echo port (RFC 862); 0 picks a free one",
     fallback: () => 7007,
     parse: integer(0, 65_535),
   }),
@@ -138,7 +129,7 @@ export const SETTINGS = [
     env: "ECHOPLEX_DRAIN_TIMEOUT",
     help: "seconds open connections may finish after SIGTERM/SIGINT",
     fallback: () => 10,
-    parse: seconds,
+    parse: seconds(86_400),
   }),
   setting({
     key: "logLevel",
@@ -147,6 +138,94 @@ export const SETTINGS = [
     help: "JSON log level on stdout",
     fallback: () => "info",
     parse: oneOf(LOG_LEVELS),
+  }),
+  setting({
+    key: "http",
+    flag: "http",
+    env: "ECHOPLEX_HTTP",
+    help: "HTTP/1.1 echo port, WebSocket echo on /ws; 0 picks a free one",
+    fallback: () => null,
+    parse: portOrOff,
+  }),
+  setting({
+    key: "udp",
+    flag: "udp",
+    env: "ECHOPLEX_UDP",
+    help: "UDP echo port (RFC 862); 0 picks a free one",
+    fallback: () => null,
+    parse: portOrOff,
+  }),
+  setting({
+    key: "udpRate",
+    flag: "udp-rate",
+    env: "ECHOPLEX_UDP_RATE",
+    help: "UDP datagrams answered per second per source address, per worker; 0: no limit",
+    fallback: () => 1000,
+    parse: integer(0, 10_000_000),
+  }),
+  setting({
+    key: "maxBody",
+    flag: "max-body",
+    env: "ECHOPLEX_MAX_BODY",
+    help: "largest HTTP request body; larger gets 413",
+    fallback: () => 1024 ** 2,
+    parse: bytes(0, 1024 ** 3),
+  }),
+  setting({
+    key: "maxMessage",
+    flag: "max-message",
+    env: "ECHOPLEX_MAX_MESSAGE",
+    help: "largest WebSocket message; larger closes with 1009",
+    fallback: () => 1024 ** 2,
+    parse: bytes(1, 1024 ** 3),
+  }),
+  setting({
+    key: "headerTimeout",
+    flag: "header-timeout",
+    env: "ECHOPLEX_HEADER_TIMEOUT",
+    help: "seconds an HTTP client may take to send its headers (then 408 and close)",
+    fallback: () => 10,
+    parse: seconds(3_600),
+  }),
+  setting({
+    key: "wsCompression",
+    flag: "ws-compression",
+    env: "ECHOPLEX_WS_COMPRESSION",
+    help: "WebSocket permessage-deflate (on|off)",
+    fallback: () => false,
+    parse: onOff,
+  }),
+  setting({
+    key: "tlsCert",
+    flag: "tls-cert",
+    env: "ECHOPLEX_TLS_CERT",
+    help: "PEM certificate chain: TLS on the TCP echo port and HTTPS/WSS (needs --tls-key)",
+    fallback: () => null,
+    parse: path,
+  }),
+  setting({
+    key: "tlsKey",
+    flag: "tls-key",
+    env: "ECHOPLEX_TLS_KEY",
+    help: "PEM private key for --tls-cert",
+    fallback: () => null,
+    parse: path,
+  }),
+  setting({
+    key: "work",
+    flag: "work",
+    env: "ECHOPLEX_WORK",
+    help: "CPU work per message before its echo: none or sha256:ROUNDS",
+    fallback: () => null,
+    parse: work,
+  }),
+  setting({
+    key: "offload",
+    flag: "offload",
+    env: "ECHOPLEX_OFFLOAD",
+    help: "run --work on a pool of N threads per worker (piscina); 0: on the event loop",
+    fallback: () => 0,
+    parse: integer(0, 256),
   }),
 ] as const;
 
@@ -181,10 +260,26 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     else config[s.key] = s.fallback();
   }
   const resolved = config as unknown as Config;
+  validate(resolved);
   return {
     kind: "run",
     config: resolved.mode === "single" ? { ...resolved, workers: 1 } : resolved,
   };
+}
+
+/** Rules between settings; TLS files are read and checked here, so a bad one stops the start. */
+function validate(c: Config): void {
+  const usage = (message: string) => new EchoplexError("ECHOPLEX_BAD_FLAG", message);
+  if (c.offload > 0 && c.work === null) {
+    throw usage("--offload needs CPU work to offload: add --work sha256:ROUNDS");
+  }
+  if (c.http !== null && c.http !== 0 && c.http === c.port) {
+    throw usage(`--port and --http must differ (both are ${c.port}); 0 picks a free one`);
+  }
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) {
+    throw usage("--tls-cert and --tls-key go together: give both PEM files, or neither");
+  }
+  if (c.tlsCert !== null && c.tlsKey !== null) loadTls({ cert: c.tlsCert, key: c.tlsKey });
 }
 
 function usageError(err: NodeJS.ErrnoException): EchoplexError {
@@ -205,7 +300,7 @@ function usageError(err: NodeJS.ErrnoException): EchoplexError {
 
 export function helpText(version: string): string {
   const lines = [
-    `echoplex ${version}: a TCP echo server (RFC 862) that scales over cores`,
+    `echoplex ${version}: an echo server (RFC 862 TCP and UDP, HTTP/1.1, WebSocket) that scales over cores`,
     "",
     "usage: echoplex [flags]",
     "",
@@ -222,8 +317,10 @@ export function helpText(version: string): string {
 }
 
 function describeDefault(key: keyof Config): string {
-  if (key === "spill") return "on";
-  return key === "workers"
-    ? "available parallelism"
-    : String(SETTINGS.find((s) => s.key === key)?.fallback());
+  if (key === "workers") return "available parallelism";
+  const value = SETTINGS.find((s) => s.key === key)?.fallback();
+  if (typeof value === "boolean") return value ? "on" : "off";
+  if (value === null) return key === "work" ? "none" : "off";
+  if (key === "maxBody" || key === "maxMessage") return `${Number(value) / 1024 ** 2}MiB`;
+  return String(value);
 }

@@ -6,14 +6,14 @@
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { type FromWorker, isFromWorker, type ToWorker } from "../messages.ts";
+import { type FromWorker, isFromWorker, type Ports, type ToWorker } from "../messages.ts";
 
 export interface Slot {
   readonly id: number;
   child: ChildProcess;
   ready: boolean;
-  /** The port the worker reported in its ready message (roles that listen themselves). */
-  port: number;
+  /** The ports the worker reported in its ready message. */
+  ports: Ports;
 }
 
 export interface SupervisorHooks {
@@ -25,6 +25,7 @@ export interface SupervisorHooks {
   exit?(slot: Slot): void;
 }
 
+const NO_PORTS: Ports = { echo: 0, http: null, udp: null };
 const RESPAWN_BASE_MS = 50;
 const RESPAWN_MAX_MS = 5_000;
 /** A worker that lived this long resets the respawn back-off. */
@@ -54,7 +55,7 @@ export class Supervisor {
   /** Start worker `id` and wait until it is ready. Rejects if it fails or dies first. */
   add(id: number): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const slot: Slot = { id, child: this.#spawn(id), ready: false, port: 0 };
+      const slot: Slot = { id, child: this.#spawn(id), ready: false, ports: NO_PORTS };
       this.slots[id] = slot;
       this.#watch(slot, resolve, reject);
     });
@@ -72,7 +73,7 @@ export class Supervisor {
       this.#hooks.message?.(slot, message, handle);
       if (message.t === "ready") {
         slot.ready = true;
-        slot.port = message.port;
+        slot.ports = message.ports;
         this.#log.debug({ worker: slot.id, workerPid: child.pid }, "worker ready");
         this.#hooks.ready?.(slot);
         resolve(slot);

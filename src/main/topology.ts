@@ -1,10 +1,11 @@
 import type { Logger } from "../log.ts";
+import type { Ports } from "../messages.ts";
 import type { Config } from "./config.ts";
 
 /** A running server in one of the modes. */
 export interface Topology {
-  /** The bound TCP echo port (the real one when 0 was asked for). */
-  readonly port: number;
+  /** The bound ports (the real ones where 0 was asked for; null when off). */
+  readonly ports: Ports;
   /** Stop accepting, let open connections finish for up to `ms`, close the rest, and resolve. */
   stop(ms: number): Promise<void>;
 }

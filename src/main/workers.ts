@@ -1,22 +1,57 @@
 import { type ChildProcess, fork } from "node:child_process";
-import type { WorkerOptions, WorkerRole } from "../messages.ts";
+import type { Ports, ServeOptions, WorkerOptions, WorkerRole } from "../messages.ts";
 import type { Config } from "./config.ts";
 import { WORKER_PROCESS_ENTRY } from "./worker-entry.ts";
 
 /** How often workers report their open-connection count (least-connections reads it). */
 export const LOAD_INTERVAL_MS = 100;
 
+/** The ports asked for in the config (0 picks a free one; null is off). */
+export function configPorts(config: Config): Ports {
+  return { echo: config.port, http: config.http, udp: config.udp };
+}
+
+/**
+ * The ports later workers bind: those the first worker got where 0 was asked for (every
+ * SO_REUSEPORT listener must bind the same port).
+ */
+export function boundPorts(asked: Ports, first: Ports): Ports {
+  return {
+    echo: asked.echo === 0 ? first.echo : asked.echo,
+    http: asked.http === 0 ? first.http : asked.http,
+    udp: asked.udp === 0 ? first.udp : asked.udp,
+  };
+}
+
+/** What every echo loop serves, from the config: the same for the single loop and workers. */
+export function serveOptions(config: Config): ServeOptions {
+  return {
+    tls:
+      config.tlsCert === null || config.tlsKey === null
+        ? null
+        : { cert: config.tlsCert, key: config.tlsKey },
+    maxBody: config.maxBody,
+    maxMessage: config.maxMessage,
+    headerTimeoutMs: config.headerTimeout * 1000,
+    wsCompression: config.wsCompression,
+    udpRate: config.udpRate,
+    work: config.work,
+    offload: config.offload,
+  };
+}
+
 export function workerOptions(
   config: Config,
   id: number,
   role: WorkerRole,
-  port = config.port,
+  ports: Ports = configPorts(config),
 ): WorkerOptions {
   return {
     id,
     role,
     host: config.host,
-    port,
+    ports,
+    serve: serveOptions(config),
     logLevel: config.logLevel,
     loadIntervalMs: LOAD_INTERVAL_MS,
     drainMs: config.drainTimeout * 1000,

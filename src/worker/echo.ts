@@ -1,25 +1,14 @@
 /**
  * The RFC 862 echo loop: every byte received goes back, in order, unchanged. Every mode serves
- * its connections through echo(), so comparisons between modes measure only how connections
- * reach it.
+ * its connections through the handler echoHandler() returns, so comparisons between modes
+ * measure only how connections reach it.
  *
  * Hot path: the listeners are shared module functions (no closure per connection), each chunk is
  * written back as the very Buffer that was read (no copy), and nothing else happens per chunk.
  */
 import type { Socket } from "node:net";
-
-/** Open connections of this worker (a process or a thread: module state is per isolate). */
-const live = new Set<Socket>();
-let served = 0;
-
-export function openConnections(): number {
-  return live.size;
-}
-
-/** Connections this worker has served since it started. */
-export function servedConnections(): number {
-  return served;
-}
+import { track } from "./connections.ts";
+import type { Work } from "./work.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
   // Backpressure: stop reading while the peer has not taken what we owe it, so a client that
@@ -36,40 +25,40 @@ function onEnd(this: Socket): void {
 function onError(): void {
   // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
 }
-function onClose(this: Socket): void {
-  live.delete(this);
+
+function serve(socket: Socket, onChunk: (this: Socket, chunk: Buffer) => void): void {
+  track(socket);
+  socket.setNoDelay(true);
+  socket.on("data", onChunk);
+  socket.on("drain", onDrain);
+  socket.on("end", onEnd);
+  socket.on("error", onError);
 }
 
 /** Serve one connection. The socket must allow half-open (allowHalfOpen: true). */
 export function echo(socket: Socket): void {
-  served++;
-  live.add(socket);
-  socket.setNoDelay(true);
-  socket.on("data", onData);
-  socket.on("drain", onDrain);
-  socket.on("end", onEnd);
-  socket.on("error", onError);
-  socket.on("close", onClose);
+  serve(socket, onData);
 }
 
-/**
- * Let open connections finish for up to `ms`, then destroy the rest. Resolves when none is left.
- */
-export function drainConnections(ms: number): Promise<void> {
-  if (live.size === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      if (live.size === 0) done();
-    }, 20);
-    const deadline = setTimeout(() => {
-      for (const socket of live) socket.destroy();
-      done();
-    }, ms);
-    function done(): void {
-      clearInterval(check);
-      clearTimeout(deadline);
-      // destroy() closes asynchronously; the 'close' events have fired by the next macrotask.
-      setImmediate(resolve);
-    }
-  });
+/** The connection handler for an echo loop that does `work` per chunk first (or none). */
+export function echoHandler(work: Work | null): (socket: Socket) => void {
+  if (work === null) return echo;
+  // One data listener per handler, shared by its connections (no closure per connection).
+  const onChunk = work.offloaded
+    ? // One chunk in flight per connection: reading pauses until its digest is back, so chunks
+      // go back in order and a fast sender has at most one chunk waiting here.
+      function (this: Socket, chunk: Buffer): void {
+        this.pause();
+        (work.digest(chunk) as Promise<string>).then(
+          () => {
+            if (!this.destroyed && this.write(chunk)) this.resume();
+          },
+          () => this.destroy(),
+        );
+      }
+    : function (this: Socket, chunk: Buffer): void {
+        work.digest(chunk);
+        onData.call(this, chunk);
+      };
+  return (socket) => serve(socket, onChunk);
 }

@@ -3,13 +3,12 @@
  * with the echo loop, reports its load, and drains when told. The same code runs in a child
  * process (main.ts) and in a worker thread (thread.ts); only the channel differs.
  */
-import { type Server, Socket } from "node:net";
+import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
-import { listen } from "../listen.ts";
 import { createLogger } from "../log.ts";
-import type { FromWorker, ToWorker, WorkerOptions } from "../messages.ts";
-import { drainConnections, echo, openConnections, servedConnections } from "./echo.ts";
-import { createEchoServer } from "./server.ts";
+import type { FromWorker, Ports, ToWorker, WorkerOptions } from "../messages.ts";
+import { openConnections } from "./connections.ts";
+import { createServices, type Services } from "./services.ts";
 import { type Spill, spill } from "./spill.ts";
 
 export interface Channel {
@@ -21,7 +20,13 @@ export interface Channel {
 
 export async function runWorker(options: WorkerOptions, channel: Channel): Promise<void> {
   const log = createLogger(options.logLevel, { worker: options.id });
-  let server: Server | undefined;
+  let services: Services;
+  try {
+    services = createServices(options.serve, options.id, log);
+  } catch (err) {
+    fail(channel, err);
+    return;
+  }
   let spilling: Spill | undefined;
   let received = 0;
   let draining = false;
@@ -39,11 +44,10 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     draining = true;
     channel.send({ t: "draining" });
     clearInterval(loadTimer);
-    server?.close();
     spilling?.stop();
     log.debug({ open: openConnections() }, "draining");
-    await drainConnections(ms);
-    log.info({ served: servedConnections() }, "worker stopped");
+    await services.drain(ms);
+    log.info(services.summary(), "worker stopped");
     process.exit(0);
   };
 
@@ -60,7 +64,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
           allowHalfOpen: true,
         } as object);
         // Even while draining: it was accepted, so it is served until the drain deadline.
-        echo(socket);
+        services.accept(message.s, socket);
         return;
       }
       case "accept":
@@ -68,7 +72,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
           report("spilled");
           return;
         }
-        spilling = spill(handle, message.maxOpen, message.ms, (accepted, full) => {
+        spilling = spill(handle, message.maxOpen, message.ms, services, (accepted, full) => {
           spilling = undefined;
           log.trace({ accepted, full }, "spill grant over");
           report("spilled", accepted, full);
@@ -92,25 +96,28 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
   }, options.loadIntervalMs);
   loadTimer.unref();
 
-  let port = 0;
-  if (options.role !== "handoff") {
-    server = createEchoServer();
-    try {
-      port = await listen(server, {
-        host: options.host,
-        port: options.port,
-        reusePort: options.role === "reuseport",
-      });
-    } catch (err) {
-      const code = err instanceof EchoplexError ? err.code : "ECHOPLEX_WORKER_FAILED";
-      channel.send({ t: "failed", code, message: (err as Error).message }, undefined, () =>
-        process.exit(1),
-      );
-      return;
-    }
+  let ports: Ports;
+  try {
+    ports = await services.listen(options.host, options.ports, {
+      tcp: options.role !== "handoff",
+      reusePort: options.role === "reuseport",
+      // A datagram socket is never handed off: every worker binds its own.
+      udpReusePort: true,
+    });
+  } catch (err) {
+    fail(channel, err);
+    return;
   }
-  log.debug({ role: options.role, port }, "worker ready");
-  channel.send({ t: "ready", id: options.id, port });
+  log.debug({ role: options.role, ports }, "worker ready");
+  channel.send({ t: "ready", id: options.id, ports });
+}
+
+/** Tell the primary why this worker cannot start, then exit. */
+function fail(channel: Channel, err: unknown): void {
+  const code = err instanceof EchoplexError ? err.code : "ECHOPLEX_WORKER_FAILED";
+  channel.send({ t: "failed", code, message: (err as Error).message }, undefined, () =>
+    process.exit(1),
+  );
 }
 
 function closeHandle(handle: object): void {

@@ -5,9 +5,9 @@
  * spare copy) and reports how many it took. The ceiling bounds how far one worker can get ahead
  * of the others, so balance survives bursts of long-lived connections.
  */
-import type { Server } from "node:net";
-import { openConnections } from "./echo.ts";
-import { createEchoServer, listenOnHandle } from "./server.ts";
+import { createServer, type Server } from "node:net";
+import { openConnections } from "./connections.ts";
+import type { Services } from "./services.ts";
 
 export interface Spill {
   /** Stop accepting now (drain); `done` still runs. */
@@ -18,9 +18,12 @@ export function spill(
   handle: object,
   maxOpen: number,
   ms: number,
+  services: Services,
   done: (accepted: number, full: boolean) => void,
 ): Spill {
-  const server: Server = createEchoServer();
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) =>
+    services.accept("echo", socket),
+  );
   let accepted = 0;
   let finished = false;
   const finish = (full: boolean): void => {
@@ -37,6 +40,7 @@ export function spill(
     if (openConnections() >= maxOpen) finish(true);
   });
   server.on("error", () => finish(false));
-  listenOnHandle(server, handle);
+  // node:net accepts a raw listening handle in listen(); its types do not say so.
+  server.listen(handle as { fd: number });
   return { stop: () => finish(false) };
 }

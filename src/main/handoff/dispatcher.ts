@@ -12,10 +12,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Logger } from "../../log.ts";
-import type { FromWorker } from "../../messages.ts";
+import type { ConnMessage, FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
 import { pick } from "./balancer.ts";
-import type { RawHandle, TcpHandle } from "./handles.ts";
+import type { Pending, RawHandle, TcpHandle } from "./handles.ts";
 import { acknowledge, type Lane, newLane, occupy, resetLane } from "./lane.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
@@ -24,22 +24,36 @@ import { Spill } from "./spill.ts";
 const SPILL_QUEUE_PER_WORKER = 2;
 /** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
 const STALL_MS = 100;
+/** One message object per service, sent with every connection (serialized, never mutated). */
+const CONN: Readonly<Record<Service, ConnMessage>> = {
+  echo: { t: "conn", s: "echo" },
+  http: { t: "conn", s: "http" },
+};
+
+/** The listening sockets: TCP echo, and HTTP when it is on. */
+export interface Listeners {
+  readonly echo: TcpHandle;
+  readonly http: TcpHandle | null;
+}
 
 export class Dispatcher {
   readonly #lanes: Lane[] = [];
-  readonly #queue: RawHandle[] = [];
+  readonly #queue: Pending[] = [];
   readonly #policy: Balance;
   readonly #log: Logger;
   readonly #listener: Listener;
+  /** The HTTP port's listener: plain handoff (spill lends the TCP echo listener only). */
+  readonly #http: Listener | null;
   readonly #spill: Spill | undefined;
   #cursor = 0;
   #stopped = false;
   #stallCheck: NodeJS.Timeout | undefined;
 
-  constructor(listener: TcpHandle, policy: Balance, spill: boolean, log: Logger) {
+  constructor(listeners: Listeners, policy: Balance, spill: boolean, log: Logger) {
     this.#policy = policy;
     this.#log = log;
-    this.#listener = new Listener(listener, this.#onConnection);
+    this.#listener = new Listener(listeners.echo, this.#onConnection);
+    this.#http = listeners.http === null ? null : new Listener(listeners.http, this.#onHttp);
     this.#spill = spill
       ? new Spill(this.#lanes, this.#listener, log, () => this.#askForSpare())
       : undefined;
@@ -52,7 +66,7 @@ export class Dispatcher {
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (message?.cmd !== "NODE_HANDLE_ACK" || lane.child !== child) return;
       // The worker holds its own descriptor now; ours can go.
-      acknowledge(lane)?.close();
+      acknowledge(lane)?.handle.close();
       if (lane.free) this.#pump();
     });
     this.#askForSpare();
@@ -65,7 +79,7 @@ export class Dispatcher {
     lane.child = undefined;
     lane.ready = false;
     lane.free = false;
-    const orphans = lane.unacked.splice(0).filter((h): h is RawHandle => h !== null);
+    const orphans = lane.unacked.splice(0).filter((c): c is Pending => c !== null);
     if (orphans.length > 0) {
       this.#log.warn(
         { worker: id, connections: orphans.length },
@@ -107,24 +121,35 @@ export class Dispatcher {
     this.#stopped = true;
     this.#spill?.stop();
     this.#listener.close();
+    this.#http?.close();
     for (let waited = 0; this.#queue.length > 0 && waited < 2_000; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    for (const handle of this.#queue.splice(0)) handle.close();
+    for (const conn of this.#queue.splice(0)) conn.handle.close();
     clearTimeout(this.#stallCheck);
   }
 
-  /** libuv's connection callback on the listening handle. */
+  /** libuv's connection callback on the TCP echo listener. */
   readonly #onConnection = (status: number, handle: RawHandle | undefined): void => {
-    if (status < 0 || handle === undefined) {
-      this.#log.warn({ status }, "accept failed");
-      return;
-    }
-    this.#queue.push(handle);
-    this.#pump();
+    if (!this.#enqueue(status, handle, "echo")) return;
     const queued = this.#queue.length;
     if (queued >= SPILL_QUEUE_PER_WORKER * this.#lanes.length) this.#spill?.start(queued);
   };
+
+  /** libuv's connection callback on the HTTP listener. */
+  readonly #onHttp = (status: number, handle: RawHandle | undefined): void => {
+    this.#enqueue(status, handle, "http");
+  };
+
+  #enqueue(status: number, handle: RawHandle | undefined, service: Service): boolean {
+    if (status < 0 || handle === undefined) {
+      this.#log.warn({ status, service }, "accept failed");
+      return false;
+    }
+    this.#queue.push({ handle, service });
+    this.#pump();
+    return true;
+  }
 
   #pump(): void {
     const lanes = this.#lanes;
@@ -136,7 +161,7 @@ export class Dispatcher {
       const i = pick(lanes, this.#policy, this.#cursor);
       if (i < 0) break;
       this.#cursor = i + 1;
-      this.#sendConn(lanes[i] as Lane, this.#queue.shift() as RawHandle);
+      this.#sendConn(lanes[i] as Lane, this.#queue.shift() as Pending);
     }
     // Connections wait for an acknowledgement, which re-runs this; should a worker stall
     // instead, look again once it counts as stalled, so the others take its share.
@@ -148,20 +173,20 @@ export class Dispatcher {
     }
   }
 
-  #sendConn(lane: Lane, handle: RawHandle): void {
+  #sendConn(lane: Lane, conn: Pending): void {
     const child = lane.child as ChildProcess;
-    occupy(lane, handle);
+    occupy(lane, conn);
     lane.sent++;
     lane.load++;
-    child.send({ t: "conn" }, handle as never, undefined, (err) => {
+    child.send(CONN[conn.service], conn.handle as never, undefined, (err) => {
       if (err === null) return;
       // The send failed (the channel closed under us). If the exit handler has not already
       // taken the handle back, do it here, so the connection is never dropped silently.
-      const at = lane.unacked.indexOf(handle);
+      const at = lane.unacked.indexOf(conn);
       if (at < 0) return;
       lane.unacked.splice(at, 1);
       lane.sent--;
-      this.#queue.unshift(handle);
+      this.#queue.unshift(conn);
       this.#pump();
     });
   }

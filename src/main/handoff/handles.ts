@@ -3,8 +3,16 @@
  * of a Server or Socket and child_process sends them as-is ("net.Native"); node:cluster's
  * round-robin scheduler uses them the same way. Typed here, once, as far as we use them.
  */
+import type { Service } from "../../messages.ts";
+
 export interface RawHandle {
   close(): void;
+}
+
+/** An accepted connection waiting to be handed to a worker, and the service it is for. */
+export interface Pending {
+  readonly handle: RawHandle;
+  readonly service: Service;
 }
 
 export interface TcpHandle extends RawHandle {

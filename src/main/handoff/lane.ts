@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Candidate } from "./balancer.ts";
-import type { RawHandle } from "./handles.ts";
+import type { Pending } from "./handles.ts";
 
 export interface Lane extends Candidate {
   readonly id: number;
@@ -16,8 +16,8 @@ export interface Lane extends Candidate {
   load: number;
   /** When the oldest unacknowledged handle message was sent (for `stalled`). */
   busySince: number;
-  /** Handle messages sent and not yet acknowledged, in order; connection handles to close. */
-  readonly unacked: (RawHandle | null)[];
+  /** Handle messages sent and not yet acknowledged, in order; connections the primary owns. */
+  readonly unacked: (Pending | null)[];
   /** Connection handles sent to this incarnation of the worker. */
   sent: number;
   /** When its current spill grant started, or 0. */
@@ -50,21 +50,21 @@ export function resetLane(lane: Lane, child: ChildProcess): void {
   lane.grantedAt = 0;
 }
 
-/** A message carrying a handle (`handle` when it is a connection the primary still owns) is sent. */
-export function occupy(lane: Lane, handle: RawHandle | null): void {
+/** A message carrying a handle (`conn` when it is a connection the primary still owns) is sent. */
+export function occupy(lane: Lane, conn: Pending | null): void {
   if (lane.unacked.length === 0) lane.busySince = Date.now();
-  lane.unacked.push(handle);
+  lane.unacked.push(conn);
   lane.free = false;
 }
 
-/** The worker acknowledged the oldest handle message; returns its connection handle, if any. */
-export function acknowledge(lane: Lane): RawHandle | null | undefined {
-  const handle = lane.unacked.shift();
+/** The worker acknowledged the oldest handle message; returns its connection, if any. */
+export function acknowledge(lane: Lane): Pending | null | undefined {
+  const conn = lane.unacked.shift();
   if (lane.unacked.length === 0) {
     lane.free = true;
     lane.stalled = false;
   } else {
     lane.busySince = Date.now();
   }
-  return handle;
+  return conn;
 }

@@ -6,34 +6,38 @@
  */
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
+import type { Ports } from "../../messages.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology, Topology } from "../topology.ts";
 import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
-import { workerOptions } from "../workers.ts";
+import { configPorts, workerOptions } from "../workers.ts";
 
 function startCluster(policy: number): StartTopology {
   return async (config, log): Promise<Topology> => {
     // The policy is read once, at the first fork, for the whole process.
     cluster.schedulingPolicy = policy;
+    let ports = configPorts(config);
     const supervisor = new Supervisor((id) => {
       cluster.setupPrimary({
         exec: fileURLToPath(WORKER_PROCESS_ENTRY),
-        args: [JSON.stringify(workerOptions(config, id, "listen"))],
+        args: [JSON.stringify(workerOptions(config, id, "listen", ports))],
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       });
       return cluster.fork().process;
     }, log);
-    let port: number;
+    let bound: Ports;
     try {
-      // Every worker asks for the same address, port 0 included: node:cluster keys its listening
-      // handles by the address asked for, so they all share one socket.
-      port = (await supervisor.add(0)).port;
+      bound = (await supervisor.add(0)).ports;
+      // TCP: node:cluster keys its listening handles by the address asked for, so workers that
+      // all ask for the same port (0 included) share one socket. UDP: each worker binds its own
+      // SO_REUSEPORT socket, which must be on the port the first one got.
+      ports = { ...ports, udp: bound.udp };
       for (let id = 1; id < config.workers; id++) await supervisor.add(id);
     } catch (err) {
       await supervisor.stop(0);
       throw err;
     }
-    return { port, stop: (ms) => supervisor.stop(ms) };
+    return { ports: bound, stop: (ms) => supervisor.stop(ms) };
   };
 }
 

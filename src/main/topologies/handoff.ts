@@ -1,28 +1,41 @@
 /**
- * handoff: the primary listens and accepts; each connection's handle goes to a worker process
- * over IPC (see ../handoff/dispatcher.ts). The primary never reads a client byte.
+ * handoff: the primary listens and accepts on the TCP echo and HTTP ports; each connection's
+ * handle goes to a worker process over IPC (see ../handoff/dispatcher.ts), tagged with its
+ * service. The primary never reads a client byte (TLS included: workers do the handshake).
+ * Datagrams cannot be handed off: each worker binds the UDP port itself with SO_REUSEPORT.
  */
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { listen } from "../../listen.ts";
 import { Dispatcher } from "../handoff/dispatcher.ts";
 import type { TcpHandle } from "../handoff/handles.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
-import { forkWorker, workerOptions } from "../workers.ts";
+import { configPorts, forkWorker, workerOptions } from "../workers.ts";
+
+/** The raw libuv handle of a bound net.Server. */
+function rawHandle(server: Server): TcpHandle {
+  return (server as unknown as { _handle: TcpHandle })._handle;
+}
 
 export const startHandoff: StartTopology = async (config, log) => {
-  // A net.Server binds the socket (with its clear errors); from then on the dispatcher takes its
-  // raw handle's connections directly, so no net.Socket is ever built in the primary.
-  const server = createServer();
-  const port = await listen(server, { host: config.host, port: config.port });
+  // net.Servers bind the sockets (with their clear errors); from then on the dispatcher takes
+  // their raw handles' connections directly, so no net.Socket is ever built in the primary.
+  const echoServer = createServer();
+  const httpServer = config.http === null ? null : createServer();
+  const echo = await listen(echoServer, { host: config.host, port: config.port });
+  const http =
+    httpServer === null
+      ? null
+      : await listen(httpServer, { host: config.host, port: config.http ?? 0 });
   const dispatcher = new Dispatcher(
-    (server as unknown as { _handle: TcpHandle })._handle,
+    { echo: rawHandle(echoServer), http: httpServer === null ? null : rawHandle(httpServer) },
     config.balance,
     config.spill,
     log,
   );
+  let ports = { ...configPorts(config), echo, http };
   const supervisor = new Supervisor(
-    (id) => forkWorker(workerOptions(config, id, "handoff", port)),
+    (id) => forkWorker(workerOptions(config, id, "handoff", ports)),
     log,
     {
       ready: (slot) => dispatcher.attach(slot.id, slot.child),
@@ -31,14 +44,16 @@ export const startHandoff: StartTopology = async (config, log) => {
     },
   );
   try {
-    await supervisor.start(config.workers);
+    // The first worker binds the UDP port asked for (0 picks one); the others bind the same.
+    ports = { ...ports, udp: (await supervisor.add(0)).ports.udp };
+    for (let id = 1; id < config.workers; id++) await supervisor.add(id);
   } catch (err) {
     await dispatcher.stop();
     await supervisor.stop(0);
     throw err;
   }
   return {
-    port,
+    ports,
     async stop(ms) {
       await dispatcher.stop();
       await supervisor.stop(ms);

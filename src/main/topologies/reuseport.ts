@@ -1,25 +1,24 @@
 /**
- * reuseport: each worker process opens its own listener with SO_REUSEPORT; the kernel spreads
- * connections over them by a hash of the addresses. The first worker binds the asked port (0 picks
- * one) and the others bind the port it got.
+ * reuseport: each worker process opens its own listeners with SO_REUSEPORT; the kernel spreads
+ * connections (and datagrams) over them by a hash of the addresses. The first worker binds the
+ * asked ports (0 picks one) and the others bind the ports it got.
  */
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
-import { forkWorker, workerOptions } from "../workers.ts";
+import { boundPorts, configPorts, forkWorker, workerOptions } from "../workers.ts";
 
 export const startReuseport: StartTopology = async (config, log) => {
-  let port = config.port;
+  let ports = configPorts(config);
   const supervisor = new Supervisor(
-    (id) => forkWorker(workerOptions(config, id, "reuseport", port)),
+    (id) => forkWorker(workerOptions(config, id, "reuseport", ports)),
     log,
   );
   try {
-    const first = await supervisor.add(0);
-    port = first.port;
+    ports = boundPorts(ports, (await supervisor.add(0)).ports);
     for (let id = 1; id < config.workers; id++) await supervisor.add(id);
   } catch (err) {
     await supervisor.stop(0);
     throw err;
   }
-  return { port, stop: (ms) => supervisor.stop(ms) };
+  return { ports, stop: (ms) => supervisor.stop(ms) };
 };

@@ -1,22 +1,24 @@
 /**
  * single: one process, one event loop: the baseline every other mode is compared with. It runs
- * the worker's own echo server in the primary's process — the one place where src/main uses
+ * the worker's own services in the primary's process — the one place where src/main uses
  * src/worker code directly, so that the baseline is exactly the code the workers run.
  */
-import { listen } from "../../listen.ts";
-import { drainConnections, servedConnections } from "../../worker/echo.ts";
-import { createEchoServer } from "../../worker/server.ts";
+import { createServices } from "../../worker/services.ts";
 import type { StartTopology } from "../topology.ts";
+import { configPorts, serveOptions } from "../workers.ts";
 
 export const startSingle: StartTopology = async (config, log) => {
-  const server = createEchoServer();
-  const port = await listen(server, { host: config.host, port: config.port });
+  const services = createServices(serveOptions(config), 0, log.child({ worker: 0 }));
+  const ports = await services.listen(config.host, configPorts(config), {
+    tcp: true,
+    reusePort: false,
+    udpReusePort: false,
+  });
   return {
-    port,
+    ports,
     async stop(ms) {
-      server.close();
-      await drainConnections(ms);
-      log.info({ worker: 0, served: servedConnections() }, "worker stopped");
+      await services.drain(ms);
+      log.info({ worker: 0, ...services.summary() }, "worker stopped");
     },
   };
 };

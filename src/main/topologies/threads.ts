@@ -5,18 +5,19 @@
 import { Worker } from "node:worker_threads";
 import { EchoplexError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import { type FromWorker, isFromWorker, type WorkerOptions } from "../../messages.ts";
+import { type FromWorker, isFromWorker, type Ports, type WorkerOptions } from "../../messages.ts";
 import type { Config } from "../config.ts";
 import type { StartTopology } from "../topology.ts";
 import { WORKER_THREAD_ENTRY } from "../worker-entry.ts";
-import { workerOptions } from "../workers.ts";
+import { boundPorts, configPorts, workerOptions } from "../workers.ts";
 
 export const startThreads: StartTopology = async (config, log) => {
   const threads = new Threads(config, log);
   try {
-    const port = await threads.add(0, config.port);
-    for (let id = 1; id < config.workers; id++) await threads.add(id, port);
-    return { port, stop: (ms) => threads.stop(ms) };
+    const asked = configPorts(config);
+    const ports = boundPorts(asked, await threads.add(0, asked));
+    for (let id = 1; id < config.workers; id++) await threads.add(id, ports);
+    return { ports, stop: (ms) => threads.stop(ms) };
   } catch (err) {
     await threads.stop(0);
     throw err;
@@ -34,9 +35,9 @@ class Threads {
     this.#log = log;
   }
 
-  /** Start thread `id` listening on `port`; resolves with the bound port once it is ready. */
-  add(id: number, port: number): Promise<number> {
-    const options: WorkerOptions = workerOptions(this.#config, id, "reuseport", port);
+  /** Start thread `id` listening on `ports`; resolves with the bound ports once it is ready. */
+  add(id: number, ports: Ports): Promise<Ports> {
+    const options: WorkerOptions = workerOptions(this.#config, id, "reuseport", ports);
     const worker = new Worker(WORKER_THREAD_ENTRY, { workerData: options });
     this.#workers.set(id, worker);
     return new Promise((resolve, reject) => {
@@ -46,7 +47,7 @@ class Threads {
         const m: FromWorker = message;
         if (m.t === "ready") {
           ready = true;
-          resolve(m.port);
+          resolve(m.ports);
         } else if (m.t === "failed") reject(new EchoplexError(m.code as never, m.message));
       });
       worker.on("error", (err) =>
@@ -68,7 +69,7 @@ class Threads {
         this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
         setTimeout(() => {
           if (!this.#stopping)
-            this.add(id, port).catch((err: Error) =>
+            this.add(id, ports).catch((err: Error) =>
               this.#log.error({ err: err.message }, "replacement thread failed"),
             );
         }, 100);

@@ -1,0 +1,105 @@
+/**
+ * Value parsers for settings: each takes the raw string and where it came from (`--flag` or a
+ * variable's name) and returns the value or throws ECHOPLEX_BAD_FLAG naming what is allowed.
+ */
+import { EchoplexError } from "../errors.ts";
+import type { WorkSpec } from "../messages.ts";
+
+export type Parser<T> = (raw: string, source: string) => T;
+
+export function bad(source: string, raw: string, allowed: string): EchoplexError {
+  return new EchoplexError(
+    "ECHOPLEX_BAD_FLAG",
+    `${source}: '${raw}' is not allowed; expected ${allowed}`,
+  );
+}
+
+export function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw, source) => {
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    throw bad(source, raw, `one of ${values.join(", ")}`);
+  };
+}
+
+export function onOff(raw: string, source: string): boolean {
+  return oneOf(["on", "off"] as const)(raw, source) === "on";
+}
+
+export function integer(min: number, max: number): Parser<number> {
+  return (raw, source) => {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+      throw bad(source, raw, `an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** A port, or "off" (null): for the protocols that are off unless asked for. */
+export function portOrOff(raw: string, source: string): number | null {
+  if (raw === "off") return null;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535) {
+    throw bad(source, raw, "a port from 0 to 65535 (0 picks a free one) or off");
+  }
+  return n;
+}
+
+export function seconds(max: number): Parser<number> {
+  return (raw, source) => {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) {
+      throw bad(source, raw, `a number of seconds from 0 to ${max}`);
+    }
+    return n;
+  };
+}
+
+const UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A size in bytes: 65536, 64KiB, 1MiB, 1.5MB (KiB/MiB/GiB and bare k/m/g are powers of 1024). */
+export function bytes(min: number, max: number): Parser<number> {
+  return (raw, source) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+    const unit = UNITS[match?.[2]?.toLowerCase() ?? "?"];
+    const n =
+      match === null || unit === undefined ? Number.NaN : Math.round(Number(match[1]) * unit);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw bad(source, raw, `a size from ${min} to ${max} bytes (e.g. 65536, 64KiB, 1MiB)`);
+    }
+    return n;
+  };
+}
+
+export function host(raw: string, source: string): string {
+  if (raw.trim() === "" || /\s/.test(raw)) throw bad(source, raw, "an IP address or host name");
+  return raw;
+}
+
+export function path(raw: string, source: string): string {
+  if (raw.trim() === "") throw bad(source, raw, "a file path");
+  return raw;
+}
+
+/** --work: "none", or "sha256:ROUNDS" (hash each message ROUNDS times before echoing it). */
+export function work(raw: string, source: string): WorkSpec | null {
+  if (raw === "none") return null;
+  const match = /^sha256:(\d+)$/.exec(raw);
+  const rounds = Number(match?.[1]);
+  if (match === null || rounds < 1 || rounds > 1_000_000) {
+    throw bad(source, raw, "none or sha256:ROUNDS with ROUNDS from 1 to 1000000");
+  }
+  return { algorithm: "sha256", rounds };
+}

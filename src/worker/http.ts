@@ -1,0 +1,140 @@
+/**
+ * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type; GET
+ * and HEAD, a request without a body, and any request asking for JSON get a JSON description of
+ * the request (describe.ts). node:http (llhttp) does keep-alive, pipelining, chunked bodies, and
+ * answers malformed requests (400), Content-Length with Transfer-Encoding (400), oversized
+ * headers (431) and slow headers (408) and closes the connection; bodies over --max-body get 413.
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TlsMaterial } from "../tls.ts";
+import { describe, type Served, wantsJson } from "./describe.ts";
+import type { Work } from "./work.ts";
+
+export interface HttpEchoOptions {
+  readonly maxBody: number;
+  readonly headerTimeoutMs: number;
+  readonly tls: TlsMaterial | null;
+  readonly work: Work | null;
+  readonly served: Served;
+}
+
+export interface HttpEcho {
+  readonly server: Server;
+  /** From now on every response says `connection: close`, so keep-alive clients move on. */
+  drain(): void;
+}
+
+/** Node's default request timeout (whole request), kept unless the header timeout is longer. */
+const REQUEST_TIMEOUT_MS = 300_000;
+
+export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
+  const { maxBody, work, served } = o;
+  let draining = false;
+
+  function tooLarge(res: ServerResponse): void {
+    const text = `request body larger than --max-body (${maxBody} bytes)\n`;
+    // The body is not read: close the connection rather than read it to keep the connection.
+    res.writeHead(413, {
+      "content-type": "text/plain",
+      "content-length": Buffer.byteLength(text),
+      connection: "close",
+    });
+    res.end(text);
+  }
+
+  function respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    digest: string | undefined,
+  ): void {
+    const json =
+      body === undefined || req.method === "GET" || req.method === "HEAD" || wantsJson(req);
+    const payload = json ? Buffer.from(describe(req, body, served)) : (body as Buffer);
+    // A flat header array is node:http's fastest path (no per-header object work).
+    const headers = [
+      "content-type",
+      json ? "application/json" : (req.headers["content-type"] ?? "application/octet-stream"),
+      "content-length",
+      String(payload.length),
+    ];
+    if (digest !== undefined) headers.push("x-echoplex-digest", digest);
+    if (draining) headers.push("connection", "close");
+    res.writeHead(200, headers);
+    res.end(payload);
+  }
+
+  function finish(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void {
+    const digest = work?.digest(body ?? EMPTY);
+    if (digest === undefined || typeof digest === "string") {
+      respond(req, res, body, digest);
+      return;
+    }
+    digest.then(
+      (d) => respond(req, res, body, d),
+      () => res.destroy(),
+    );
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const declared = req.headers["content-length"];
+    if (declared !== undefined && Number(declared) > maxBody) {
+      tooLarge(res);
+      return;
+    }
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBody) {
+        // A chunked body that outgrew the limit: answer once, ignore the rest, close.
+        if (!res.headersSent) tooLarge(res);
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else if (chunks === undefined) chunks = [first, chunk];
+      else chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (size > maxBody) return;
+      finish(req, res, chunks === undefined ? first : Buffer.concat(chunks, size));
+    });
+    req.on("error", ignore);
+  }
+
+  const options = {
+    headersTimeout: o.headerTimeoutMs,
+    requestTimeout: Math.max(REQUEST_TIMEOUT_MS, o.headerTimeoutMs),
+    // How often node:http looks for connections past those timeouts.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, o.headerTimeoutMs / 4)),
+    // Keep-alive HTTP clients, like TCP echo clients, get no Nagle delay.
+    noDelay: true,
+  };
+  const server: Server =
+    o.tls === null
+      ? createHttpServer(options, onRequest)
+      : (createHttpsServer({ ...options, ...o.tls }, onRequest) as unknown as Server);
+  // Expect: 100-continue: refuse a declared oversized body before the client sends it.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const declared = req.headers["content-length"];
+    if (declared !== undefined && Number(declared) > maxBody) return tooLarge(res);
+    res.writeContinue();
+    onRequest(req, res);
+  });
+  return {
+    server,
+    drain() {
+      draining = true;
+    },
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+function ignore(): void {}

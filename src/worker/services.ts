@@ -1,0 +1,130 @@
+/**
+ * Everything one echo loop serves: TCP echo (TLS when configured), HTTP/1.1 + WebSocket echo, and
+ * UDP echo, with the same work and limits in the single loop and in every worker. Connections
+ * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
+ */
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { listen } from "../listen.ts";
+import type { Logger } from "../log.ts";
+import type { Ports, ServeOptions, Service } from "../messages.ts";
+import { loadTls } from "../tls.ts";
+import { drainConnections, servedConnections, track } from "./connections.ts";
+import { echoHandler } from "./echo.ts";
+import { createHttpEcho, type HttpEcho } from "./http.ts";
+import { createUdpEcho, type UdpEcho } from "./udp.ts";
+import { attachWebSocketEcho } from "./websocket.ts";
+import { createWork } from "./work.ts";
+
+export interface Services {
+  /**
+   * Bind the listeners asked for (TCP ones only with `tcp`); resolves with the ports bound (0 for
+   * one not bound).
+   */
+  listen(host: string, ports: Ports, how: ListenHow): Promise<Ports>;
+  /** Serve a connection accepted elsewhere (handed off by the primary, or spilled). */
+  accept(service: Service, socket: Socket): void;
+  /** Stop listening, let open connections finish for up to `ms`, close the rest. */
+  drain(ms: number): Promise<void>;
+  /** What the worker reports when it stops. */
+  summary(): Record<string, unknown>;
+}
+
+export interface ListenHow {
+  /** Bind the TCP echo and HTTP ports (false: the primary hands their connections in). */
+  readonly tcp: boolean;
+  /** SO_REUSEPORT on the TCP listeners. */
+  readonly reusePort: boolean;
+  /** SO_REUSEPORT on the UDP socket: every multi-worker mode spreads datagrams this way. */
+  readonly udpReusePort: boolean;
+}
+
+export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
+  const tls = o.tls === null ? null : loadTls(o.tls);
+  const work = createWork(o.work, o.offload);
+  const onEcho = echoHandler(work);
+  const echo: NetServer =
+    tls === null
+      ? createNetServer({ allowHalfOpen: true }, onEcho)
+      : createTlsServer({ ...tls, allowHalfOpen: true }, onEcho);
+  let http: HttpEcho | undefined;
+  let closeWebSockets: (() => void) | undefined;
+  let udp: UdpEcho | undefined;
+
+  const startHttp = (): HttpEcho => {
+    const h = createHttpEcho({
+      maxBody: o.maxBody,
+      headerTimeoutMs: o.headerTimeoutMs,
+      tls,
+      work,
+      served: { worker, pid: process.pid },
+    });
+    h.server.on("connection", track);
+    closeWebSockets = attachWebSocketEcho(h.server, {
+      maxMessage: o.maxMessage,
+      compression: o.wsCompression,
+      work,
+    });
+    return h;
+  };
+
+  return {
+    async listen(bindHost, ports, how) {
+      let echoPort = 0;
+      let httpPort: number | null = null;
+      let udpPort: number | null = null;
+      if (ports.http !== null) http = startHttp();
+      if (how.tcp) {
+        echoPort = await listen(echo, {
+          host: bindHost,
+          port: ports.echo,
+          reusePort: how.reusePort,
+        });
+        if (http !== undefined && ports.http !== null) {
+          httpPort = await listen(http.server, {
+            host: bindHost,
+            port: ports.http,
+            reusePort: how.reusePort,
+          });
+        }
+      } else if (http !== undefined) {
+        // Handed-off connections only: node:http starts the checks behind its header and request
+        // timeouts (slowloris) on 'listening', which a server that never listens does not emit.
+        http.server.emit("listening");
+        httpPort = 0;
+      }
+      if (ports.udp !== null) {
+        udp = createUdpEcho(o.udpRate, work);
+        udpPort = await udp.bind(bindHost, ports.udp, how.udpReusePort);
+      }
+      return { echo: echoPort, http: httpPort, udp: udpPort };
+    },
+
+    accept(service, socket) {
+      if (service === "echo") {
+        if (tls === null) onEcho(socket);
+        else echo.emit("connection", socket);
+      } else if (http !== undefined) {
+        http.server.emit("connection", socket);
+      } else {
+        log.warn({ service }, "connection for a service this worker does not run; closing it");
+        socket.destroy();
+      }
+    },
+
+    async drain(ms) {
+      echo.close();
+      http?.drain();
+      // close() also closes idle keep-alive connections.
+      http?.server.close();
+      closeWebSockets?.();
+      udp?.close();
+      await drainConnections(ms);
+      await work?.close();
+    },
+
+    summary() {
+      return { served: servedConnections(), ...(udp === undefined ? {} : { udp: udp.stats }) };
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * CPU work per message (--work), done on the event loop or, with --offload N, on a piscina pool
+ * of N threads owned by this worker. Either way the result is the same hex digest.
+ */
+import { Piscina } from "piscina";
+import type { WorkSpec } from "../messages.ts";
+import { sha256Rounds } from "./digest.ts";
+import type { WorkTask } from "./work-task.ts";
+
+export interface Work {
+  /** True when digest() returns a promise (the work runs on another thread). */
+  readonly offloaded: boolean;
+  digest(data: Uint8Array): string | Promise<string>;
+  close(): Promise<void>;
+}
+
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const TASK = new URL(`./work-task${ext}`, import.meta.url).href;
+
+export function createWork(spec: WorkSpec | null, threads: number): Work | null {
+  if (spec === null) return null;
+  const { rounds } = spec;
+  if (threads === 0) {
+    return {
+      offloaded: false,
+      digest: (data) => sha256Rounds(data, rounds),
+      close: () => Promise.resolve(),
+    };
+  }
+  const pool = new Piscina<WorkTask, string>({
+    filename: TASK,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Number.POSITIVE_INFINITY,
+  });
+  return {
+    offloaded: true,
+    digest(data) {
+      // Copy the bytes into their own buffer and transfer it: a received chunk is often a view
+      // into a larger allocation, which a structured clone would copy whole.
+      const copy = new Uint8Array(data);
+      return pool.run({ data: copy, rounds }, { transferList: [copy.buffer] });
+    },
+    close: () => pool.destroy(),
+  };
+}
