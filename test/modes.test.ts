@@ -1,12 +1,16 @@
 /**
  * The same echo suite against every mode: whatever distributes the connections, every byte comes
  * back in order, unchanged, for any payload size, with many clients, under backpressure, and
- * across a half-close.
+ * across a half-close; and HTTP, WebSocket and UDP echo go through the same workers.
  */
 import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
 import { describe, it } from "node:test";
+import { WebSocket } from "ws";
 import { MODES } from "../src/main/config.ts";
 import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
+import { once as requestOnce } from "./helpers/http.ts";
 import { serve } from "./helpers/server.ts";
 
 /** Every mode, and handoff once more without spill (so the pure handoff path runs the suite). */
@@ -60,6 +64,55 @@ for (const { name, mode, args } of VARIANTS) {
           assertEchoed(payload, Buffer.concat(received));
           socket.destroy();
         },
+      );
+    });
+
+    it("serves HTTP, WebSocket and UDP echo through its workers, and counts them", async (t) => {
+      const server = await serve(t, [
+        ...args,
+        ...["--workers", "2", "--http", "0", "--udp", "0", "--log-level", "info"],
+      ]);
+      const http = server.listening.http as number;
+      const udp = server.listening.udp as number;
+      assert.ok(http > 0 && udp > 0 && http !== server.port);
+      // Separate connections (no keep-alive), so connection-level modes spread them.
+      const workers = new Set<unknown>();
+      for (let i = 0; i < 12; i++) {
+        const body = random(1 + i * 50);
+        assertEchoed(body, (await requestOnce(http, { method: "POST", body })).body);
+      }
+      for (let i = 0; i < 12; i++) {
+        const described = JSON.parse(String((await requestOnce(http)).body)) as { worker: number };
+        workers.add(described.worker);
+      }
+      if (mode === "handoff" || mode === "cluster") {
+        assert.equal(workers.size, 2, "the primary spreads HTTP connections over both workers");
+      }
+      const ws = new WebSocket(`ws://${HOST}:${http}/ws`);
+      await once(ws, "open");
+      const reply = once(ws, "message");
+      ws.send(Buffer.from("ws through the workers"));
+      assert.equal(String((await reply)[0]), "ws through the workers");
+      ws.close();
+      await once(ws, "close");
+
+      const dgram = createSocket("udp4");
+      const answer = once(dgram, "message");
+      dgram.send("udp", udp, HOST);
+      assert.equal(String((await answer)[0]), "udp");
+      dgram.close();
+
+      await server.stop("SIGTERM");
+      await server.closed;
+      const stopped = server.lines.filter((l) => l.msg === "worker stopped");
+      // 24 HTTP requests on their own connections, and the WebSocket's.
+      assert.equal(
+        stopped.reduce((sum, l) => sum + (l.served as number), 0),
+        25,
+      );
+      assert.equal(
+        stopped.reduce((sum, l) => sum + (l.udp as { answered: number }).answered, 0),
+        1,
       );
     });
 

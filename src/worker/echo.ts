@@ -26,12 +26,16 @@ function onError(): void {
   // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
 }
 
-function serve(socket: Socket, onChunk: (this: Socket, chunk: Buffer) => void): void {
+function serve(
+  socket: Socket,
+  onChunk: (this: Socket, chunk: Buffer) => void,
+  onFin: (this: Socket) => void = onEnd,
+): void {
   track(socket);
   socket.setNoDelay(true);
   socket.on("data", onChunk);
   socket.on("drain", onDrain);
-  socket.on("end", onEnd);
+  socket.on("end", onFin);
   socket.on("error", onError);
 }
 
@@ -40,25 +44,42 @@ export function echo(socket: Socket): void {
   serve(socket, onData);
 }
 
+/** The chunk whose digest is being computed on the pool (offloaded work only). */
+const PENDING = Symbol("echoplex.pending");
+interface Offloaded extends Socket {
+  [PENDING]?: Promise<void> | undefined;
+}
+
 /** The connection handler for an echo loop that does `work` per chunk first (or none). */
 export function echoHandler(work: Work | null): (socket: Socket) => void {
   if (work === null) return echo;
   // One data listener per handler, shared by its connections (no closure per connection).
-  const onChunk = work.offloaded
-    ? // One chunk in flight per connection: reading pauses until its digest is back, so chunks
-      // go back in order and a fast sender has at most one chunk waiting here.
-      function (this: Socket, chunk: Buffer): void {
-        this.pause();
-        (work.digest(chunk) as Promise<string>).then(
-          () => {
-            if (!this.destroyed && this.write(chunk)) this.resume();
-          },
-          () => this.destroy(),
-        );
-      }
-    : function (this: Socket, chunk: Buffer): void {
-        work.digest(chunk);
-        onData.call(this, chunk);
-      };
-  return (socket) => serve(socket, onChunk);
+  if (!work.offloaded) {
+    const onChunk = function (this: Socket, chunk: Buffer): void {
+      work.digest(chunk);
+      onData.call(this, chunk);
+    };
+    return (socket) => serve(socket, onChunk);
+  }
+  // One chunk in flight per connection: reading pauses until its digest is back, so chunks go
+  // back in order and a fast sender has at most one chunk waiting here.
+  const onChunk = function (this: Offloaded, chunk: Buffer): void {
+    this.pause();
+    this[PENDING] = (work.digest(chunk) as Promise<string>).then(
+      () => {
+        this[PENDING] = undefined;
+        if (!this.destroyed && this.write(chunk)) this.resume();
+      },
+      () => {
+        this.destroy();
+      },
+    );
+  };
+  // The client's FIN can arrive while the last chunk is still on the pool: end after it.
+  const onFin = function (this: Offloaded): void {
+    const pending = this[PENDING];
+    if (pending === undefined) this.end();
+    else void pending.then(() => this.end());
+  };
+  return (socket) => serve(socket, onChunk, onFin);
 }

@@ -1,0 +1,203 @@
+/** HTTP/1.1 echo: real clients (fetch, raw sockets) against the single loop on loopback. */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { HOST } from "./helpers/client.ts";
+import { exchange, statuses } from "./helpers/http.ts";
+import { type RunningServer, serve } from "./helpers/server.ts";
+
+const MAX_BODY = 4096;
+
+describe("http echo", () => {
+  let server: RunningServer;
+  let base: string;
+  let port: number;
+  const cleanups: (() => unknown)[] = [];
+  before(async () => {
+    server = await serve({ after: (fn: () => unknown) => cleanups.push(fn) }, [
+      "--mode",
+      "single",
+      "--http",
+      "0",
+      "--max-body",
+      String(MAX_BODY),
+      "--header-timeout",
+      "1",
+    ]);
+    port = server.listening.http as number;
+    base = `http://${HOST}:${port}`;
+  });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
+
+  it("puts the HTTP port on the listening line", () => {
+    assert.equal(typeof server.listening.http, "number");
+    assert.notEqual(server.listening.http, 0);
+    assert.notEqual(server.listening.http, server.port);
+  });
+
+  it("echoes a body byte-exact with the request's content-type", async () => {
+    const body = randomBytes(MAX_BODY);
+    const res = await fetch(`${base}/any/path`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-test" },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/x-test");
+    assert.equal(res.headers.get("content-length"), String(body.length));
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
+  });
+
+  it("echoes a chunked body", async () => {
+    const parts = [randomBytes(100), randomBytes(1000), randomBytes(7)];
+    const stream = new ReadableStream({
+      start(controller) {
+        for (const p of parts) controller.enqueue(p);
+        controller.close();
+      },
+    });
+    const res = await fetch(base, { method: "PUT", body: stream, duplex: "half" } as RequestInit);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.concat(parts));
+  });
+
+  it("answers GET with a JSON description of the request and who served it", async () => {
+    const res = await fetch(`${base}/some/where?a=1&a=2&b=x`, { headers: { "x-probe": "yes" } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    const d = (await res.json()) as Record<string, unknown>;
+    assert.equal(d.method, "GET");
+    assert.equal(d.path, "/some/where");
+    assert.deepEqual(d.query, { a: ["1", "2"], b: "x" });
+    assert.equal(d.httpVersion, "1.1");
+    assert.equal((d.headers as Record<string, string>)["x-probe"], "yes");
+    assert.equal(d.remoteAddress, HOST);
+    assert.equal(typeof d.remotePort, "number");
+    assert.equal(d.protocol, "http");
+    assert.equal(d.worker, 0);
+    assert.equal(d.pid, server.pid);
+    assert.equal(typeof d.hostname, "string");
+  });
+
+  it("describes a request with a body as JSON when asked (?format=json or Accept)", async () => {
+    for (const [url, headers] of [
+      [`${base}/x?format=json`, {}],
+      [`${base}/x`, { accept: "application/json" }],
+    ] as const) {
+      const res = await fetch(url, { method: "POST", body: "hello", headers });
+      const d = (await res.json()) as Record<string, unknown>;
+      assert.equal(d.method, "POST");
+      assert.equal(d.body, "hello");
+      assert.equal(d.bodyLength, 5);
+    }
+  });
+
+  it("answers HEAD with GET's headers and no body", async () => {
+    const reply = await exchange(port, [`HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n`], {
+      until: (t) => t.includes("\r\n\r\n"),
+    });
+    assert.deepEqual(statuses(reply.text), [200]);
+    assert.match(reply.text, /content-type: application\/json/i);
+    const length = Number(/content-length: (\d+)/i.exec(reply.text)?.[1]);
+    assert.ok(length > 0, "HEAD says how long the GET body would be");
+    assert.ok(reply.text.endsWith("\r\n\r\n"), "and sends none of it");
+  });
+
+  it("keeps the connection alive and answers pipelined requests in order", async () => {
+    const requests = ["one", "two", "three"].map(
+      (b) => `POST /${b} HTTP/1.1\r\nHost: x\r\nContent-Length: ${b.length}\r\n\r\n${b}`,
+    );
+    const reply = await exchange(port, [requests.join("")], {
+      until: (t) => t.endsWith("three"),
+    });
+    assert.equal(reply.closed, false, "keep-alive: the connection stays open");
+    assert.deepEqual(statuses(reply.text), [200, 200, 200]);
+    const bodies = reply.text
+      .split(/\r\n\r\n/)
+      .slice(1)
+      .map((s) => s.replace(/HTTP\/1\.1.*$/s, ""));
+    assert.deepEqual(bodies, ["one", "two", "three"]);
+  });
+
+  it("sends 100 Continue before reading a body the client holds back", async () => {
+    const head = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n`;
+    const reply = await exchange(port, [head, "ping"], {
+      gapMs: 200,
+      until: (t) => t.endsWith("ping"),
+    });
+    assert.deepEqual(statuses(reply.text), [100, 200]);
+  });
+
+  it("refuses a declared body over --max-body with 413 (even before 100 Continue) and closes", async () => {
+    for (const expect of ["", "Expect: 100-continue\r\n"]) {
+      const head = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${MAX_BODY + 1}\r\n${expect}\r\n`;
+      const reply = await exchange(port, [head]);
+      assert.deepEqual(statuses(reply.text), [413], expect);
+      assert.equal(reply.closed, true);
+    }
+  });
+
+  it("refuses a chunked body that grows over --max-body with 413 and closes", async () => {
+    const chunk = (n: number) => `${n.toString(16)}\r\n${"x".repeat(n)}\r\n`;
+    const head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const reply = await exchange(port, [head, chunk(MAX_BODY), chunk(10)], { gapMs: 50 });
+    assert.deepEqual(statuses(reply.text), [413]);
+    assert.equal(reply.closed, true);
+  });
+
+  it("answers a body of exactly --max-body", async () => {
+    const res = await fetch(base, { method: "POST", body: "y".repeat(MAX_BODY) });
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).length, MAX_BODY);
+  });
+
+  it("answers a malformed request with 400 and closes", async () => {
+    const reply = await exchange(port, ["NOT HTTP AT ALL\r\n\r\n"]);
+    assert.deepEqual(statuses(reply.text), [400]);
+    assert.equal(reply.closed, true);
+  });
+
+  it("answers Content-Length with Transfer-Encoding (request smuggling) with 400 and closes", async () => {
+    const smuggle =
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    const reply = await exchange(port, [smuggle]);
+    assert.deepEqual(statuses(reply.text), [400]);
+    assert.equal(reply.closed, true);
+    assert.doesNotMatch(reply.text, /smuggled/);
+  });
+
+  it("answers headers over the limit with 431 and closes", async () => {
+    const big = `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20 * 1024)}\r\n\r\n`;
+    const reply = await exchange(port, [big]);
+    assert.deepEqual(statuses(reply.text), [431]);
+    assert.equal(reply.closed, true);
+  });
+
+  it("closes a client that sends its headers too slowly (slowloris) with 408", async () => {
+    // --header-timeout 1: headers still incomplete after 1 s are cut off.
+    const reply = await exchange(port, ["GET / HTTP/1.1\r\n", "Host: x\r\n"], {
+      gapMs: 100,
+      waitMs: 8_000,
+    });
+    assert.equal(reply.closed, true, "the server closed the connection");
+    assert.deepEqual(statuses(reply.text), [408]);
+  });
+
+  it("answers a WebSocket upgrade on another path with 404", async () => {
+    const upgrade =
+      "GET /not-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    const reply = await exchange(port, [upgrade]);
+    assert.deepEqual(statuses(reply.text), [404]);
+    assert.equal(reply.closed, true);
+  });
+
+  it("still echoes on the TCP echo port", async () => {
+    const { echoThrough } = await import("./helpers/client.ts");
+    const payload = randomBytes(10_000);
+    assert.deepEqual(await echoThrough(server.port, payload), payload);
+  });
+});

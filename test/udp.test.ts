@@ -1,0 +1,176 @@
+/** UDP echo (RFC 862) with node:dgram: echo, anti-reflection, per-source rate limit. */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { describe, it } from "node:test";
+import { SourceLimiter } from "../src/worker/rate-limit.ts";
+import { HOST } from "./helpers/client.ts";
+import { serve, sleep } from "./helpers/server.ts";
+
+async function client(port = 0): Promise<Socket> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, HOST, () => resolve());
+  });
+  return socket;
+}
+
+/** Send each datagram, then collect replies for `ms`. */
+async function roundTrip(socket: Socket, port: number, datagrams: Buffer[], ms = 500) {
+  const replies: Buffer[] = [];
+  socket.on("message", (m: Buffer) => replies.push(m));
+  for (const d of datagrams) socket.send(d, port, HOST);
+  await sleep(ms);
+  return replies;
+}
+
+interface UdpStats {
+  received: number;
+  answered: number;
+  reflection: number;
+  rateLimited: number;
+  queueFull: number;
+}
+
+describe("udp echo", () => {
+  it("sends each datagram back to its sender, byte-exact", async (t) => {
+    const s = await serve(t, ["--mode", "single", "--udp", "0"]);
+    const port = s.listening.udp as number;
+    assert.ok(port > 0);
+    const c = await client();
+    t.after(() => c.close());
+    const sent = [randomBytes(1), randomBytes(512), randomBytes(8192)];
+    const got = await roundTrip(c, port, sent);
+    assert.deepEqual(
+      got.map((b) => b.toString("hex")).sort(),
+      sent.map((b) => b.toString("hex")).sort(),
+    );
+  });
+
+  it("answers each source at most --udp-rate datagrams a second, and counts the drops", async (t) => {
+    const s = await serve(t, [
+      "--mode",
+      "single",
+      "--udp",
+      "0",
+      "--udp-rate",
+      "5",
+      "--log-level",
+      "info",
+    ]);
+    const port = s.listening.udp as number;
+    const a = await client();
+    const b = await client();
+    // Both sockets share 127.0.0.1: the limit is per address, so together they get 5.
+    const got = await roundTrip(
+      a,
+      port,
+      Array.from({ length: 20 }, () => randomBytes(8)),
+      300,
+    );
+    assert.ok(
+      got.length >= 5 && got.length <= 6,
+      `a burst of 5 (one refill at most): ${got.length}`,
+    );
+    const more = await roundTrip(b, port, [randomBytes(8)], 50);
+    assert.ok(more.length <= 1);
+    await sleep(1_100);
+    const later = await roundTrip(
+      a,
+      port,
+      Array.from({ length: 3 }, () => randomBytes(8)),
+      300,
+    );
+    assert.equal(later.length, 3, "the bucket refills at 5 a second");
+    a.close();
+    b.close();
+    await s.stop();
+    await s.closed;
+    const stopped = s.lines.find((l) => l.msg === "worker stopped");
+    const udp = stopped?.udp as UdpStats;
+    assert.equal(udp.received, 24);
+    assert.equal(udp.answered + udp.rateLimited, 24);
+    assert.ok(udp.rateLimited >= 14, JSON.stringify(udp));
+  });
+
+  it("never answers a source port below 1024 (echo/chargen loops, reflection)", async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip("binding a source port below 1024 needs root; the rule is also unit-tested");
+      return;
+    }
+    const s = await serve(t, ["--mode", "single", "--udp", "0", "--log-level", "info"]);
+    const port = s.listening.udp as number;
+    const privileged = await client(1023);
+    const ordinary = await client();
+    const dropped = await roundTrip(privileged, port, [Buffer.from("loop?")], 300);
+    const answered = await roundTrip(ordinary, port, [Buffer.from("fine")], 300);
+    privileged.close();
+    ordinary.close();
+    assert.equal(dropped.length, 0);
+    assert.equal(answered.length, 1);
+    await s.stop();
+    await s.closed;
+    const udp = s.lines.find((l) => l.msg === "worker stopped")?.udp as UdpStats;
+    assert.equal(udp.reflection, 1);
+  });
+
+  it("works in a multi-worker mode: every worker binds the port with SO_REUSEPORT", async (t) => {
+    const s = await serve(t, [
+      "--mode",
+      "handoff",
+      "--workers",
+      "2",
+      "--udp",
+      "0",
+      "--log-level",
+      "info",
+    ]);
+    const port = s.listening.udp as number;
+    // Many source ports, so the kernel's hash spreads them over both workers' sockets.
+    const sockets = await Promise.all(Array.from({ length: 16 }, () => client()));
+    let answered = 0;
+    for (const c of sockets) answered += (await roundTrip(c, port, [Buffer.from("hi")], 30)).length;
+    for (const c of sockets) c.close();
+    assert.equal(answered, 16);
+    await s.stop();
+    await s.closed;
+    const stopped = s.lines.filter((l) => l.msg === "worker stopped");
+    const counts = stopped.map((l) => (l.udp as UdpStats).answered);
+    assert.equal(counts.length, 2);
+    assert.equal(
+      counts.reduce((x, y) => x + y, 0),
+      16,
+    );
+    // Sixteen source ports all hashed to one socket: a chance of 2 in 65,536.
+    assert.ok(
+      counts.every((n) => n > 0),
+      `the kernel spread the sources over both: ${counts}`,
+    );
+  });
+});
+
+describe("per-source token bucket", () => {
+  it("allows a burst of `rate`, then `rate` a second", () => {
+    let now = 0;
+    const limiter = new SourceLimiter(10, 100, () => now);
+    const allowed = () =>
+      Array.from({ length: 20 }, () => limiter.take("a")).filter(Boolean).length;
+    assert.equal(allowed(), 10);
+    now += 500;
+    assert.equal(allowed(), 5);
+    now += 10_000;
+    assert.equal(allowed(), 10, "never more than one second's worth saved");
+    assert.equal(limiter.take("b"), true, "sources are independent");
+  });
+
+  it("keeps at most maxSources buckets, whatever the number of sources", () => {
+    let now = 0;
+    const limiter = new SourceLimiter(1, 50, () => now);
+    for (let i = 0; i < 10_000; i++) limiter.take(`10.0.${i >> 8}.${i & 255}`);
+    assert.ok(limiter.sources <= 50);
+    now += 2_000;
+    limiter.sweep();
+    assert.equal(limiter.sources, 0, "refilled buckets are forgotten");
+  });
+});
