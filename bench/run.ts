@@ -3,8 +3,9 @@
  * client of bench/load. Writes bench/results/<timestamp>/ {results.json, summary.md, *.svg} and
  * prints summary.md. See docs/BENCHMARKS.md for what the presets run and how to read them.
  *
- *   npm run bench [-- --full] [--modes handoff,cluster] [--workers 1,2] [--workloads steady,churn,open]
- *                 [--sizes 64,1024] [--connections 50] [--rounds 3] [--seconds 1] [--out DIR]
+ *   npm run bench [-- --full] [--suites echo,http,work] [--modes handoff,cluster] [--workers 1,2]
+ *                 [--workloads steady,churn,open] [--sizes 64,1024] [--connections 50]
+ *                 [--rounds 3] [--seconds 1] [--out DIR]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -19,15 +20,19 @@ import { machine } from "./runner/machine.ts";
 import { measure, type RunRecord } from "./runner/measure.ts";
 import {
   BENCH_MODES,
+  echoSection,
   fullScenarios,
   type Plan,
   quickScenarios,
   type Scenario,
+  type Section,
+  SUITES,
   scenario,
   schedule,
   variants,
 } from "./runner/plan.ts";
 import { markdown } from "./runner/report.ts";
+import { httpSection, workSection } from "./runner/suites.ts";
 import { summarize } from "./runner/summary.ts";
 
 const COMMAND = "echoplex-bench";
@@ -35,14 +40,18 @@ const CORES = availableParallelism();
 
 const FLAGS = {
   full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
+  suites: text(
+    SUITES.join(","),
+    "suites to run: echo (modes), http (vs node:http), work (offload)",
+  ),
   modes: text(
     BENCH_MODES.join(","),
     "modes compared with single, comma-separated; server flags after colons: handoff:--spill=off",
   ),
-  workers: text("", `worker counts, comma-separated (quick: ${CORES}; full: 1 to ${CORES})`),
-  workloads: text("", "custom matrix: steady, churn, open (comma-separated)"),
-  sizes: text("", "custom matrix: payload bytes, comma-separated"),
-  connections: text("", "custom matrix: connection counts, comma-separated"),
+  workers: text("", `echo suite: worker counts (quick: ${CORES}; full: 1 to ${CORES})`),
+  workloads: text("", "echo suite, custom matrix: steady, churn, open (comma-separated)"),
+  sizes: text("", "echo suite, custom matrix: payload bytes, comma-separated"),
+  connections: text("", "echo suite, custom matrix: connection counts, comma-separated"),
   rounds: number(1, 100, 3, "repetitions of every run"),
   seconds: number(0.1, 600, 1, "seconds measured per run", false),
   warmup: number(0, 60, 0.25, "seconds of load before each measurement", false),
@@ -101,9 +110,13 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
       sizes.flatMap((s) => conns.map((c) => scenario(w as Workload, s, c))),
     );
   } else scenarios = f.full ? fullScenarios() : quickScenarios();
+  const suites = list("suites", f.suites, SUITES);
+  const sections: Section[] = [];
+  if (suites.includes("echo")) sections.push(echoSection(scenarios, variants(modes, workers)));
+  if (suites.includes("http")) sections.push(httpSection());
+  if (suites.includes("work")) sections.push(workSection(CORES));
   return {
-    scenarios,
-    variants: variants(modes, workers),
+    sections,
     rounds: f.rounds,
     seconds: f.seconds,
     warmupSeconds: f.warmup,

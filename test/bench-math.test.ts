@@ -11,8 +11,16 @@ import {
 import { Pattern, VARIANTS } from "../bench/load/pattern.ts";
 import { clientBound } from "../bench/runner/bound.ts";
 import type { RunRecord } from "../bench/runner/measure.ts";
-import { BASELINE, type Plan, scenario, schedule, variants } from "../bench/runner/plan.ts";
-import { skew, summarize } from "../bench/runner/summary.ts";
+import {
+  BASELINE,
+  echoSection,
+  type Plan,
+  scenario,
+  schedule,
+  variants,
+} from "../bench/runner/plan.ts";
+import { type Row, skew, summarize } from "../bench/runner/summary.ts";
+import { httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
 
 describe("histogram merging", () => {
   it("is exact: merged per-thread histograms equal one histogram fed every value", () => {
@@ -115,8 +123,7 @@ describe("client-bound", () => {
 describe("plan and summary", () => {
   const s = scenario("steady", 64, 50);
   const plan: Plan = {
-    scenarios: [s],
-    variants: variants(["handoff", "cluster", "reuseport"], [2]),
+    sections: [echoSection([s], variants(["handoff", "cluster", "reuseport"], [2]))],
     rounds: 3,
     seconds: 1,
     warmupSeconds: 0,
@@ -141,6 +148,8 @@ describe("plan and summary", () => {
       rate: number,
       extra: Partial<RunRecord> = {},
     ): RunRecord => ({
+      suite: "echo",
+      baseline: variant === "single",
       scenario: s.id,
       variant,
       mode: variant === "single" ? "single" : "handoff",
@@ -167,6 +176,8 @@ describe("plan and summary", () => {
       rec("single", 2, 100),
       rec("handoff x2", 2, 80, { client_bound: ["a client thread used 0.95 cores"] }),
       {
+        suite: "echo",
+        baseline: false,
         scenario: s.id,
         variant: "handoff x2",
         mode: "handoff",
@@ -194,5 +205,74 @@ describe("plan and summary", () => {
     assert.equal(skew([50, 50]), 1);
     assert.equal(skew([75, 25]), 1.5);
     assert.ok(Number.isNaN(skew([100])));
+  });
+});
+
+describe("verdicts", () => {
+  const row = (
+    variant: string,
+    mode: string,
+    rate: number,
+    vs: number,
+    extra: Partial<Row> = {},
+  ): Row =>
+    ({
+      suite: "x",
+      baseline: vs === 1 && !variant.includes("+"),
+      scenario: "s",
+      variant,
+      mode,
+      workers: mode === "handoff" ? 2 : 1,
+      runs: 3,
+      failed: 0,
+      rate: { median: rate, min: rate, max: rate, n: 3 },
+      vsSingle: { median: vs, min: vs * 0.9, max: vs * 1.1, n: 3 },
+      serverUs: 60,
+      serverCores: 1,
+      clientBound: 0,
+      boundReason: "",
+      ...extra,
+    }) as Row;
+
+  it("http: says at least as fast only when the median ratio is at least 1", () => {
+    const base = row("node:http minimal (collect)", "node:http", 100, 1);
+    assert.match(
+      httpVerdict([base, row("echoplex single", "single", 103, 1.03)]),
+      /at least as fast/,
+    );
+    assert.match(
+      httpVerdict([base, row("echoplex single", "single", 97, 0.97)]),
+      /level with the minimal echo within/,
+    );
+    const slow = row("echoplex single", "single", 80, 0.8, {
+      vsSingle: { median: 0.8, min: 0.75, max: 0.85, n: 3 },
+    });
+    assert.match(httpVerdict([base, slow]), /slower than the minimal echo/);
+  });
+
+  it("work: names the fastest variant and explains it from the measured CPU", () => {
+    const section = {
+      suite: "work",
+      baseline: BASELINE,
+      variants: [],
+      scenarios: [],
+      serverFlags: [],
+      note: { rounds: 40, us_per_message: 50 },
+    } as const;
+    const rows = [
+      row("single", "single", 15_000, 1, { serverUs: 66 }),
+      row("single + offload 2", "single", 20_000, 1.3, { serverUs: 90, baseline: false }),
+      row("handoff x2", "handoff", 25_000, 1.6, { serverUs: 64 }),
+      row("handoff x2 + offload 1", "handoff", 21_000, 1.4, { serverUs: 95, baseline: false }),
+    ];
+    const v = workVerdict(rows, section);
+    assert.match(v, /handoff x2 wins, 1\.60×/);
+    assert.match(v, /24\.0 µs more CPU per message than inline/);
+    assert.match(v, /Why handoff wins/);
+    const offloadWins = workVerdict(
+      [rows[0] as Row, { ...(rows[1] as Row), rate: { median: 30_000, min: 1, max: 1, n: 3 } }],
+      section,
+    );
+    assert.match(offloadWins, /Why offload wins/);
   });
 });

@@ -1,12 +1,13 @@
 /** `npm run bench`, tiny: it starts servers itself and writes valid JSON, markdown and SVG. */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runScript } from "./helpers/load.ts";
 
+const CORES = availableParallelism();
 const BENCH = fileURLToPath(new URL("../bench/run.ts", import.meta.url));
 
 describe("bench runner", () => {
@@ -14,7 +15,8 @@ describe("bench runner", () => {
     const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
     t.after(() => rmSync(out, { recursive: true, force: true }));
     const r = await runScript(BENCH, [
-      ...["--modes", "handoff", "--workers", "2", "--workloads", "steady,churn,open"],
+      ...["--suites", "echo", "--modes", "handoff", "--workers", "2"],
+      ...["--workloads", "steady,churn,open"],
       ...["--sizes", "64", "--connections", "4", "--rounds", "1", "--seconds", "0.3"],
       ...["--warmup", "0.1", "--out", out],
     ]);
@@ -41,7 +43,8 @@ describe("bench runner", () => {
     );
 
     const md = readFileSync(join(out, "summary.md"), "utf8");
-    assert.equal(md.match(/^## /gm)?.length, 3);
+    assert.equal(md.match(/^## /gm)?.length, 1, "one section");
+    assert.equal(md.match(/^### /gm)?.length, 3, "a table per scenario");
     assert.match(md, /^\| single \|/m);
     assert.match(md, /^\| handoff x2 \|/m);
     assert.match(md, /machine: .*Node v24/);
@@ -52,6 +55,41 @@ describe("bench runner", () => {
       assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       assert.match(svg.trimEnd(), /<\/svg>$/);
       assert.ok(svg.includes("handoff"), `${chart} names the mode`);
+    }
+  });
+
+  it("the http and work suites: their peers, their flags, a verdict each, a chart each", async (t) => {
+    const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const r = await runScript(BENCH, [
+      ...["--suites", "http,work", "--rounds", "1", "--seconds", "0.3", "--warmup", "0.1"],
+      ...["--out", out],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const variants = json.runs.map((run: { variant: string }) => run.variant);
+    assert.deepEqual(variants, [
+      "node:http minimal (collect)",
+      "echoplex single",
+      "node:http minimal (pipe)",
+      "single",
+      `single + offload ${CORES}`,
+      `handoff x${CORES}`,
+      `handoff x${CORES} + offload 1`,
+    ]);
+    for (const run of json.runs) {
+      assert.equal(run.error, undefined, `${run.variant}: ${run.error}`);
+      assert.ok(run.load.messages > 0, `${run.variant} ${run.scenario} did work`);
+      assert.equal(run.load.mismatches, 0);
+    }
+    const work = json.plan.sections.find((s: { suite: string }) => s.suite === "work");
+    assert.ok(work.note.rounds >= 1 && work.note.us_per_message > 0, "calibrated");
+    assert.deepEqual(work.serverFlags, ["--work", `sha256:${work.note.rounds}`]);
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    assert.equal(md.match(/\*\*Verdict:\*\*/g)?.length, 2);
+    assert.match(md, /vs node:http minimal \(collect\)/);
+    for (const chart of ["http.svg", "work.svg"]) {
+      assert.match(readFileSync(join(out, chart), "utf8"), /^<svg/);
     }
   });
 

@@ -6,10 +6,10 @@
  */
 import autocannon from "autocannon";
 import { EchoplexError } from "../../src/errors.ts";
-import type { LoadOptions, LoadReport } from "./run.ts";
+import type { LoadOptions, LoadReport, WindowHooks } from "./run.ts";
 import { loadHeader, SATURATED } from "./run.ts";
 
-export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
+export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   if (o.churn)
     throw new EchoplexError("ECHOPLEX_BAD_FLAG", "--http does not do --churn; drop one of them");
   let body = "";
@@ -25,9 +25,11 @@ export async function runHttpLoad(o: LoadOptions): Promise<LoadReport> {
     ...(o.rate > 0 ? { overallRate: o.rate } : {}),
   };
   if (o.warmupSeconds > 0) await autocannon({ ...common, duration: o.warmupSeconds });
+  hooks?.open();
   const cpu0 = process.cpuUsage();
   const r = await autocannon({ ...common, duration: o.seconds });
   const cpu = process.cpuUsage(cpu0);
+  hooks?.close();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (r["2xx"] === 0 && r.errors > 0)
     throw Object.assign(new Error("no HTTP request succeeded"), { code: "ECONNREFUSED" });

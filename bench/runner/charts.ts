@@ -25,7 +25,7 @@ const order = (data: readonly Datum[]): string[] => [
 ];
 
 const byWorkload = (rows: readonly Row[], prefix: string) =>
-  rows.filter((r) => r.scenario.startsWith(prefix) && r.runs > r.failed);
+  rows.filter((r) => r.suite === "echo" && r.scenario.startsWith(prefix) && r.runs > r.failed);
 
 type FacetSpec = Extract<TopLevelSpec, { facet: unknown }>["spec"];
 
@@ -119,27 +119,41 @@ export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
   });
 }
 
-export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
+/** Bars of each variant's rate, one facet per scenario. */
+function barsSpec(title: string, data: Datum[], unit: string): TopLevelSpec | undefined {
   const x = { field: "variant", type: "nominal", title: null, sort: null } as const;
-  return faceted(
+  return faceted(title, data, {
+    width: 220,
+    height: 200,
+    layer: [
+      {
+        mark: "bar",
+        encoding: {
+          x,
+          y: { field: "median", type: "quantitative", title: unit },
+          color: { field: "variant", type: "nominal", legend: null },
+          opacity: faint,
+        },
+      },
+      { mark: "rule", encoding: { x, ...range } },
+    ],
+  });
+}
+
+export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
+  return barsSpec(
     "Churn: connections/s by variant (median, min–max)",
     rates(byWorkload(rows, "churn")),
-    {
-      width: 220,
-      height: 200,
-      layer: [
-        {
-          mark: "bar",
-          encoding: {
-            x,
-            y: { field: "median", type: "quantitative", title: "conn/s" },
-            color: { field: "variant", type: "nominal", legend: null },
-            opacity: faint,
-          },
-        },
-        { mark: "rule", encoding: { x, ...range } },
-      ],
-    },
+    "conn/s",
+  );
+}
+
+/** The http or work suite: each variant's rate beside the suite's baseline. */
+export function suiteSpec(rows: readonly Row[], suite: string, title: string) {
+  return barsSpec(
+    title,
+    rates(rows.filter((r) => r.suite === suite && r.runs > r.failed)),
+    "msg/s",
   );
 }
 
@@ -150,6 +164,8 @@ export async function charts(rows: readonly Row[]): Promise<Map<string, string>>
     ["throughput.svg", throughputSpec(rows)],
     ["latency.svg", latencySpec(rows)],
     ["churn.svg", churnSpec(rows)],
+    ["http.svg", suiteSpec(rows, "http", "HTTP echo: requests/s, echoplex vs minimal node:http")],
+    ["work.svg", suiteSpec(rows, "work", "~50 µs of CPU per message: msg/s, inline vs offload")],
   ] as const;
   for (const [name, spec] of specs) if (spec) out.set(name, await toSvg(spec));
   return out;

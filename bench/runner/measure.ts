@@ -7,11 +7,15 @@
 import { startServer, treeCpuSeconds } from "../lib/server.ts";
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
 import { runExternal } from "../load/external.ts";
+import { runHttpLoad } from "../load/http.ts";
 import { type LoadReport, runLoad } from "../load/run.ts";
 import { clientBound } from "./bound.ts";
 import type { Plan, Run } from "./plan.ts";
 
 export interface RunRecord {
+  readonly suite: string;
+  /** This run is its section's baseline (what "vs" compares with). */
+  readonly baseline: boolean;
   readonly scenario: string;
   readonly variant: string;
   readonly mode: string;
@@ -33,8 +37,10 @@ export interface RunRecord {
 }
 
 export async function measure(run: Run, plan: Plan, machineCores: number): Promise<RunRecord> {
-  const { scenario: s, variant: v } = run;
+  const { scenario: s, variant: v, section } = run;
   const base = {
+    suite: section.suite,
+    baseline: v === section.baseline,
     scenario: s.id,
     variant: v.id,
     mode: v.mode,
@@ -43,17 +49,21 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
   };
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    server = await startServer([
-      ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
-      ...["--log-level", "info", "--drain-timeout", "2"],
-      ...v.flags,
-    ]);
+    server = v.program
+      ? await startServer([...v.program.args, "--port", "0"], {}, 20_000, v.program.path)
+      : await startServer([
+          ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
+          ...["--log-level", "info", "--drain-timeout", "2"],
+          ...(s.protocol === "http" ? ["--http", "0"] : []),
+          ...section.serverFlags,
+          ...v.flags,
+        ]);
     const pid = server.pid;
     let cpu0 = 0;
     let serverCpu = 0;
     const options = {
       host: "127.0.0.1",
-      port: server.port,
+      port: s.protocol === "http" ? Number(server.listening.http) : server.port,
       connections: s.connections,
       size: s.size,
       seconds: plan.seconds,
@@ -72,9 +82,12 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
         serverCpu = treeCpuSeconds(pid) - cpu0;
       },
     };
-    const load = plan.clientCommand
-      ? await runExternal(plan.clientCommand, options, hooks)
-      : await runLoad(options, hooks);
+    const load =
+      s.protocol === "http"
+        ? await runHttpLoad(options, hooks)
+        : plan.clientCommand
+          ? await runExternal(plan.clientCommand, options, hooks)
+          : await runLoad(options, hooks);
     await server.stop("SIGTERM");
     // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).
     await Promise.race([server.closed, new Promise((r) => setTimeout(r, 10_000).unref())]);

@@ -1,9 +1,13 @@
 /**
- * What `npm run bench` runs: scenarios (workload x payload x connections), each measured on
- * the single-loop baseline and on every (mode, workers) variant, for several rounds. Within a
- * round the baseline runs first and the variants follow in an order rotated every round, so
- * each variant is compared with a baseline measured minutes, not tens of minutes, apart and no
- * variant always follows the same neighbour.
+ * What `npm run bench` runs: sections (suites), each a set of scenarios (workload x payload x
+ * connections) measured on the section's baseline and on each of its variants, for several
+ * rounds. Within a round the baseline runs first and the variants follow in an order rotated
+ * every round, so each variant is compared with a baseline measured minutes, not tens of
+ * minutes, apart and no variant always follows the same neighbour.
+ *
+ * - echo: every mode against the single loop, over TCP;
+ * - http: echoplex's HTTP echo against minimal node:http echoes (bench/servers/minimal-http.ts);
+ * - work: CPU work per message, inline or offloaded, single loop or handoff (see work.ts).
  */
 import { MODES } from "../../src/main/config.ts";
 import type { Workload } from "../load/types.ts";
@@ -20,6 +24,9 @@ export function openRate(size: number): number {
   return 400;
 }
 
+export const SUITES = ["echo", "http", "work"] as const;
+export type Suite = (typeof SUITES)[number];
+
 export interface Scenario {
   readonly id: string;
   readonly workload: Workload;
@@ -27,6 +34,8 @@ export interface Scenario {
   readonly connections: number;
   /** Open loop: total messages per second. */
   readonly rate: number;
+  /** tcp: our load client on the echo port; http: autocannon POSTs on the HTTP port. */
+  readonly protocol: "tcp" | "http";
 }
 
 export interface Variant {
@@ -35,13 +44,26 @@ export interface Variant {
   readonly workers: number;
   /** More server flags, from a mode written as "handoff:--spill=off". */
   readonly flags: readonly string[];
+  /** Another server program instead of echoplex (bench/servers/), with these arguments. */
+  readonly program?: { readonly path: string; readonly args: readonly string[] };
 }
 
 export const BASELINE: Variant = { id: "single", mode: "single", workers: 1, flags: [] };
 
-export interface Plan {
-  readonly scenarios: readonly Scenario[];
+/** One suite: its scenarios, each run on the baseline and on every variant. */
+export interface Section {
+  readonly suite: Suite;
+  readonly baseline: Variant;
   readonly variants: readonly Variant[];
+  readonly scenarios: readonly Scenario[];
+  /** Server flags every run of the section gets, the baseline's included. */
+  readonly serverFlags: readonly string[];
+  /** What the report should know about the section (the work suite's calibration). */
+  readonly note?: Readonly<Record<string, number | string>>;
+}
+
+export interface Plan {
+  readonly sections: readonly Section[];
   readonly rounds: number;
   readonly seconds: number;
   readonly warmupSeconds: number;
@@ -51,15 +73,23 @@ export interface Plan {
 }
 
 export interface Run {
+  readonly section: Section;
   readonly scenario: Scenario;
   readonly variant: Variant;
   readonly round: number;
 }
 
-export function scenario(workload: Workload, size: number, connections: number): Scenario {
+export function scenario(
+  workload: Workload,
+  size: number,
+  connections: number,
+  protocol: Scenario["protocol"] = "tcp",
+  prefix = "",
+): Scenario {
   const rate = workload === "open" ? openRate(size) : 0;
   const what = workload === "open" ? `open ${rate}/s` : workload;
-  return { id: `${what} ${formatSize(size)} x${connections}`, workload, size, connections, rate };
+  const id = `${prefix}${what} ${formatSize(size)} x${connections}`;
+  return { id, workload, size, connections, rate, protocol };
 }
 
 export function formatSize(bytes: number): string {
@@ -98,15 +128,23 @@ export function fullScenarios(): Scenario[] {
   return out;
 }
 
-/** Every run in order: per scenario, per round, the baseline then the variants rotated. */
+/** The echo suite: every mode against the single loop. */
+export function echoSection(scenarios: readonly Scenario[], vs: readonly Variant[]): Section {
+  return { suite: "echo", baseline: BASELINE, variants: vs, scenarios, serverFlags: [] };
+}
+
+/** Every run in order: per section, per scenario, per round, the baseline then the variants rotated. */
 export function schedule(plan: Plan): Run[] {
   const runs: Run[] = [];
-  for (const s of plan.scenarios) {
-    for (let round = 0; round < plan.rounds; round++) {
-      runs.push({ scenario: s, variant: BASELINE, round });
-      const n = plan.variants.length;
-      for (let i = 0; i < n; i++) {
-        runs.push({ scenario: s, variant: plan.variants[(i + round) % n] as Variant, round });
+  for (const section of plan.sections) {
+    for (const s of section.scenarios) {
+      for (let round = 0; round < plan.rounds; round++) {
+        runs.push({ section, scenario: s, variant: section.baseline, round });
+        const n = section.variants.length;
+        for (let i = 0; i < n; i++) {
+          const variant = section.variants[(i + round) % n] as Variant;
+          runs.push({ section, scenario: s, variant, round });
+        }
       }
     }
   }

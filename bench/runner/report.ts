@@ -1,8 +1,15 @@
-/** summary.md: the plan, the machine, and one table per scenario. */
+/** summary.md: the plan, the machine, and per section one table per scenario and a verdict. */
 import type { Machine } from "./machine.ts";
 import { describeMachine } from "./machine.ts";
-import type { Plan } from "./plan.ts";
+import type { Plan, Section } from "./plan.ts";
 import type { Row } from "./summary.ts";
+import { httpVerdict, workVerdict } from "./verdict.ts";
+
+const TITLES: Readonly<Record<string, string>> = {
+  echo: "Echo: every mode against the single loop",
+  http: "HTTP: echoplex against a minimal node:http echo",
+  work: "CPU work per message: inline or offloaded, one loop or handoff",
+};
 
 const int = (x: number): string =>
   Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–";
@@ -14,7 +21,7 @@ function cells(row: Row): string[] {
   return [
     row.variant,
     `${int(r.median)} (${int(r.min)}–${int(r.max)})`,
-    row.mode === "single" ? "1" : `${fixed(v.median, 2)}× (${fixed(v.min, 2)}–${fixed(v.max, 2)})`,
+    row.baseline ? "1" : `${fixed(v.median, 2)}× (${fixed(v.min, 2)}–${fixed(v.max, 2)})`,
     `${fixed(row.p50, 0)} / ${fixed(row.p99, 0)} / ${fixed(row.p999, 0)}${row.scenario.startsWith("open") ? ` (sent: ${fixed(row.sentP50, 0)} / ${fixed(row.sentP99, 0)})` : ""}`,
     fixed(row.serverUs, 1),
     fixed(row.clientUs, 1),
@@ -36,24 +43,38 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     `- command: \`${command}\``,
     `- machine: ${describeMachine(m)}`,
     `- load client: ${plan.clientCommand ? `external, \`${plan.clientCommand}\` (no warm-up; its CPU is all it used)` : `bench/load, ${plan.threads} thread(s)`}`,
-    `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the single-loop baseline runs first, then every variant in an order rotated per round`,
-    "- rate: messages/s (churn: connections/s), median (min–max) over the rounds; vs single: median of the per-round ratios to the same round's baseline",
+    `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the section's baseline runs first, then every variant in an order rotated per round`,
+    "- rate: messages/s (churn: connections/s; HTTP: requests/s), median (min–max) over the rounds; vs: median of the per-round ratios to the same round's baseline (named in the column)",
     "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
     "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches / stalled connections (a message waited through the whole window), summed",
     "- **client-bound**: a client thread used ≥ 0.9 of a core, or in a closed loop the server used < 0.9 of the cores it had: the rate then measures the load client (or the machine), not the server",
     "",
   ];
-  const scenarios = [...new Set(rows.map((r) => r.scenario))];
-  for (const s of scenarios) {
-    const unit = s.startsWith("churn") ? "conn" : "msg";
-    out.push(`## ${s}`, "");
-    out.push(
-      `| variant | ${unit}/s | vs single | p50 / p99 / p99.9 µs | server µs/${unit} | client µs/${unit} | server / client cores | per worker | failures | |`,
-      "|---|---|---|---|---|---|---|---|---|---|",
-    );
-    for (const row of rows.filter((r) => r.scenario === s))
-      out.push(`| ${cells(row).join(" | ")} |`);
-    out.push("");
+  for (const section of plan.sections) {
+    const mine = rows.filter((r) => r.suite === section.suite);
+    if (mine.length === 0) continue;
+    out.push(`## ${TITLES[section.suite] ?? section.suite}`, "");
+    if (section.serverFlags.length > 0)
+      out.push(`Every server in this section ran with \`${section.serverFlags.join(" ")}\`.`, "");
+    for (const s of [...new Set(mine.map((r) => r.scenario))]) table(out, section, mine, s);
+    const verdict =
+      section.suite === "http"
+        ? httpVerdict(mine)
+        : section.suite === "work"
+          ? workVerdict(mine, section)
+          : "";
+    if (verdict !== "") out.push(verdict, "");
   }
   return out.join("\n");
+}
+
+function table(out: string[], section: Section, rows: readonly Row[], s: string): void {
+  const unit = s.startsWith("churn") ? "conn" : section.suite === "http" ? "req" : "msg";
+  out.push(`### ${s}`, "");
+  out.push(
+    `| variant | ${unit}/s | vs ${section.baseline.id} | p50 / p99 / p99.9 µs | server µs/${unit} | client µs/${unit} | server / client cores | per worker | failures | |`,
+    "|---|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const row of rows.filter((r) => r.scenario === s)) out.push(`| ${cells(row).join(" | ")} |`);
+  out.push("");
 }

@@ -1,6 +1,6 @@
 /**
  * Repetitions -> one row per (scenario, variant): medians with min–max, the ratio to the
- * single-loop baseline (computed per round, against the baseline of the same round, then the
+ * section's baseline (the single loop, in the echo suite) (computed per round, against the baseline of the same round, then the
  * median of those ratios), CPU per unit, per-worker connection counts, failures, and whether
  * the client, not the server, was the limit.
  */
@@ -8,6 +8,8 @@ import { median, ratio, type Spread, spread } from "../lib/stats.ts";
 import type { RunRecord } from "./measure.ts";
 
 export interface Row {
+  readonly suite: string;
+  readonly baseline: boolean;
   readonly scenario: string;
   readonly variant: string;
   readonly mode: string;
@@ -16,7 +18,7 @@ export interface Row {
   readonly failed: number;
   /** Messages per second (churn: connections per second). */
   readonly rate: Spread;
-  /** rate / the same round's baseline rate. */
+  /** rate / the same round's baseline rate (the single loop, in the echo suite). */
   readonly vsSingle: Spread;
   readonly mbPerS: number;
   readonly p50: number;
@@ -53,7 +55,7 @@ export function skew(served: readonly number[]): number {
 export function summarize(records: readonly RunRecord[]): Row[] {
   const baseline = new Map<string, number>(); // scenario|round -> baseline rate
   for (const r of records)
-    if (r.mode === "single" && r.load) baseline.set(`${r.scenario}|${r.round}`, r.load.msgs_per_s);
+    if (r.baseline && r.load) baseline.set(`${r.scenario}|${r.round}`, r.load.msgs_per_s);
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
     const key = `${r.scenario}|${r.variant}`;
@@ -74,6 +76,8 @@ export function summarize(records: readonly RunRecord[]): Row[] {
       for (const [i, n] of (r.served ?? []).entries()) served[i] = (served[i] ?? 0) + n;
     const bound = ok.filter((r) => (r.client_bound?.length ?? 0) > 0);
     rows.push({
+      suite: first.suite,
+      baseline: first.baseline,
       scenario: first.scenario,
       variant: first.variant,
       mode: first.mode,

@@ -57,13 +57,13 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     const json =
       body === undefined || req.method === "GET" || req.method === "HEAD" || wantsJson(req);
     const payload = json ? Buffer.from(describe(req, body, served)) : (body as Buffer);
-    // A flat header array is node:http's fastest path (no per-header object work).
-    const headers = [
-      "content-type",
-      json ? "application/json" : (req.headers["content-type"] ?? "application/octet-stream"),
-      "content-length",
-      String(payload.length),
-    ];
+    const type = json ? "application/json" : req.headers["content-type"];
+    // A flat header array is node:http's fastest path (no per-header object work). A body sent
+    // without a content-type comes back without one.
+    const headers =
+      type === undefined
+        ? ["content-length", String(payload.length)]
+        : ["content-type", type, "content-length", String(payload.length)];
     if (digest !== undefined) headers.push("x-echoplex-digest", digest);
     if (draining) headers.push("connection", "close");
     res.writeHead(200, headers);

@@ -1,0 +1,83 @@
+/**
+ * The http and work suites of the bench (the echo suite is built from the --modes flags).
+ *
+ * http: echoplex's HTTP echo (single loop) against node:http echoes written the obvious way,
+ * each one process, 64-byte POST bodies over 50 keep-alive connections, driven by autocannon.
+ *
+ * work: a steady TCP echo where every message costs ~50 µs of CPU (SHA-256 rounds, calibrated
+ * on this machine when the bench starts): the single loop doing it inline (the baseline), the
+ * single loop offloading it to a piscina pool with a thread per core, handoff with a worker per
+ * core doing it inline, and handoff with one pool thread per worker.
+ */
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { sha256Rounds } from "../../src/worker/digest.ts";
+import { median } from "../lib/stats.ts";
+import { type Section, scenario, type Variant } from "./plan.ts";
+
+const MINIMAL_HTTP = fileURLToPath(new URL("../servers/minimal-http.ts", import.meta.url));
+
+function minimal(style: "collect" | "pipe"): Variant {
+  return {
+    id: `node:http minimal (${style})`,
+    mode: "node:http",
+    workers: 1,
+    flags: [],
+    program: { path: MINIMAL_HTTP, args: ["--style", style] },
+  };
+}
+
+export function httpSection(): Section {
+  return {
+    suite: "http",
+    baseline: minimal("collect"),
+    variants: [{ id: "echoplex single", mode: "single", workers: 1, flags: [] }, minimal("pipe")],
+    scenarios: [scenario("steady", 64, 50, "http", "http ")],
+    serverFlags: [],
+  };
+}
+
+/** The target CPU cost of one message's work, in µs. */
+export const WORK_US = 50;
+
+/** Rounds of SHA-256 on a 64-byte message that take about `us` µs here, and what they take. */
+export function calibrateWork(us = WORK_US): { rounds: number; usPerMessage: number } {
+  const data = randomBytes(64);
+  const time = (rounds: number, reps: number): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < reps; i++) sha256Rounds(data, rounds);
+    return Number(process.hrtime.bigint() - t0) / 1e3 / reps;
+  };
+  time(1000, 5); // warm up
+  // Start from the cost of a round in a long chain, then correct twice with whole messages
+  // (the first round hashes 64 bytes, the rest 32; a message has per-call overheads).
+  let rounds = Math.max(1, Math.round(us / (median([1, 2, 3].map(() => time(1000, 3))) / 1000)));
+  let usPerMessage = 0;
+  for (let i = 0; i < 3; i++) {
+    usPerMessage = median([1, 2, 3, 4, 5].map(() => time(rounds, 200)));
+    if (i < 2) rounds = Math.max(1, Math.round((rounds * us) / usPerMessage));
+  }
+  return { rounds, usPerMessage: Math.round(usPerMessage * 10) / 10 };
+}
+
+export function workSection(cores: number): Section {
+  const { rounds, usPerMessage } = calibrateWork();
+  const variant = (id: string, mode: string, workers: number, offload: number): Variant => ({
+    id,
+    mode,
+    workers,
+    flags: offload > 0 ? [`--offload=${offload}`] : [],
+  });
+  return {
+    suite: "work",
+    baseline: variant("single", "single", 1, 0),
+    variants: [
+      variant(`single + offload ${cores}`, "single", 1, cores),
+      variant(`handoff x${cores}`, "handoff", cores, 0),
+      variant(`handoff x${cores} + offload 1`, "handoff", cores, 1),
+    ],
+    scenarios: [scenario("steady", 64, 50, "tcp", `work ~${WORK_US} µs `)],
+    serverFlags: ["--work", `sha256:${rounds}`],
+    note: { rounds, us_per_message: usPerMessage },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The sentences under the http and work tables: who won, by how much, and why, in the run's own
+ * figures. They state what was measured; a client-bound comparison says so instead of a winner.
+ */
+import type { Section } from "./plan.ts";
+import type { Row } from "./summary.ts";
+
+const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
+const int = (v: number): string =>
+  Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–";
+const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(1)} µs` : "–");
+const range = (r: Row): string =>
+  `${x(r.vsSingle.median)} (${x(r.vsSingle.min)}–${x(r.vsSingle.max)})`;
+
+function boundNote(rows: readonly Row[]): string {
+  const bound = rows.filter((r) => r.clientBound > 0);
+  if (bound.length === 0) return "";
+  return ` Caution: ${bound.map((r) => r.variant).join(", ")} had client-bound runs (${bound[0]?.boundReason}); there the ratio measures the machine, not only the server.`;
+}
+
+export function httpVerdict(rows: readonly Row[]): string {
+  const base = rows.find((r) => r.baseline);
+  const ours = rows.find((r) => r.mode === "single");
+  if (base === undefined || ours === undefined || ours.runs === ours.failed) return "";
+  const ratio = ours.vsSingle.median;
+  const verdict =
+    ratio >= 1
+      ? "at least as fast as the minimal echo"
+      : ours.vsSingle.max >= 1
+        ? "level with the minimal echo within the rounds' spread"
+        : "slower than the minimal echo";
+  return (
+    `**Verdict:** echoplex's HTTP echo served ${int(ours.rate.median)} requests/s against ${int(base.rate.median)} for ${base.variant}: ${range(ours)} per round, ${verdict}, ` +
+    `while also checking limits and copying the content-type; server CPU ${us(ours.serverUs)} against ${us(base.serverUs)} per request.${boundNote(rows)}`
+  );
+}
+
+export function workVerdict(rows: readonly Row[], section: Section): string {
+  const ok = rows.filter((r) => r.runs > r.failed);
+  const base = ok.find((r) => r.baseline);
+  if (base === undefined || ok.length < 2) return "";
+  const winner = [...ok].sort((a, b) => b.rate.median - a.rate.median)[0] as Row;
+  const offload = ok.find((r) => r.mode === "single" && !r.baseline);
+  const handoff = ok.find((r) => r.mode === "handoff" && !r.variant.includes("offload"));
+  const both = ok.find((r) => r.mode === "handoff" && r.variant.includes("offload"));
+  const work = Number(section.note?.us_per_message);
+  const lines = [
+    `**Verdict:** ${winner.variant} wins, ${winner.baseline ? "ahead of every other variant" : `${range(winner)} the single loop`}.`,
+    `Each message costs ${us(work)} of hashing (${section.note?.rounds} SHA-256 rounds, timed on this machine). The single loop spends ${us(base.serverUs)} of CPU per message on one core, which caps it near ${int(1e6 / base.serverUs)} msg/s (it did ${int(base.rate.median)}).`,
+  ];
+  if (offload) {
+    const extra = offload.serverUs - base.serverUs;
+    const cost =
+      Math.abs(extra) < 0.1 * base.serverUs
+        ? `about the same CPU per message as inline (${us(offload.serverUs)} against ${us(base.serverUs)})`
+        : extra > 0
+          ? `${us(extra)} more CPU per message than inline (${us(offload.serverUs)}): the thread hop (copy, post, wake, reply)`
+          : `less CPU per message than inline (${us(offload.serverUs)}): the pool takes tasks in batches and the loop, freed of the hashing, reads more messages per wake-up`;
+    lines.push(
+      `Offload moves the hashing onto ${offload.variant.replace(/.*offload /, "")} pool threads; the event loop still does all the I/O on one core. It cost ${cost}, over ${offload.serverCores.toFixed(2)} cores.`,
+    );
+  }
+  if (handoff)
+    lines.push(
+      `Handoff runs whole messages, I/O and hashing alike, in ${handoff.workers} event loops at once, with no step added per message (${us(handoff.serverUs)} per message over ${handoff.serverCores.toFixed(2)} cores); its cost is per connection, not per message.`,
+    );
+  if (both)
+    lines.push(
+      `Handoff + offload: ${us(both.serverUs)} per message over ${both.serverCores.toFixed(2)} cores, ${x(both.vsSingle.median)} the single loop.`,
+    );
+  lines.push(
+    winner === handoff
+      ? "Why handoff wins: more loops parallelize everything a message costs; a pool parallelizes only the hashing, and it competes for the same cores."
+      : winner === offload
+        ? "Why offload wins: the hashing dominated, and the pool put it on cores the single loop left idle, without the extra processes handoff needs."
+        : winner === both
+          ? "Why both win together: the loops split the I/O and the pools soak up the hashing."
+          : "Nothing beat doing the work inline: there was no idle core to put it on (the load client uses one).",
+  );
+  return lines.join(" ") + boundNote(rows);
+}
