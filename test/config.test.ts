@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import { EchoplexError } from "../src/errors.ts";
-import { parseCommand } from "../src/main/config.ts";
+import { parseCommand, SETTINGS } from "../src/main/config.ts";
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const c = parseCommand(argv, env);
@@ -101,5 +102,34 @@ describe("config", () => {
   it("answers --help and --version before validating the rest", () => {
     assert.equal(parseCommand(["--help", "--port", "1"], {}).kind, "help");
     assert.equal(parseCommand(["-v"], { ECHOPLEX_PORT: "bad" }).kind, "version");
+  });
+
+  it("reads sizes, ports that may be off, and the work spec", () => {
+    assert.equal(config(["--max-body", "64KiB"]).maxBody, 65_536);
+    assert.equal(config(["--max-body", "1.5MB"]).maxBody, 1_500_000);
+    assert.equal(config(["--max-message", "2m"]).maxMessage, 2 * 1024 ** 2);
+    assert.equal(config(["--max-body", "0"]).maxBody, 0);
+    assert.equal(config(["--http", "0"]).http, 0);
+    assert.equal(config(["--udp", "off"], { ECHOPLEX_UDP: "9000" }).udp, null);
+    assert.deepEqual(config(["--work", "sha256:40"]).work, { algorithm: "sha256", rounds: 40 });
+    assert.equal(config(["--work", "none"]).work, null);
+    assert.equal(config(["--work", "sha256:2", "--offload", "3"]).offload, 3);
+    assert.equal(config(["--ws-compression", "on"]).wsCompression, true);
+    assert.equal(
+      codeOf(() => parseCommand(["--port", "0", "--http", "0"], {})),
+      undefined,
+      "two free ports are two different ports",
+    );
+  });
+
+  it("every setting is in the README's flag table, with its variable", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const lines = readme.split("\n");
+    for (const setting of SETTINGS) {
+      const row = lines.find(
+        (line) => line.startsWith(`| \`--${setting.flag}`) && line.includes(`| \`${setting.env}\``),
+      );
+      assert.ok(row, `README has a row for --${setting.flag} naming ${setting.env}`);
+    }
   });
 });
