@@ -121,7 +121,13 @@ export function latencySpec(rows: readonly Row[]): TopLevelSpec | undefined {
 
 /** Bars of each variant's rate, one facet per scenario. */
 function barsSpec(title: string, data: Datum[], unit: string): TopLevelSpec | undefined {
-  const x = { field: "variant", type: "nominal", title: null, sort: null } as const;
+  const x = {
+    field: "variant",
+    type: "nominal",
+    title: null,
+    sort: null,
+    axis: { labelLimit: 240 },
+  } as const;
   return faceted(title, data, {
     width: 220,
     height: 200,
@@ -149,12 +155,8 @@ export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
 }
 
 /** The http or work suite: each variant's rate beside the suite's baseline. */
-export function suiteSpec(rows: readonly Row[], suite: string, title: string) {
-  return barsSpec(
-    title,
-    rates(rows.filter((r) => r.suite === suite && r.runs > r.failed)),
-    "msg/s",
-  );
+export function suiteSpec(rows: readonly Row[], suite: string, title: string, unit: string) {
+  return barsSpec(title, rates(rows.filter((r) => r.suite === suite && r.runs > r.failed)), unit);
 }
 
 /** Every chart there is data for, by file name. */
@@ -164,8 +166,8 @@ export async function charts(rows: readonly Row[]): Promise<Map<string, string>>
     ["throughput.svg", throughputSpec(rows)],
     ["latency.svg", latencySpec(rows)],
     ["churn.svg", churnSpec(rows)],
-    ["http.svg", suiteSpec(rows, "http", "HTTP echo: requests/s, echoplex vs minimal node:http")],
-    ["work.svg", suiteSpec(rows, "work", "~50 µs of CPU per message: msg/s, inline vs offload")],
+    ["http.svg", suiteSpec(rows, "http", "HTTP echo: echoplex vs minimal node:http", "req/s")],
+    ["work.svg", suiteSpec(rows, "work", "~50 µs of CPU per message: inline vs offload", "msg/s")],
   ] as const;
   for (const [name, spec] of specs) if (spec) out.set(name, await toSvg(spec));
   return out;
