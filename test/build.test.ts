@@ -15,7 +15,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   bin: { echoplex: string };
 };
 
-it("builds dist/ whose bin answers --version and serves handoff echo", async (t) => {
+it("builds dist/ whose bin answers --version and serves handoff echo, HTTP and offloaded work", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "echoplex-build-"));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   execFileSync(
@@ -34,8 +34,12 @@ it("builds dist/ whose bin answers --version and serves handoff echo", async (t)
   const version = spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
   assert.equal(version.stdout.trim(), pkg.version);
 
+  // Offloaded work too: the pool's task file must resolve to dist's .js.
   const server = await startServer(
-    ["--mode", "handoff", "--workers", "2", "--port", "0"],
+    [
+      ...["--mode", "handoff", "--workers", "2", "--port", "0", "--http", "0"],
+      ...["--work", "sha256:2", "--offload", "1"],
+    ],
     {},
     20_000,
     bin,
@@ -43,4 +47,10 @@ it("builds dist/ whose bin answers --version and serves handoff echo", async (t)
   t.after(() => server.stop());
   const payload = random(100_000);
   assert.deepEqual(await echoThrough(server.port, payload), payload);
+  const res = await fetch(`http://127.0.0.1:${server.listening.http}/`, {
+    method: "POST",
+    body: "built",
+  });
+  assert.equal(await res.text(), "built");
+  assert.match(res.headers.get("x-echoplex-digest") ?? "", /^[0-9a-f]{64}$/);
 });

@@ -3,8 +3,10 @@
  * --drain-timeout seconds, then close what is left and exit 0.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
+import { WebSocket } from "ws";
 import { startServer } from "../bench/lib/server.ts";
 import { MODES } from "../src/main/config.ts";
 import { HOST, open, random, roundTrip } from "./helpers/client.ts";
@@ -86,4 +88,29 @@ describe("drain", () => {
     assert.ok(Date.now() - started < 1_000, "did not wait for the drain");
     socket.destroy();
   });
+
+  for (const mode of ["single", "handoff"]) {
+    it(`tells HTTP keep-alive and WebSocket clients to go, and exits before the timeout (${mode})`, async () => {
+      const server = await startServer([
+        ...["--mode", mode, "--workers", "2", "--port", "0", "--log-level", "warn"],
+        ...["--http", "0", "--drain-timeout", "20"],
+      ]);
+      const http = server.listening.http as number;
+      const ws = new WebSocket(`ws://${HOST}:${http}/ws`);
+      await once(ws, "open");
+      const wsClosed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+      // A keep-alive connection, idle after one exchange.
+      const idle = await open(http);
+      idle.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      await once(idle, "data");
+      const idleClosed = closed(idle);
+
+      const t0 = Date.now();
+      const exited = server.stop("SIGTERM");
+      assert.equal(await wsClosed, 1001, "WebSocket clients get 1001 (going away)");
+      await idleClosed;
+      assert.deepEqual(await exited, { code: 0, signal: null });
+      assert.ok(Date.now() - t0 < 10_000, "nothing held it to the 20 s drain timeout");
+    });
+  }
 });
