@@ -32,6 +32,8 @@ for (const { name, mode, args } of VARIANTS) {
         { mode: listening[0]?.mode, workers: listening[0]?.workers, host: listening[0]?.host },
         { mode, workers: mode === "single" ? 1 : 2, host: HOST },
       );
+      assert.equal("http" in (listening[0] ?? {}), false, "no http port when HTTP is off");
+      assert.equal("udp" in (listening[0] ?? {}), false, "no udp port when UDP is off");
 
       await t.test("echoes random payloads from 1 byte to 8 MiB byte-exact", async () => {
         for (const size of [1, 2, 3, 100, 1460, 65_535, 65_537, 1_000_003, 8 * 1024 * 1024]) {

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
+import { dropReason, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
 import { HOST } from "./helpers/client.ts";
 import { serve, sleep } from "./helpers/server.ts";
 
@@ -96,7 +97,7 @@ describe("udp echo", () => {
 
   it("never answers a source port below 1024 (echo/chargen loops, reflection)", async (t) => {
     if (process.getuid?.() !== 0) {
-      t.skip("binding a source port below 1024 needs root; the rule is also unit-tested");
+      t.skip("binding a source port below 1024 needs root; dropReason is unit-tested below");
       return;
     }
     const s = await serve(t, ["--mode", "single", "--udp", "0", "--log-level", "info"]);
@@ -172,5 +173,21 @@ describe("per-source token bucket", () => {
     now += 2_000;
     limiter.sweep();
     assert.equal(limiter.sources, 0, "refilled buckets are forgotten");
+  });
+});
+
+describe("which datagrams go unanswered", () => {
+  it("never a source port below 1024, whatever the rate; the rest by rate, then by queue", () => {
+    const limiter = new SourceLimiter(2, 100, () => 0);
+    assert.equal(dropReason(1023, "10.0.0.1", limiter, 0), "reflection");
+    assert.equal(dropReason(7, "10.0.0.1", null, 0), "reflection", "echo's own port");
+    assert.equal(dropReason(19, "10.0.0.1", null, 0), "reflection", "chargen");
+    assert.equal(dropReason(0, "10.0.0.1", null, 0), "reflection");
+    // The reflected ones took no tokens: the address still has its burst of 2.
+    assert.equal(dropReason(1024, "10.0.0.1", limiter, 0), null);
+    assert.equal(dropReason(40000, "10.0.0.1", limiter, 0), null);
+    assert.equal(dropReason(40000, "10.0.0.1", limiter, 0), "rateLimited");
+    assert.equal(dropReason(40000, "10.0.0.2", limiter, MAX_SEND_QUEUE + 1), "queueFull");
+    assert.equal(dropReason(40000, "10.0.0.3", null, MAX_SEND_QUEUE), null, "no limit with rate 0");
   });
 });

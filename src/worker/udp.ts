@@ -14,7 +14,7 @@ import type { Work } from "./work.ts";
 /** Source ports below this are privileged services: never answered. */
 export const MIN_SOURCE_PORT = 1024;
 /** Bytes waiting in the kernel-bound send queue past which datagrams are dropped. */
-const MAX_SEND_QUEUE = 4 * 1024 * 1024;
+export const MAX_SEND_QUEUE = 4 * 1024 * 1024;
 /** How often refilled buckets are forgotten. */
 const SWEEP_MS = 10_000;
 
@@ -27,6 +27,22 @@ export interface UdpStats {
   rateLimited: number;
   /** Dropped: the send queue was full. */
   queueFull: number;
+}
+
+export type DropReason = "reflection" | "rateLimited" | "queueFull";
+
+/** Why a datagram from `port`/`address` goes unanswered, or null to answer it. */
+export function dropReason(
+  port: number,
+  address: string,
+  limiter: SourceLimiter | null,
+  queuedBytes: number,
+): DropReason | null {
+  // Checked first, so reflected traffic takes no tokens from the address it claims.
+  if (port < MIN_SOURCE_PORT) return "reflection";
+  if (limiter !== null && !limiter.take(address)) return "rateLimited";
+  if (queuedBytes > MAX_SEND_QUEUE) return "queueFull";
+  return null;
 }
 
 export interface UdpEcho {
@@ -49,9 +65,8 @@ export function createUdpEcho(rate: number, work: Work | null): UdpEcho {
 
   function onMessage(this: Socket, message: Buffer, from: RemoteInfo): void {
     stats.received++;
-    if (from.port < MIN_SOURCE_PORT) stats.reflection++;
-    else if (limiter !== null && !limiter.take(from.address)) stats.rateLimited++;
-    else if (this.getSendQueueSize() > MAX_SEND_QUEUE) stats.queueFull++;
+    const drop = dropReason(from.port, from.address, limiter, this.getSendQueueSize());
+    if (drop !== null) stats[drop]++;
     else if (work === null) answer.call(this, message, from);
     else {
       const digest = work.digest(message);
