@@ -1,34 +1,25 @@
 /** HTTP/1.1 echo: real clients (fetch, raw sockets) against the single loop on loopback. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { HOST } from "./helpers/client.ts";
 import { exchange, statuses } from "./helpers/http.ts";
-import { type RunningServer, serve } from "./helpers/server.ts";
+import { type RunningServer, sharedServer } from "./helpers/server.ts";
 
 const MAX_BODY = 4096;
 
 describe("http echo", () => {
+  const shared = sharedServer([
+    ...["--mode", "single", "--http", "0"],
+    ...["--max-body", String(MAX_BODY), "--header-timeout", "1"],
+  ]);
   let server: RunningServer;
   let base: string;
   let port: number;
-  const cleanups: (() => unknown)[] = [];
-  before(async () => {
-    server = await serve({ after: (fn: () => unknown) => cleanups.push(fn) }, [
-      "--mode",
-      "single",
-      "--http",
-      "0",
-      "--max-body",
-      String(MAX_BODY),
-      "--header-timeout",
-      "1",
-    ]);
+  before(() => {
+    server = shared.server;
     port = server.listening.http as number;
     base = `http://${HOST}:${port}`;
-  });
-  after(async () => {
-    for (const fn of cleanups) await fn();
   });
 
   it("puts the HTTP port on the listening line", () => {

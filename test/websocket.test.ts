@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { WebSocket } from "ws";
 import { HOST } from "./helpers/client.ts";
-import { type RunningServer, serve } from "./helpers/server.ts";
+import { type RunningServer, serve, sharedServer } from "./helpers/server.ts";
 
 const MAX_MESSAGE = 64 * 1024;
 
@@ -30,22 +30,14 @@ function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
 }
 
 describe("websocket echo", () => {
+  const shared = sharedServer([
+    ...["--mode", "single", "--http", "0", "--max-message", String(MAX_MESSAGE)],
+  ]);
   let server: RunningServer;
   let url: string;
-  const cleanups: (() => unknown)[] = [];
-  before(async () => {
-    server = await serve({ after: (fn: () => unknown) => cleanups.push(fn) }, [
-      "--mode",
-      "single",
-      "--http",
-      "0",
-      "--max-message",
-      String(MAX_MESSAGE),
-    ]);
+  before(() => {
+    server = shared.server;
     url = `ws://${HOST}:${server.listening.http}/ws`;
-  });
-  after(async () => {
-    for (const fn of cleanups) await fn();
   });
 
   it("echoes text as text and binary as binary, byte-exact, in order", async () => {

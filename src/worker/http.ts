@@ -26,7 +26,7 @@ export interface HttpEchoOptions {
 
 export interface HttpEcho {
   readonly server: Server;
-  /** From now on every response says `connection: close`, so keep-alive clients move on. */
+  /** Stop: from now on every response says `connection: close`, so keep-alive clients move on. */
   drain(): void;
 }
 

@@ -48,7 +48,6 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       ? createNetServer({ allowHalfOpen: true }, onEcho)
       : createTlsServer({ ...tls, allowHalfOpen: true }, onEcho);
   let http: HttpEcho | undefined;
-  let closeWebSockets: (() => void) | undefined;
   let udp: UdpEcho | undefined;
 
   const startHttp = (): HttpEcho => {
@@ -60,39 +59,40 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       served: { worker, pid: process.pid },
     });
     h.server.on("connection", track);
-    closeWebSockets = attachWebSocketEcho(h.server, {
+    const closeWebSockets = attachWebSocketEcho(h.server, {
       maxMessage: o.maxMessage,
       compression: o.wsCompression,
       work,
     });
-    return h;
+    return {
+      server: h.server,
+      drain() {
+        h.drain();
+        // close() also closes idle keep-alive connections.
+        h.server.close();
+        closeWebSockets();
+      },
+    };
   };
 
   return {
     async listen(bindHost, ports, how) {
-      let echoPort = 0;
+      const bind = (server: NetServer, port: number) =>
+        listen(server, { host: bindHost, port, reusePort: how.reusePort });
       let httpPort: number | null = null;
-      let udpPort: number | null = null;
-      if (ports.http !== null) http = startHttp();
-      if (how.tcp) {
-        echoPort = await listen(echo, {
-          host: bindHost,
-          port: ports.echo,
-          reusePort: how.reusePort,
-        });
-        if (http !== undefined && ports.http !== null) {
-          httpPort = await listen(http.server, {
-            host: bindHost,
-            port: ports.http,
-            reusePort: how.reusePort,
-          });
+      if (ports.http !== null) {
+        http = startHttp();
+        if (how.tcp) httpPort = await bind(http.server, ports.http);
+        else {
+          // Handed-off connections only: node:http starts the checks behind its header and
+          // request timeouts (slowloris) on 'listening', which a server that never listens does
+          // not emit.
+          http.server.emit("listening");
+          httpPort = 0;
         }
-      } else if (http !== undefined) {
-        // Handed-off connections only: node:http starts the checks behind its header and request
-        // timeouts (slowloris) on 'listening', which a server that never listens does not emit.
-        http.server.emit("listening");
-        httpPort = 0;
       }
+      const echoPort = how.tcp ? await bind(echo, ports.echo) : 0;
+      let udpPort: number | null = null;
       if (ports.udp !== null) {
         udp = createUdpEcho(o.udpRate, work);
         udpPort = await udp.bind(bindHost, ports.udp, how.udpReusePort);
@@ -115,9 +115,6 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     async drain(ms) {
       echo.close();
       http?.drain();
-      // close() also closes idle keep-alive connections.
-      http?.server.close();
-      closeWebSockets?.();
       udp?.close();
       await drainConnections(ms);
       await work?.close();

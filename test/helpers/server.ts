@@ -1,4 +1,4 @@
-import type { TestContext } from "node:test";
+import { after, before, type TestContext } from "node:test";
 import { type RunningServer, startServer } from "../../bench/lib/server.ts";
 
 export { childPids, type RunningServer } from "../../bench/lib/server.ts";
@@ -36,4 +36,20 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * One server for a whole describe block: started in a before hook, stopped in an after hook.
+ * Call it at the top of the describe; read `.server` inside the tests.
+ */
+export function sharedServer(args: readonly string[]): { readonly server: RunningServer } {
+  const cleanups: (() => unknown)[] = [];
+  const shared = {} as { server: RunningServer };
+  before(async () => {
+    shared.server = await serve({ after: (fn: () => unknown) => cleanups.push(fn) }, args);
+  });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
+  return shared;
 }
