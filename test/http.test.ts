@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { HOST } from "./helpers/client.ts";
 import { exchange, statuses } from "./helpers/http.ts";
-import { type RunningServer, sharedServer } from "./helpers/server.ts";
+import { type RunningServer, serve, sharedServer } from "./helpers/server.ts";
 
 const MAX_BODY = 4096;
 
@@ -39,6 +39,20 @@ describe("http echo", () => {
     assert.equal(res.headers.get("content-type"), "application/x-test");
     assert.equal(res.headers.get("content-length"), String(body.length));
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
+  });
+
+  it("echoes every byte value, in bodies sent in one write with their headers and in larger ones", async (t) => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const big = await serve(t, ["--mode", "single", "--http", "0"]);
+    for (const body of [
+      all,
+      Buffer.concat([all, randomBytes(4096 - 256)]),
+      randomBytes(4097),
+      randomBytes(300_000),
+    ]) {
+      const res = await fetch(`http://${HOST}:${big.listening.http}/`, { method: "POST", body });
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), body, `${body.length} bytes`);
+    }
   });
 
   it("echoes a chunked body", async () => {

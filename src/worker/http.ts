@@ -56,18 +56,24 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   ): void {
     const json =
       body === undefined || req.method === "GET" || req.method === "HEAD" || wantsJson(req);
-    const payload = json ? Buffer.from(describe(req, body, served)) : (body as Buffer);
+    const text = json ? describe(req, body, served) : undefined;
+    const length = text === undefined ? (body as Buffer).length : Buffer.byteLength(text);
     const type = json ? "application/json" : req.headers["content-type"];
     // A flat header array is node:http's fastest path (no per-header object work). A body sent
     // without a content-type comes back without one.
     const headers =
       type === undefined
-        ? ["content-length", String(payload.length)]
-        : ["content-type", type, "content-length", String(payload.length)];
+        ? ["content-length", String(length)]
+        : ["content-type", type, "content-length", String(length)];
     if (digest !== undefined) headers.push("x-echoplex-digest", digest);
     if (draining) headers.push("connection", "close");
     res.writeHead(200, headers);
-    res.end(payload);
+    // node:http sends the headers and a first body chunk in one write only when the chunk is a
+    // utf8 or latin1 string; a Buffer costs a second buffer in a writev. latin1 maps each byte to
+    // one character and back, so a small body goes as a string, byte-exact, in one write.
+    if (text !== undefined) res.end(text);
+    else if (length <= ONE_WRITE_MAX) res.end((body as Buffer).toString("latin1"), "latin1");
+    else res.end(body);
   }
 
   function finish(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void {
@@ -137,4 +143,6 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bodies up to this size go out with their headers in one write (see respond). */
+const ONE_WRITE_MAX = 4096;
 function ignore(): void {}
