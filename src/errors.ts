@@ -35,14 +35,19 @@ export class EchoplexError extends Error {
   }
 }
 
-/** Turns a failed bind/listen into an error that says what to do. */
-export function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = `${host}:${port}`;
+/** Turns a failed bind/listen of the port set by `flag` into an error that says what to do. */
+export function listenError(
+  err: NodeJS.ErrnoException,
+  host: string,
+  port: number,
+  flag = "--port",
+): Error {
+  const where = `${flag} ${host}:${port}`;
   switch (err.code) {
     case "EADDRINUSE":
       return new EchoplexError(
         "ECHOPLEX_PORT_IN_USE",
-        `${where} is already in use: stop the other process or choose another --port (0 picks a free one)`,
+        `${where} is already in use: stop the other process or choose another ${flag} (0 picks a free one)`,
         { cause: err },
       );
     case "EACCES":

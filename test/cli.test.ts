@@ -1,6 +1,7 @@
 /** The command line: bad input gives one line with a code and the right exit status. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createSocket, type Socket as DgramSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
@@ -115,6 +116,29 @@ describe("cli", () => {
       const r = run(["--mode", mode, "--workers", "2", "--port", String(port)]);
       assert.equal(r.status, 1);
       assertOneLine(r.stderr, "ECHOPLEX_PORT_IN_USE", String(port));
+    });
+  }
+
+  for (const [flag, mode] of [
+    ["--http", "single"],
+    ["--http", "handoff"],
+    ["--http", "reuseport"],
+    ["--udp", "single"],
+    ["--udp", "handoff"],
+  ] as const) {
+    it(`exits 1 with one line naming ${flag} when its port is in use (${mode})`, async (t) => {
+      const udp = flag === "--udp";
+      const blocker = udp ? createSocket("udp4") : createServer();
+      await new Promise<void>((resolve) =>
+        udp
+          ? (blocker as DgramSocket).bind(0, "127.0.0.1", resolve)
+          : (blocker as Server).listen(0, "127.0.0.1", resolve),
+      );
+      t.after(() => blocker.close());
+      const port = (blocker.address() as { port: number }).port;
+      const r = run(["--mode", mode, "--workers", "2", "--port", "0", flag, String(port)]);
+      assert.equal(r.status, 1);
+      assertOneLine(r.stderr, "ECHOPLEX_PORT_IN_USE", `${flag} 127.0.0.1:${port}`);
     });
   }
 

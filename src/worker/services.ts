@@ -77,12 +77,12 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
 
   return {
     async listen(bindHost, ports, how) {
-      const bind = (server: NetServer, port: number) =>
-        listen(server, { host: bindHost, port, reusePort: how.reusePort });
+      const bind = (server: NetServer, port: number, flag: string) =>
+        listen(server, { host: bindHost, port, reusePort: how.reusePort }, flag);
       let httpPort: number | null = null;
       if (ports.http !== null) {
         http = startHttp();
-        if (how.tcp) httpPort = await bind(http.server, ports.http);
+        if (how.tcp) httpPort = await bind(http.server, ports.http, "--http");
         else {
           // Handed-off connections only: node:http starts the checks behind its header and
           // request timeouts (slowloris) on 'listening', which a server that never listens does
@@ -91,7 +91,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
           httpPort = 0;
         }
       }
-      const echoPort = how.tcp ? await bind(echo, ports.echo) : 0;
+      const echoPort = how.tcp ? await bind(echo, ports.echo, "--port") : 0;
       let udpPort: number | null = null;
       if (ports.udp !== null) {
         udp = createUdpEcho(o.udpRate, work);

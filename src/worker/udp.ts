@@ -81,7 +81,8 @@ export function createUdpEcho(rate: number, work: Work | null): UdpEcho {
       const s = createSocket({ type: isIPv6(bindHost) ? "udp6" : "udp4", reusePort });
       socket = s;
       return new Promise((resolve, reject) => {
-        const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, bindHost, port));
+        const failed = (err: NodeJS.ErrnoException) =>
+          reject(listenError(err, bindHost, port, "--udp"));
         s.once("error", failed);
         // exclusive: under node:cluster a worker binds its own socket rather than share the
         // primary's; with reusePort the kernel spreads datagrams over the workers' sockets.

@@ -26,7 +26,7 @@ export const startHandoff: StartTopology = async (config, log) => {
   const http =
     httpServer === null
       ? null
-      : await listen(httpServer, { host: config.host, port: config.http ?? 0 });
+      : await listen(httpServer, { host: config.host, port: config.http ?? 0 }, "--http");
   const dispatcher = new Dispatcher(
     { echo: rawHandle(echoServer), http: httpServer === null ? null : rawHandle(httpServer) },
     config.balance,
