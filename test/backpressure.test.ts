@@ -3,8 +3,10 @@
  * client's receive window is full, the server stops reading, and TCP pushes back on the client.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { WebSocket } from "ws";
 import { open, random, roundTrip } from "./helpers/client.ts";
 import { childPids, serve, sleep } from "./helpers/server.ts";
 
@@ -51,4 +53,61 @@ describe("backpressure", () => {
       hostile.destroy();
     });
   }
+
+  for (const mode of ["single", "handoff"]) {
+    it(`an HTTP client that pipelines 128 MiB of requests and never reads costs little memory (${mode})`, async (t) => {
+      const server = await serve(t, ["--mode", mode, "--workers", "1", "--http", "0"]);
+      const http = server.listening.http as number;
+      const request = Buffer.from(
+        `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n${"a".repeat(4000)}`,
+      );
+      const warm = await open(http);
+      warm.write(Buffer.concat(Array.from({ length: 500 }, () => request)));
+      await sleep(500);
+      warm.destroy();
+      await sleep(200);
+      const before = rssBytes(server.pid);
+
+      const hostile = await open(http);
+      t.after(() => hostile.destroy());
+      hostile.on("error", () => {});
+      hostile.pause(); // never read a response
+      const batch = Buffer.concat(Array.from({ length: 256 }, () => request)); // ~1 MiB
+      for (let i = 0; i < 128; i++) hostile.write(batch);
+      await sleep(1_500);
+      const grown = rssBytes(server.pid) - before;
+      assert.ok(grown < 48 * MiB, `server memory grew by ${(grown / MiB).toFixed(1)} MiB`);
+      assert.ok(
+        hostile.writableLength > 64 * MiB,
+        "node:http stopped reading once responses backed up: most requests wait in the client",
+      );
+    });
+  }
+
+  it("a WebSocket client that sends 128 MiB and never reads costs little memory", async (t) => {
+    const server = await serve(t, ["--mode", "single", "--http", "0"]);
+    const url = `ws://127.0.0.1:${server.listening.http}/ws`;
+    const warm = new WebSocket(url);
+    await once(warm, "open");
+    for (let i = 0; i < 20; i++) warm.send(random(256 * 1024));
+    await sleep(500);
+    warm.terminate();
+    await sleep(200);
+    const before = rssBytes(server.pid);
+
+    const hostile = new WebSocket(url);
+    await once(hostile, "open");
+    t.after(() => hostile.terminate());
+    hostile.on("error", () => {});
+    hostile.pause(); // never read an echo
+    const message = random(512 * 1024);
+    for (let i = 0; i < 256; i++) hostile.send(message);
+    await sleep(1_500);
+    const grown = rssBytes(server.pid) - before;
+    assert.ok(grown < 48 * MiB, `server memory grew by ${(grown / MiB).toFixed(1)} MiB`);
+    assert.ok(
+      hostile.bufferedAmount > 64 * MiB,
+      "the server stopped reading: most messages wait in the client",
+    );
+  });
 });
