@@ -70,18 +70,20 @@ export interface ConnMessage {
   readonly s: Service;
 }
 /**
- * + handle: a duplicate of the listening socket. Accept from it directly for `ms` milliseconds,
- * or until the worker holds `maxOpen` open connections, then close it and answer with a
- * SpilledMessage.
+ * + handle: a duplicate of service `s`'s listening socket. Accept from it directly for `ms`
+ * milliseconds, or until the worker holds `maxOpen` open connections, then close it and answer
+ * with a SpilledMessage.
  */
 export interface AcceptMessage {
   readonly t: "accept";
+  readonly s: Service;
   readonly maxOpen: number;
   readonly ms: number;
 }
-/** + handle: send this handle straight back (the primary keeps an idle copy of its listener). */
+/** + handle: send this handle straight back (the primary keeps an idle copy of listener `s`). */
 export interface DupMessage {
   readonly t: "dup";
+  readonly s: Service;
 }
 /** Stop taking connections, let open ones finish for `ms`, then close them and exit. */
 export interface DrainMessage {
@@ -108,6 +110,7 @@ export interface LoadMessage {
 }
 export interface SpilledMessage {
   readonly t: "spilled";
+  readonly s: Service;
   /** Connections accepted directly in this spill grant. */
   readonly accepted: number;
   /** The grant ended because the worker reached maxOpen (not because its time ran out). */
@@ -118,6 +121,7 @@ export interface SpilledMessage {
 /** + handle: the listening handle the primary asked for with a DupMessage. */
 export interface DupReplyMessage {
   readonly t: "dup";
+  readonly s: Service;
 }
 /** The worker is draining (told to, or sent SIGTERM): hand it nothing more. */
 export interface DrainingMessage {

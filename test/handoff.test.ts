@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { BALANCES } from "../src/main/config.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { once as requestOnce } from "./helpers/http.ts";
 import { countByOwner, ownerOf } from "./helpers/owners.ts";
 import { childPids, type RunningServer, serve, sleep, waitFor } from "./helpers/server.ts";
 
@@ -191,6 +192,24 @@ describe("handoff", () => {
     await openSerially(server.port, 10, sockets);
     const counts = perWorker(server, sockets);
     assert.ok(spread(counts).min > 0, `connections per worker: ${[...counts.values()]}`);
+  });
+
+  it("spills the HTTP listener too under a rush of HTTP connections", async (t) => {
+    const server = await serve(t, [...HANDOFF, "--http", "0", "--log-level", "debug"]);
+    const http = server.listening.http as number;
+    const rush = Array.from({ length: 64 }, async () => {
+      for (let i = 0; i < 20; i++) {
+        const body = random(64);
+        assert.deepEqual((await requestOnce(http, { method: "POST", body })).body, body);
+      }
+    });
+    await Promise.all(rush);
+    const started = server.lines.filter((l) => l.msg === "spill: workers accept directly");
+    assert.ok(
+      started.some((l) => l.service === "http"),
+      "the HTTP listener was lent to the workers",
+    );
+    await spillOver(server);
   });
 
   it("survives a worker killed in the middle of a spill, and spills again afterwards", async (t) => {

@@ -82,10 +82,10 @@ describe("spill", () => {
     const { listener, polled } = listenerWithSpare();
     const a = worker(0, 30);
     const b = worker(1, 10);
-    const spill = new Spill([a.lane, b.lane], listener, log, () => {});
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
     spill.start(4);
     assert.equal(a.sent.length, 0);
-    assert.deepEqual(b.sent, [{ t: "accept", maxOpen: 10 + 8, ms: 50 }]);
+    assert.deepEqual(b.sent, [{ t: "accept", s: "echo", maxOpen: 10 + 8, ms: 50 }]);
     assert.equal(polled.closed, true);
     spill.stop();
   });
@@ -95,7 +95,7 @@ describe("spill", () => {
     const a = worker(0, 0);
     const b = worker(1, 0);
     let ended = 0;
-    const spill = new Spill([a.lane, b.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => ended++);
     spill.start(4);
     assert.equal(a.sent.length, 1, "a tie goes to the first in turn");
     a.lane.load = 40;
@@ -112,12 +112,12 @@ describe("spill", () => {
     const { listener } = listenerWithSpare();
     const a = worker(0, 100);
     const b = worker(1, 0);
-    const spill = new Spill([a.lane, b.lane], listener, log, () => {});
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
     spill.start(4);
     b.lane.load = 200;
     spill.returned(b.lane, 200, true);
     // b is now 100 ahead of a: a gets the turn, with room to catch up only by the step.
-    assert.deepEqual(a.sent.at(-1), { t: "accept", maxOpen: 100 + 15, ms: 50 });
+    assert.deepEqual(a.sent.at(-1), { t: "accept", s: "echo", maxOpen: 100 + 15, ms: 50 });
     spill.stop();
   });
 
@@ -125,7 +125,7 @@ describe("spill", () => {
     const { listener, spare } = listenerWithSpare();
     const a = worker(0, 0);
     let ended = 0;
-    const spill = new Spill([a.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.lane], listener, log, () => ended++);
     spill.start(2);
     await sleep(400);
     assert.equal(ended, 1);
@@ -137,7 +137,7 @@ describe("spill", () => {
     const { listener } = listenerWithSpare();
     const a = worker(0, 0);
     let ended = 0;
-    const spill = new Spill([a.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.lane], listener, log, () => ended++);
     spill.start(2);
     spill.laneGone(a.lane);
     assert.equal(ended, 1);

@@ -6,7 +6,7 @@
 import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import type { FromWorker, Ports, ToWorker, WorkerOptions } from "../messages.ts";
+import type { FromWorker, Ports, Service, ToWorker, WorkerOptions } from "../messages.ts";
 import { openConnections } from "./connections.ts";
 import { createServices, type Services } from "./services.ts";
 import { type Spill, spill } from "./spill.ts";
@@ -27,24 +27,27 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     fail(channel, err);
     return;
   }
-  let spilling: Spill | undefined;
+  /** Spill grants being used, per service (one listener each). */
+  const spilling = new Map<Service, Spill>();
   let received = 0;
   let draining = false;
   /** What the primary last heard, from any message that carries the counts. */
   const reported = { open: -1, received: -1 };
-  const report = (t: "load" | "spilled", accepted = 0, full = false): void => {
+  const counts = () => {
     reported.open = openConnections();
     reported.received = received;
-    const counts = { open: reported.open, received };
-    channel.send(t === "load" ? { t, ...counts } : { t, accepted, full, ...counts });
+    return { open: reported.open, received };
   };
+  const reportLoad = (): void => channel.send({ t: "load", ...counts() });
+  const reportSpilled = (s: Service, accepted: number, full: boolean): void =>
+    channel.send({ t: "spilled", s, accepted, full, ...counts() });
 
   const drain = async (ms: number): Promise<void> => {
     if (draining) return;
     draining = true;
     channel.send({ t: "draining" });
     clearInterval(loadTimer);
-    spilling?.stop();
+    for (const grant of spilling.values()) grant.stop();
     log.debug({ open: openConnections() }, "draining");
     await services.drain(ms);
     log.info(services.summary(), "worker stopped");
@@ -67,20 +70,26 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
         services.accept(message.s, socket);
         return;
       }
-      case "accept":
+      case "accept": {
+        const service = message.s;
         if (handle === undefined || draining) {
-          report("spilled");
+          reportSpilled(service, 0, false);
           return;
         }
-        spilling = spill(handle, message.maxOpen, message.ms, services, (accepted, full) => {
-          spilling = undefined;
-          log.trace({ accepted, full }, "spill grant over");
-          report("spilled", accepted, full);
+        const serve = (socket: Socket) => services.accept(service, socket);
+        const grant = spill(handle, message.maxOpen, message.ms, serve, (accepted, full) => {
+          spilling.delete(service);
+          log.trace({ service, accepted, full }, "spill grant over");
+          reportSpilled(service, accepted, full);
         });
+        spilling.set(service, grant);
         return;
+      }
       case "dup":
         // Hand the listening handle straight back; our copy closes once it is on its way.
-        if (handle !== undefined) channel.send({ t: "dup" }, handle, () => closeHandle(handle));
+        if (handle !== undefined) {
+          channel.send({ t: "dup", s: message.s }, handle, () => closeHandle(handle));
+        }
         return;
       case "drain":
         void drain(message.ms);
@@ -92,7 +101,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
   // Report the open-connection count when it changed: least-connections balancing reads it
   // without an IPC message per connection.
   const loadTimer = setInterval(() => {
-    if (openConnections() !== reported.open || received !== reported.received) report("load");
+    if (openConnections() !== reported.open || received !== reported.received) reportLoad();
   }, options.loadIntervalMs);
   loadTimer.unref();
 

@@ -1,13 +1,12 @@
 /**
  * Direct accept ("spill"): while the primary's handoff queue is backed up, it lends a worker a
- * duplicate of the listening socket. The worker accepts from it until its time runs out or it
+ * duplicate of a listening socket (TCP echo or HTTP); `serve` gets each connection. The worker accepts from it until its time runs out or it
  * holds `maxOpen` connections, then closes its duplicate (the socket stays open in the primary's
  * spare copy) and reports how many it took. The ceiling bounds how far one worker can get ahead
  * of the others, so balance survives bursts of long-lived connections.
  */
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { openConnections } from "./connections.ts";
-import type { Services } from "./services.ts";
 
 export interface Spill {
   /** Stop accepting now (drain); `done` still runs. */
@@ -18,12 +17,10 @@ export function spill(
   handle: object,
   maxOpen: number,
   ms: number,
-  services: Services,
+  serve: (socket: Socket) => void,
   done: (accepted: number, full: boolean) => void,
 ): Spill {
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) =>
-    services.accept("echo", socket),
-  );
+  const server: Server = createServer({ allowHalfOpen: true }, serve);
   let accepted = 0;
   let finished = false;
   const finish = (full: boolean): void => {

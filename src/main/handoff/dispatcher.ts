@@ -35,16 +35,16 @@ export interface Listeners {
   readonly echo: TcpHandle;
   readonly http: TcpHandle | null;
 }
+const SERVICES: readonly Service[] = ["echo", "http"];
 
 export class Dispatcher {
   readonly #lanes: Lane[] = [];
   readonly #queue: Pending[] = [];
   readonly #policy: Balance;
   readonly #log: Logger;
-  readonly #listener: Listener;
-  /** The HTTP port's listener: plain handoff (spill lends the TCP echo listener only). */
-  readonly #http: Listener | null;
-  readonly #spill: Spill | undefined;
+  /** One listener per service, and its spill policy when spill is on. */
+  readonly #listeners = new Map<Service, Listener>();
+  readonly #spills = new Map<Service, Spill>();
   #cursor = 0;
   #stopped = false;
   #stallCheck: NodeJS.Timeout | undefined;
@@ -52,11 +52,18 @@ export class Dispatcher {
   constructor(listeners: Listeners, policy: Balance, spill: boolean, log: Logger) {
     this.#policy = policy;
     this.#log = log;
-    this.#listener = new Listener(listeners.echo, this.#onConnection);
-    this.#http = listeners.http === null ? null : new Listener(listeners.http, this.#onHttp);
-    this.#spill = spill
-      ? new Spill(this.#lanes, this.#listener, log, () => this.#askForSpare())
-      : undefined;
+    for (const service of SERVICES) {
+      const handle = listeners[service];
+      if (handle === null) continue;
+      const listener = new Listener(handle, (status, conn) =>
+        this.#onConnection(status, conn, service),
+      );
+      this.#listeners.set(service, listener);
+      if (spill) {
+        const onEnd = () => this.#askForSpare(service);
+        this.#spills.set(service, new Spill(service, this.#lanes, listener, log, onEnd));
+      }
+    }
   }
 
   /** A worker (new or replacement) in slot `id` is ready. */
@@ -69,7 +76,7 @@ export class Dispatcher {
       acknowledge(lane)?.handle.close();
       if (lane.free) this.#pump();
     });
-    this.#askForSpare();
+    for (const service of this.#listeners.keys()) this.#askForSpare(service);
     this.#pump();
   }
 
@@ -87,9 +94,11 @@ export class Dispatcher {
       );
       this.#queue.unshift(...orphans);
     }
-    // If it died with our request for a spare listener, ask another worker.
-    if (this.#listener.workerGone(id)) this.#askForSpare();
-    this.#spill?.laneGone(lane);
+    for (const [service, listener] of this.#listeners) {
+      // If it died with our request for a spare listener, ask another worker.
+      if (listener.workerGone(id)) this.#askForSpare(service);
+      this.#spills.get(service)?.laneGone(lane);
+    }
     this.#pump();
   }
 
@@ -101,10 +110,10 @@ export class Dispatcher {
         return;
       case "spilled":
         this.#report(lane, message.open, message.received);
-        this.#spill?.returned(lane, message.accepted, message.full);
+        this.#spills.get(message.s)?.returned(lane, message.accepted, message.full);
         return;
       case "dup":
-        this.#listener.spareArrived(handle as TcpHandle | undefined);
+        this.#listeners.get(message.s)?.spareArrived(handle as TcpHandle | undefined);
         return;
       case "draining":
         // It finishes what it has; what is still in flight to it is acknowledged as usual.
@@ -119,9 +128,8 @@ export class Dispatcher {
   /** Stop accepting. Connections already accepted are still handed out; resolves when done. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#spill?.stop();
-    this.#listener.close();
-    this.#http?.close();
+    for (const spill of this.#spills.values()) spill.stop();
+    for (const listener of this.#listeners.values()) listener.close();
     for (let waited = 0; this.#queue.length > 0 && waited < 2_000; waited += 10) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -129,26 +137,18 @@ export class Dispatcher {
     clearTimeout(this.#stallCheck);
   }
 
-  /** libuv's connection callback on the TCP echo listener. */
-  readonly #onConnection = (status: number, handle: RawHandle | undefined): void => {
-    if (!this.#enqueue(status, handle, "echo")) return;
-    const queued = this.#queue.length;
-    if (queued >= SPILL_QUEUE_PER_WORKER * this.#lanes.length) this.#spill?.start(queued);
-  };
-
-  /** libuv's connection callback on the HTTP listener. */
-  readonly #onHttp = (status: number, handle: RawHandle | undefined): void => {
-    this.#enqueue(status, handle, "http");
-  };
-
-  #enqueue(status: number, handle: RawHandle | undefined, service: Service): boolean {
+  /** libuv's connection callback on a listening handle. */
+  #onConnection(status: number, handle: RawHandle | undefined, service: Service): void {
     if (status < 0 || handle === undefined) {
       this.#log.warn({ status, service }, "accept failed");
-      return false;
+      return;
     }
     this.#queue.push({ handle, service });
     this.#pump();
-    return true;
+    const queued = this.#queue.length;
+    if (queued >= SPILL_QUEUE_PER_WORKER * this.#lanes.length) {
+      this.#spills.get(service)?.start(queued);
+    }
   }
 
   #pump(): void {
@@ -196,15 +196,15 @@ export class Dispatcher {
     lane.load = open + (lane.sent - received);
   }
 
-  /** Have a worker make the spare copy of the listener that spill lends out. */
-  #askForSpare(): void {
-    if (this.#spill === undefined || this.#stopped) return;
+  /** Have a worker make the spare copy of `service`'s listener that spill lends out. */
+  #askForSpare(service: Service): void {
+    if (!this.#spills.has(service) || this.#stopped) return;
     const lane = this.#lanes.find((l) => l.ready);
     if (lane?.child === undefined) return;
-    const listener = this.#listener.requestSpare(lane.id);
-    if (listener === null) return;
+    const listener = this.#listeners.get(service)?.requestSpare(lane.id);
+    if (listener === null || listener === undefined) return;
     occupy(lane, null);
-    lane.child.send({ t: "dup" }, listener as never);
+    lane.child.send({ t: "dup", s: service }, listener as never);
   }
 
   #lane(id: number): Lane {

@@ -20,8 +20,6 @@ export interface Lane extends Candidate {
   readonly unacked: (Pending | null)[];
   /** Connection handles sent to this incarnation of the worker. */
   sent: number;
-  /** When its current spill grant started, or 0. */
-  grantedAt: number;
 }
 
 export function newLane(id: number): Lane {
@@ -35,7 +33,6 @@ export function newLane(id: number): Lane {
     busySince: 0,
     unacked: [],
     sent: 0,
-    grantedAt: 0,
   };
 }
 
@@ -47,7 +44,6 @@ export function resetLane(lane: Lane, child: ChildProcess): void {
   lane.stalled = false;
   lane.load = 0;
   lane.sent = 0;
-  lane.grantedAt = 0;
 }
 
 /** A message carrying a handle (`conn` when it is a connection the primary still owns) is sent. */

@@ -5,6 +5,7 @@
  * and when to give the listener back to the primary.
  */
 import type { Logger } from "../../log.ts";
+import type { AcceptMessage, Service } from "../../messages.ts";
 import { grantSize } from "./balancer.ts";
 import { type Lane, occupy } from "./lane.ts";
 import type { Listener } from "./listener.ts";
@@ -22,8 +23,11 @@ const SPILL_RUSH = 32;
 const SPILL_STALE_MS = 250;
 
 export class Spill {
+  readonly #service: Service;
   readonly #lanes: readonly Lane[];
   readonly #listener: Listener;
+  /** When each worker's (by lane id) current grant of this listener started, or 0. */
+  readonly #grantedAt: number[] = [];
   readonly #log: Logger;
   /** Called when the primary accepts again. */
   readonly #onEnd: () => void;
@@ -31,7 +35,14 @@ export class Spill {
   #stopped = false;
   #watchdog: NodeJS.Timeout | undefined;
 
-  constructor(lanes: readonly Lane[], listener: Listener, log: Logger, onEnd: () => void) {
+  constructor(
+    service: Service,
+    lanes: readonly Lane[],
+    listener: Listener,
+    log: Logger,
+    onEnd: () => void,
+  ) {
+    this.#service = service;
     this.#lanes = lanes;
     this.#listener = listener;
     this.#log = log;
@@ -46,12 +57,12 @@ export class Spill {
     // A primary that kept polling would win most accept races and the queue would never drain.
     this.#listener.pause();
     this.#watchdog = setInterval(() => this.#expireGrants(), SPILL_MS);
-    this.#log.debug({ queued }, "spill: workers accept directly");
+    this.#log.debug({ queued, service: this.#service }, "spill: workers accept directly");
   }
 
   /** A worker's grant is over. */
   returned(lane: Lane, accepted: number, full: boolean): void {
-    lane.grantedAt = 0;
+    this.#grantedAt[lane.id] = 0;
     // While the rush goes on, lend the listener again, to whoever is least loaded now.
     if (this.#active && (full || accepted >= SPILL_RUSH)) this.#grantLeast(lane.id);
     this.#maybeEnd();
@@ -59,7 +70,7 @@ export class Spill {
 
   /** A worker exited; its grant, if any, is over. */
   laneGone(lane: Lane): void {
-    lane.grantedAt = 0;
+    this.#grantedAt[lane.id] = 0;
     this.#maybeEnd();
   }
 
@@ -86,34 +97,48 @@ export class Spill {
   #grant(lane: Lane): boolean {
     const child = lane.child;
     const spare = this.#listener.spare;
-    if (child === undefined || !lane.ready || lane.grantedAt !== 0 || spare === null) return false;
+    if (child === undefined || !lane.ready || this.#granted(lane) || spare === null) return false;
     const room = grantSize(this.#lanes, lane);
     if (room < GRANT_WORTHWHILE) return false;
-    lane.grantedAt = Date.now();
+    this.#grantedAt[lane.id] = Date.now();
     occupy(lane, null);
-    child.send({ t: "accept", maxOpen: lane.load + room, ms: SPILL_MS }, spare as never);
+    const accept: AcceptMessage = {
+      t: "accept",
+      s: this.#service,
+      maxOpen: lane.load + room,
+      ms: SPILL_MS,
+    };
+    child.send(accept, spare as never);
     return true;
   }
 
   #expireGrants(): void {
     const now = Date.now();
     for (const lane of this.#lanes) {
-      if (lane.grantedAt !== 0 && now - lane.grantedAt > SPILL_STALE_MS) {
-        this.#log.warn({ worker: lane.id }, "spill grant not returned; going on without it");
-        lane.grantedAt = 0;
+      const at = this.#grantedAt[lane.id] ?? 0;
+      if (at !== 0 && now - at > SPILL_STALE_MS) {
+        this.#log.warn(
+          { worker: lane.id, service: this.#service },
+          "spill grant not returned; going on without it",
+        );
+        this.#grantedAt[lane.id] = 0;
       }
     }
     this.#maybeEnd();
   }
 
   #maybeEnd(): void {
-    if (!this.#active || this.#lanes.some((l) => l.grantedAt !== 0)) return;
+    if (!this.#active || this.#lanes.some((l) => this.#granted(l))) return;
     this.#active = false;
     clearInterval(this.#watchdog);
     if (this.#stopped) return;
     const err = this.#listener.resume();
     if (err !== 0) this.#log.error({ err }, "cannot resume accepting on the listener");
-    this.#log.debug("spill over: handoff resumes");
+    this.#log.debug({ service: this.#service }, "spill over: handoff resumes");
     this.#onEnd();
+  }
+
+  #granted(lane: Lane): boolean {
+    return (this.#grantedAt[lane.id] ?? 0) !== 0;
   }
 }
