@@ -5,7 +5,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
 import { dropReason, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
-import { HOST } from "./helpers/client.ts";
+import { HOST, open } from "./helpers/client.ts";
 import { serve, sleep } from "./helpers/server.ts";
 
 async function client(port = 0): Promise<Socket> {
@@ -131,6 +131,24 @@ describe("udp echo", () => {
     await s.closed;
     const udp = s.lines.find((l) => l.msg === "worker stopped")?.udp as UdpStats;
     assert.equal(udp.reflection, 1);
+  });
+
+  it("drains cleanly while a datagram's offloaded work is still running", async (t) => {
+    const s = await serve(t, [
+      ...["--mode", "single", "--udp", "0", "--log-level", "info", "--drain-timeout", "1"],
+      ...["--work", "sha256:200000", "--offload", "1"],
+    ]);
+    // An open TCP connection keeps the drain going past the datagram's digest.
+    const held = await open(s.port);
+    held.on("error", () => {});
+    const c = await client();
+    c.send(Buffer.from("slow"), s.listening.udp as number, HOST);
+    await sleep(20);
+    const exit = await s.stop("SIGTERM");
+    c.close();
+    assert.deepEqual(exit, { code: 0, signal: null });
+    await s.closed;
+    assert.ok(s.lines.some((l) => l.msg === "worker stopped"));
   });
 
   it("works in a multi-worker mode: every worker binds the port with SO_REUSEPORT", async (t) => {

@@ -59,6 +59,8 @@ export function createUdpEcho(rate: number, work: Work | null): UdpEcho {
   sweep.unref();
 
   function answer(this: Socket, message: Buffer, from: RemoteInfo): void {
+    // An offloaded digest can come back after close(), when send() would throw.
+    if (socket !== this) return;
     this.send(message, from.port, from.address);
     stats.answered++;
   }
