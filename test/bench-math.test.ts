@@ -1,6 +1,7 @@
 /** The bench's arithmetic: histogram merging, medians and ratios, CPU per unit, flags, order. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { threadCores, treeThreadCpu } from "../bench/lib/server.ts";
 import { coresUsed, cpuMicrosPer, median, ratio, spread } from "../bench/lib/stats.ts";
 import {
   createHistogram,
@@ -273,5 +274,38 @@ describe("verdicts", () => {
       section,
     );
     assert.match(offloadWins, /Why offload wins/);
+  });
+});
+
+describe("server CPU by thread", () => {
+  it("splits a window's CPU into the busiest loop, all loops, worker threads and the rest", () => {
+    const t = (name: string, seconds: number) => ({ name, seconds });
+    const before = new Map([
+      ["1/1", t("MainThread", 10)],
+      ["2/2", t("MainThread", 5)],
+      ["2/7", t("WorkerThread", 1)],
+      ["2/3", t("V8Worker", 1)],
+    ]);
+    const after = new Map([
+      ["1/1", t("MainThread", 10.2)],
+      ["2/2", t("MainThread", 6.8)],
+      ["2/7", t("WorkerThread", 2)],
+      ["2/8", t("WorkerThread", 0.5)], // started inside the window: all of it counts
+      ["2/3", t("V8Worker", 1.2)],
+    ]);
+    assert.deepEqual(threadCores(before, after, 2), {
+      busiestLoop: 0.9,
+      loops: 1,
+      workerThreads: 0.75,
+      other: 0.1,
+    });
+  });
+
+  it("reads this process's own threads from /proc, its main thread by name", () => {
+    const threads = [...treeThreadCpu(process.pid).values()];
+    assert.ok(
+      threads.some((x) => x.name === "MainThread"),
+      JSON.stringify(threads.map((x) => x.name)),
+    );
   });
 });

@@ -82,6 +82,12 @@ describe("bench runner", () => {
       assert.ok(run.load.messages > 0, `${run.variant} ${run.scenario} did work`);
       assert.equal(run.load.mismatches, 0);
     }
+    for (const run of json.runs.filter((r: { suite: string }) => r.suite === "work")) {
+      assert.ok(run.server_threads.busiestLoop > 0, `${run.variant}: its event loop was busy`);
+      if (run.variant.includes("offload")) {
+        assert.ok(run.server_threads.workerThreads > 0, `${run.variant}: its pool worked`);
+      }
+    }
     const work = json.plan.sections.find((s: { suite: string }) => s.suite === "work");
     assert.ok(work.note.rounds >= 1 && work.note.us_per_message > 0, "calibrated");
     assert.deepEqual(work.serverFlags, ["--work", `sha256:${work.note.rounds}`]);

@@ -4,7 +4,14 @@
  * how many connections each worker served from its "worker stopped" log lines.
  */
 
-import { startServer, treeCpuSeconds } from "../lib/server.ts";
+import {
+  startServer,
+  type ThreadCores,
+  type ThreadCpu,
+  threadCores,
+  treeCpuSeconds,
+  treeThreadCpu,
+} from "../lib/server.ts";
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
 import { runExternal } from "../load/external.ts";
 import { runHttpLoad } from "../load/http.ts";
@@ -26,6 +33,8 @@ export interface RunRecord {
   readonly load?: LoadReport;
   readonly server_cpu_s?: number;
   readonly server_cores?: number;
+  /** The same CPU by kind of thread: the busiest event loop, all loops, worker threads, other. */
+  readonly server_threads?: ThreadCores;
   readonly client_cores?: number;
   /** µs of CPU per message (churn: per connection). */
   readonly server_us_per_unit?: number;
@@ -61,6 +70,8 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     const pid = server.pid;
     let cpu0 = 0;
     let serverCpu = 0;
+    let threads0: ThreadCpu = new Map();
+    let threads1: ThreadCpu = new Map();
     const options = {
       host: "127.0.0.1",
       port: s.protocol === "http" ? Number(server.listening.http) : server.port,
@@ -77,9 +88,11 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     const hooks = {
       open: () => {
         cpu0 = treeCpuSeconds(pid);
+        threads0 = treeThreadCpu(pid);
       },
       close: () => {
         serverCpu = treeCpuSeconds(pid) - cpu0;
+        threads1 = treeThreadCpu(pid);
       },
     };
     const load =
@@ -101,6 +114,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
       load,
       server_cpu_s: serverCpu,
       server_cores: serverCores,
+      server_threads: threadCores(threads0, threads1, load.seconds),
       client_cores: coresUsed(load.client_cpu_s, load.seconds),
       server_us_per_unit: cpuMicrosPer(serverCpu, load.messages),
       client_us_per_unit: cpuMicrosPer(load.client_cpu_s, load.messages),

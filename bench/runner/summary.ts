@@ -31,6 +31,9 @@ export interface Row {
   readonly serverUs: number;
   readonly clientUs: number;
   readonly serverCores: number;
+  /** Cores of the busiest event loop, and of worker threads (pool threads), medians. */
+  readonly busiestLoopCores: number;
+  readonly workerThreadCores: number;
   readonly clientCores: number;
   /** Connections served per worker, summed over the runs. */
   readonly served: number[];
@@ -96,6 +99,8 @@ export function summarize(records: readonly RunRecord[]): Row[] {
       serverUs: med((r) => r.server_us_per_unit),
       clientUs: med((r) => r.client_us_per_unit),
       serverCores: med((r) => r.server_cores),
+      busiestLoopCores: med((r) => r.server_threads?.busiestLoop),
+      workerThreadCores: med((r) => r.server_threads?.workerThreads),
       clientCores: med((r) => r.client_cores),
       served,
       skew: skew(served),

@@ -9,6 +9,7 @@ const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "�
 const int = (v: number): string =>
   Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–";
 const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(1)} µs` : "–");
+const cores = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : "–");
 const range = (r: Row): string =>
   `${x(r.vsSingle.median)} (${x(r.vsSingle.min)}–${x(r.vsSingle.max)})`;
 
@@ -48,7 +49,7 @@ export function workVerdict(rows: readonly Row[], section: Section): string {
   const work = Number(section.note?.us_per_message);
   const lines = [
     `**Verdict:** ${winner.variant} wins, ${winner.baseline ? "ahead of every other variant" : `${range(winner)} the single loop`}.`,
-    `Each message costs ${us(work)} of hashing (${section.note?.rounds} SHA-256 rounds, timed on this machine). The single loop spends ${us(base.serverUs)} of CPU per message and ran at ${base.serverCores.toFixed(2)} cores (its event loop, plus V8's helper threads): one loop does everything, so ${int(base.rate.median)} msg/s is about one core's worth.`,
+    `Each message costs ${us(work)} of hashing (${section.note?.rounds} SHA-256 rounds, timed on this machine). The single loop spends ${us(base.serverUs)} of CPU per message and ran at ${base.serverCores.toFixed(2)} cores, its event loop at ${cores(base.busiestLoopCores)} of a core (the rest is V8's helper threads): one loop does everything, so ${int(base.rate.median)} msg/s is what one core gives.`,
   ];
   if (offload) {
     const extra = offload.serverUs - base.serverUs;
@@ -59,12 +60,12 @@ export function workVerdict(rows: readonly Row[], section: Section): string {
           ? `${us(extra)} more CPU per message than inline (${us(offload.serverUs)}): the thread hop (copy, post, wake, reply)`
           : `less CPU per message than inline (${us(offload.serverUs)}): the pool takes tasks in batches and the loop, freed of the hashing, reads more messages per wake-up`;
     lines.push(
-      `Offload moves the hashing onto ${offload.variant.replace(/.*offload /, "")} pool threads; the event loop still does all the I/O on one core. It cost ${cost}, over ${offload.serverCores.toFixed(2)} cores.`,
+      `Offload moves the hashing onto ${offload.variant.replace(/.*offload /, "")} pool threads (${cores(offload.workerThreadCores)} cores between them); the event loop still does all the I/O and hands every message over, and it ran at ${cores(offload.busiestLoopCores)} of a core${offload.busiestLoopCores >= 0.9 ? ": the loop, not the hashing, was the limit" : ""}. It cost ${cost}, over ${offload.serverCores.toFixed(2)} cores.`,
     );
   }
   if (handoff)
     lines.push(
-      `Handoff runs whole messages, I/O and hashing alike, in ${handoff.workers} event loops at once, with no step added per message (${us(handoff.serverUs)} per message over ${handoff.serverCores.toFixed(2)} cores); its cost is per connection, not per message.`,
+      `Handoff runs whole messages, I/O and hashing alike, in ${handoff.workers} event loops at once, with no step added per message (${us(handoff.serverUs)} per message over ${handoff.serverCores.toFixed(2)} cores, the busiest loop at ${cores(handoff.busiestLoopCores)}); its cost is per connection, not per message.`,
     );
   if (both)
     lines.push(
