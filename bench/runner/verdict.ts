@@ -71,13 +71,16 @@ export function workVerdict(rows: readonly Row[], section: Section): string {
     lines.push(
       `Handoff + offload: ${us(both.serverUs)} per message over ${both.serverCores.toFixed(2)} cores, ${x(both.vsSingle.median)} the single loop.`,
     );
+  const ranked = [...ok].sort((a, b) => b.rate.median - a.rate.median);
+  const second = ranked[1] as Row;
+  const arithmetic = `throughput is the cores the server got over the CPU it spends per message: ${winner.variant} got ${winner.serverCores.toFixed(2)} cores at ${us(winner.serverUs)}, ${second.variant} ${second.serverCores.toFixed(2)} at ${us(second.serverUs)}.`;
   lines.push(
     winner === handoff
-      ? "Why handoff wins: more loops parallelize everything a message costs; a pool parallelizes only the hashing, and it competes for the same cores."
+      ? `Why handoff wins: ${arithmetic} More loops parallelize everything a message costs; a pool parallelizes only the hashing, and its threads compete with the loop and the client for the same cores.`
       : winner === offload
-        ? "Why offload wins: the hashing dominated, and the pool put it on cores the single loop left idle, without the extra processes handoff needs."
+        ? `Why offload wins: ${arithmetic} The hashing dominated, and the pool put it on cores the single loop left idle, without the processes handoff adds.`
         : winner === both
-          ? "Why both win together: the loops split the I/O and the pools soak up the hashing."
+          ? `Why both together win: ${arithmetic} The loops split the I/O and the pools take the hashing.`
           : "Nothing beat doing the work inline: there was no idle core to put it on (the load client uses one).",
   );
   return lines.join(" ") + boundNote(rows);
