@@ -1,38 +1,15 @@
 /**
- * Flags and ECHOPLEX_* variables -> one validated Config. Every setting is declared once in
- * SETTINGS (name, variable, default, parser, help), so parsing, validation, --help and the
- * README's flag table cannot drift apart.
+ * Flags and ECHOPLEX_* variables -> one validated Config: each setting from settings.ts, then the
+ * rules between settings; and --help from the same table.
  */
-import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { EchoplexError } from "../errors.ts";
-import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import type { LogLevel } from "../log.ts";
 import type { WorkSpec } from "../messages.ts";
 import { loadTls } from "../tls.ts";
-import {
-  bytes,
-  host,
-  integer,
-  oneOf,
-  onOff,
-  type Parser,
-  path,
-  portOrOff,
-  seconds,
-  work,
-} from "./parse.ts";
+import { type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
 
-export const MODES = [
-  "single",
-  "handoff",
-  "cluster",
-  "cluster-shared",
-  "reuseport",
-  "threads",
-] as const;
-export type Mode = (typeof MODES)[number];
-export const BALANCES = ["round-robin", "least-connections"] as const;
-export type Balance = (typeof BALANCES)[number];
+export { BALANCES, type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
 
 export interface Config {
   readonly mode: Mode;
@@ -60,174 +37,6 @@ export interface Config {
   readonly work: WorkSpec | null;
   readonly offload: number;
 }
-
-interface Setting<K extends keyof Config> {
-  readonly key: K;
-  readonly flag: string;
-  readonly env: string;
-  readonly help: string;
-  readonly fallback: () => Config[K];
-  readonly parse: Parser<Config[K]>;
-}
-
-function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
-  return s;
-}
-
-export const SETTINGS = [
-  setting({
-    key: "mode",
-    flag: "mode",
-    env: "ECHOPLEX_MODE",
-    help: "how connections reach the echo loops (see README)",
-    fallback: () => "handoff",
-    parse: oneOf(MODES),
-  }),
-  setting({
-    key: "workers",
-    flag: "workers",
-    env: "ECHOPLEX_WORKERS",
-    help: "worker processes or threads (default: available parallelism; single mode uses 1)",
-    fallback: () => availableParallelism(),
-    parse: integer(1, 1024),
-  }),
-  setting({
-    key: "balance",
-    flag: "balance",
-    env: "ECHOPLEX_BALANCE",
-    help: "how handoff picks a worker",
-    fallback: () => "least-connections",
-    parse: oneOf(BALANCES),
-  }),
-  setting({
-    key: "spill",
-    flag: "spill",
-    env: "ECHOPLEX_SPILL",
-    help: "handoff: let workers accept directly while the handoff queue is backed up (on|off)",
-    fallback: () => true,
-    parse: onOff,
-  }),
-  setting({
-    key: "host",
-    flag: "host",
-    env: "ECHOPLEX_HOST",
-    help: "address to listen on",
-    fallback: () => "127.0.0.1",
-    parse: host,
-  }),
-  setting({
-    key: "port",
-    flag: "port",
-    env: "ECHOPLEX_PORT",
-    help: "TCP echo port (RFC 862); 0 picks a free one",
-    fallback: () => 7007,
-    parse: integer(0, 65_535),
-  }),
-  setting({
-    key: "drainTimeout",
-    flag: "drain-timeout",
-    env: "ECHOPLEX_DRAIN_TIMEOUT",
-    help: "seconds open connections may finish after SIGTERM/SIGINT",
-    fallback: () => 10,
-    parse: seconds(86_400),
-  }),
-  setting({
-    key: "logLevel",
-    flag: "log-level",
-    env: "ECHOPLEX_LOG_LEVEL",
-    help: "JSON log level on stdout",
-    fallback: () => "info",
-    parse: oneOf(LOG_LEVELS),
-  }),
-  setting({
-    key: "http",
-    flag: "http",
-    env: "ECHOPLEX_HTTP",
-    help: "HTTP/1.1 echo port, WebSocket echo on /ws; 0 picks a free one",
-    fallback: () => null,
-    parse: portOrOff,
-  }),
-  setting({
-    key: "udp",
-    flag: "udp",
-    env: "ECHOPLEX_UDP",
-    help: "UDP echo port (RFC 862); 0 picks a free one",
-    fallback: () => null,
-    parse: portOrOff,
-  }),
-  setting({
-    key: "udpRate",
-    flag: "udp-rate",
-    env: "ECHOPLEX_UDP_RATE",
-    help: "UDP datagrams answered per second per source address, per worker; 0: no limit",
-    fallback: () => 1000,
-    parse: integer(0, 10_000_000),
-  }),
-  setting({
-    key: "maxBody",
-    flag: "max-body",
-    env: "ECHOPLEX_MAX_BODY",
-    help: "largest HTTP request body; larger gets 413",
-    fallback: () => 1024 ** 2,
-    parse: bytes(0, 1024 ** 3),
-  }),
-  setting({
-    key: "maxMessage",
-    flag: "max-message",
-    env: "ECHOPLEX_MAX_MESSAGE",
-    help: "largest WebSocket message; larger closes with 1009",
-    fallback: () => 1024 ** 2,
-    parse: bytes(1, 1024 ** 3),
-  }),
-  setting({
-    key: "headerTimeout",
-    flag: "header-timeout",
-    env: "ECHOPLEX_HEADER_TIMEOUT",
-    help: "seconds an HTTP client may take to send its headers (then 408 and close)",
-    fallback: () => 10,
-    parse: seconds(3_600),
-  }),
-  setting({
-    key: "wsCompression",
-    flag: "ws-compression",
-    env: "ECHOPLEX_WS_COMPRESSION",
-    help: "WebSocket permessage-deflate (on|off)",
-    fallback: () => false,
-    parse: onOff,
-  }),
-  setting({
-    key: "tlsCert",
-    flag: "tls-cert",
-    env: "ECHOPLEX_TLS_CERT",
-    help: "PEM certificate chain: TLS on the TCP echo port and HTTPS/WSS (needs --tls-key)",
-    fallback: () => null,
-    parse: path,
-  }),
-  setting({
-    key: "tlsKey",
-    flag: "tls-key",
-    env: "ECHOPLEX_TLS_KEY",
-    help: "PEM private key for --tls-cert",
-    fallback: () => null,
-    parse: path,
-  }),
-  setting({
-    key: "work",
-    flag: "work",
-    env: "ECHOPLEX_WORK",
-    help: "CPU work per message before its echo: none or sha256:ROUNDS",
-    fallback: () => null,
-    parse: work,
-  }),
-  setting({
-    key: "offload",
-    flag: "offload",
-    env: "ECHOPLEX_OFFLOAD",
-    help: "run --work on a pool of N threads per worker (piscina); 0: on the event loop",
-    fallback: () => 0,
-    parse: integer(0, 256),
-  }),
-] as const;
 
 export type Command =
   | { readonly kind: "help" }
