@@ -94,6 +94,7 @@ describe("bench runner", () => {
     const md = readFileSync(join(out, "summary.md"), "utf8");
     assert.equal(md.match(/\*\*Verdict:\*\*/g)?.length, 2);
     assert.match(md, /vs node:http minimal \(collect\)/);
+    assert.match(md, /busiest loop \d\.\d\d, pool \d\.\d\d\)/, "the work table splits the cores");
     for (const chart of ["http.svg", "work.svg"]) {
       assert.match(readFileSync(join(out, chart), "utf8"), /^<svg/);
     }

@@ -15,6 +15,12 @@ const int = (x: number): string =>
   Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–";
 const fixed = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "–");
 
+/** Where the server's cores went: its busiest event loop, and its pool threads if any. */
+function threads(row: Row): string {
+  const pool = row.workerThreadCores > 0 ? `, pool ${fixed(row.workerThreadCores, 2)}` : "";
+  return ` (busiest loop ${fixed(row.busiestLoopCores, 2)}${pool})`;
+}
+
 function cells(row: Row): string[] {
   const r = row.rate;
   const v = row.vsSingle;
@@ -25,7 +31,7 @@ function cells(row: Row): string[] {
     `${fixed(row.p50, 0)} / ${fixed(row.p99, 0)} / ${fixed(row.p999, 0)}${row.scenario.startsWith("open") ? ` (sent: ${fixed(row.sentP50, 0)} / ${fixed(row.sentP99, 0)})` : ""}`,
     fixed(row.serverUs, 1),
     fixed(row.clientUs, 1),
-    `${fixed(row.serverCores, 2)} / ${fixed(row.clientCores, 2)}`,
+    `${fixed(row.serverCores, 2)} / ${fixed(row.clientCores, 2)}${row.suite === "work" ? threads(row) : ""}`,
     row.served.length > 1
       ? `${row.served.join(" / ")} (${fixed(row.skew, 2)})`
       : String(row.served[0] ?? "–"),
@@ -45,7 +51,7 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     `- load client: ${plan.clientCommand ? `external, \`${plan.clientCommand}\` (no warm-up; its CPU is all it used)` : `bench/load, ${plan.threads} thread(s)`}`,
     `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the section's baseline runs first, then every variant in an order rotated per round`,
     "- rate: messages/s (churn: connections/s; HTTP: requests/s), median (min–max) over the rounds; vs: median of the per-round ratios to the same round's baseline (named in the column)",
-    "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window",
+    "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window (in the work suite, also the busiest event loop's cores and the pool threads')",
     "- per worker: connections each worker served over all rounds (busiest ÷ even share); failures: connection errors / timeouts / mismatches / stalled connections (a message waited through the whole window), summed",
     "- **client-bound**: a client thread used ≥ 0.9 of a core, or in a closed loop the server used < 0.9 of the cores it had: the rate then measures the load client (or the machine), not the server",
     "",
