@@ -84,6 +84,33 @@ describe("backpressure", () => {
     });
   }
 
+  it("an HTTP client that uploads 256 MiB and never reads the echo costs little memory", async (t) => {
+    const server = await serve(t, ["--mode", "single", "--http", "0", "--max-body", "1GiB"]);
+    const http = server.listening.http as number;
+    const warm = await open(http);
+    warm.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * MiB}\r\n\r\n`);
+    warm.write(random(4 * MiB));
+    await sleep(500);
+    warm.destroy();
+    await sleep(200);
+    const before = rssBytes(server.pid);
+
+    const hostile = await open(http);
+    t.after(() => hostile.destroy());
+    hostile.on("error", () => {});
+    hostile.pause(); // never read the echo
+    hostile.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${256 * MiB}\r\n\r\n`);
+    const chunk = random(MiB);
+    for (let i = 0; i < 256; i++) hostile.write(chunk);
+    await sleep(1_500);
+    const grown = rssBytes(server.pid) - before;
+    assert.ok(grown < 48 * MiB, `server memory grew by ${(grown / MiB).toFixed(1)} MiB`);
+    assert.ok(
+      hostile.writableLength > 128 * MiB,
+      "the echo streams with backpressure: most of the body is still queued in the client",
+    );
+  });
+
   it("a WebSocket client that sends 128 MiB and never reads costs little memory", async (t) => {
     const server = await serve(t, ["--mode", "single", "--http", "0"]);
     const url = `ws://127.0.0.1:${server.listening.http}/ws`;

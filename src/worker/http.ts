@@ -1,5 +1,6 @@
 /**
- * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type; GET
+ * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type (a
+ * large one of known length streamed back as it arrives); GET
  * and HEAD, a request without a body, and any request asking for JSON get a JSON description of
  * the request (describe.ts). node:http (llhttp) does keep-alive, pipelining, chunked bodies, and
  * answers malformed requests (400), Content-Length with Transfer-Encoding (400), oversized
@@ -54,20 +55,11 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     body: Buffer | undefined,
     digest: string | undefined,
   ): void {
-    const json =
-      body === undefined || req.method === "GET" || req.method === "HEAD" || wantsJson(req);
+    const json = body === undefined || describes(req);
     const text = json ? describe(req, body, served) : undefined;
     const length = text === undefined ? (body as Buffer).length : Buffer.byteLength(text);
     const type = json ? "application/json" : req.headers["content-type"];
-    // A flat header array is node:http's fastest path (no per-header object work). A body sent
-    // without a content-type comes back without one.
-    const headers =
-      type === undefined
-        ? ["content-length", String(length)]
-        : ["content-type", type, "content-length", String(length)];
-    if (digest !== undefined) headers.push("x-echoplex-digest", digest);
-    if (draining) headers.push("connection", "close");
-    res.writeHead(200, headers);
+    res.writeHead(200, headers(type, length, digest));
     // node:http sends the headers and a first body chunk in one write only when the chunk is a
     // utf8 or latin1 string; a Buffer costs a second buffer in a writev. latin1 maps each byte to
     // one character and back, so a small body goes as a string, byte-exact, in one write.
@@ -88,10 +80,32 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     );
   }
 
+  /**
+   * The response headers as a flat array, node:http's fastest path (no per-header object work).
+   * A body sent without a content-type comes back without one.
+   */
+  function headers(type: string | undefined, length: number, digest?: string): string[] {
+    const h =
+      type === undefined
+        ? ["content-length", String(length)]
+        : ["content-type", type, "content-length", String(length)];
+    if (digest !== undefined) h.push("x-echoplex-digest", digest);
+    if (draining) h.push("connection", "close");
+    return h;
+  }
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > maxBody) {
+    const length = declared === undefined ? -1 : Number(declared);
+    if (length > maxBody) {
       tooLarge(res);
+      return;
+    }
+    // A larger body of known length, to echo as it is (no JSON, no digest to put first): stream
+    // it back as it arrives, so the connection holds socket buffers, not the body.
+    if (length > ONE_WRITE_MAX && work === null && !describes(req)) {
+      res.writeHead(200, headers(req.headers["content-type"], length));
+      req.pipe(res);
       return;
     }
     let first: Buffer | undefined;
@@ -143,6 +157,11 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Is the answer to `req` a JSON description (GET, HEAD, or asked for), whatever its body? */
+function describes(req: IncomingMessage): boolean {
+  return req.method === "GET" || req.method === "HEAD" || wantsJson(req);
+}
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;
 function ignore(): void {}
