@@ -1,8 +1,7 @@
 /**
  * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type (a
- * large one of known length streamed back as it arrives); GET
- * and HEAD, a request without a body, and any request asking for JSON get a JSON description of
- * the request (describe.ts). node:http (llhttp) does keep-alive, pipelining, chunked bodies, and
+ * large one of known length streamed back as it arrives); GET and HEAD, a request without a
+ * body, and any request asking for JSON get a JSON description of the request (describe.ts). node:http (llhttp) does keep-alive, pipelining, chunked bodies, and
  * answers malformed requests (400), Content-Length with Transfer-Encoding (400), oversized
  * headers (431) and slow headers (408) and closes the connection; bodies over --max-body get 413.
  */
