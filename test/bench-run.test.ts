@@ -100,6 +100,14 @@ describe("bench runner", () => {
     }
   });
 
+  it("bench:pool compares echoplex's pool settings with piscina's defaults", async () => {
+    const POOL = fileURLToPath(new URL("../bench/pool.ts", import.meta.url));
+    const r = await runScript(POOL, ["--tasks", "200", "--rounds", "1", "--callers", "4"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\| piscina defaults .*\| \d+\.\d \(/m);
+    assert.match(r.stdout, /^\| echoplex .*\| \d+\.\d \(/m);
+  });
+
   it("a bad flag: one line, exit 2, nothing run", async () => {
     const r = await runScript(BENCH, ["--modes", "handoff,nope"]);
     assert.equal(r.status, 2);

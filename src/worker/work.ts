@@ -17,6 +17,20 @@ export interface Work {
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const TASK = new URL(`./work-task${ext}`, import.meta.url).href;
 
+/** The pool's settings (bench/pool.ts measures them against piscina's defaults). */
+export function poolOptions(threads: number) {
+  return {
+    filename: TASK,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    // Several queued tasks per thread: a thread that wakes up takes a batch, which cuts the CPU
+    // each task costs in wake-ups by more than half (npm run bench:pool).
+    concurrentTasksPerWorker: 16,
+    recordTiming: false,
+  };
+}
+
 export function createWork(spec: WorkSpec | null, threads: number): Work | null {
   if (spec === null) return null;
   const { rounds } = spec;
@@ -27,16 +41,7 @@ export function createWork(spec: WorkSpec | null, threads: number): Work | null 
       close: () => Promise.resolve(),
     };
   }
-  const pool = new Piscina<WorkTask, string>({
-    filename: TASK,
-    minThreads: threads,
-    maxThreads: threads,
-    idleTimeout: Number.POSITIVE_INFINITY,
-    // Several queued tasks per thread: a thread that wakes up takes a batch, which halves the
-    // CPU each task costs in wake-ups (measured: ~40 µs a task at 1, ~19 µs at 16).
-    concurrentTasksPerWorker: 16,
-    recordTiming: false,
-  });
+  const pool = new Piscina<WorkTask, string>(poolOptions(threads));
   return {
     offloaded: true,
     digest(data) {
