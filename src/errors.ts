@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   ECHOPLEX_BAD_FLAG: "a flag or ECHOPLEX_* variable has a value that is not allowed",
   ECHOPLEX_UNKNOWN_FLAG: "a flag that echoplex does not know",
+  ECHOPLEX_BAD_CONFIG:
+    "--config FILE cannot be read, is not a JSON object, or has an unknown key or a bad value",
   ECHOPLEX_BAD_TLS:
     "--tls-cert or --tls-key cannot be read, or is not a PEM certificate and matching key",
   ECHOPLEX_PORT_IN_USE: "the address is already taken by another process",
@@ -24,6 +26,7 @@ export const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "ECHOPLEX_BAD_FLAG",
   "ECHOPLEX_UNKNOWN_FLAG",
   "ECHOPLEX_BAD_TLS",
+  "ECHOPLEX_BAD_CONFIG",
 ]);
 
 export class EchoplexError extends Error {

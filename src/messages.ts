@@ -31,6 +31,8 @@ export interface Ports {
 
 /** What every echo loop serves and how: the same in the single loop and in every worker. */
 export interface ServeOptions {
+  /** Listen backlog of the TCP listeners the loop binds. */
+  readonly backlog: number;
   /** PEM file paths (the worker reads them; keys never travel in argv or messages), or null. */
   readonly tls: { readonly cert: string; readonly key: string } | null;
   /** HTTP request bodies over this many bytes get 413. */

@@ -61,6 +61,8 @@ describe("cli", () => {
     ],
     [["--tls-cert", TLS.readme, "--tls-key", TLS.key], "ECHOPLEX_BAD_TLS", "--tls-cert"],
     [["--tls-cert", TLS.cert, "--tls-key", TLS.otherKey], "ECHOPLEX_BAD_TLS", "--tls-key"],
+    [["--config", "/nonexistent.json"], "ECHOPLEX_BAD_CONFIG", "/nonexistent.json"],
+    [["--backlog", "0"], "ECHOPLEX_BAD_FLAG", "--backlog"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],
     [["stray"], "ECHOPLEX_UNKNOWN_FLAG", "stray"],
   ];
@@ -96,6 +98,19 @@ describe("cli", () => {
       assert.ok(r.stdout.includes(`--${s.flag}`), s.flag);
       assert.ok(r.stdout.includes(s.env), s.env);
     }
+  });
+
+  it("--print-config prints the effective configuration as JSON and exits 0", () => {
+    const r = run(["--print-config", "--mode", "single", "--http", "8080"], {
+      ECHOPLEX_PORT: "9000",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const printed = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(printed.mode, "single");
+    assert.equal(printed.workers, 1);
+    assert.equal(printed.port, 9000);
+    assert.equal(printed.http, 8080);
+    assert.equal(printed.work, null);
   });
 
   it("--version prints the package version", () => {

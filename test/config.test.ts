@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { describe, it } from "node:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
 import { EchoplexError } from "../src/errors.ts";
-import { parseCommand, SETTINGS } from "../src/main/config.ts";
+import { type Config, parseCommand, SETTINGS } from "../src/main/config.ts";
+import { asFile } from "../src/main/config-file.ts";
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const c = parseCommand(argv, env);
@@ -29,6 +31,7 @@ describe("config", () => {
       spill: true,
       host: "127.0.0.1",
       port: 7007,
+      backlog: 4096,
       drainTimeout: 10,
       logLevel: "info",
       http: null,
@@ -120,6 +123,82 @@ describe("config", () => {
       undefined,
       "two free ports are two different ports",
     );
+  });
+
+  describe("--config FILE", () => {
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-config-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+
+    it("sets what flags and variables do not, with flags > variables > file", () => {
+      const path = file(
+        "ok.json",
+        JSON.stringify({
+          port: 9000,
+          workers: 3,
+          http: 8080,
+          udp: null,
+          maxBody: "64KiB",
+          spill: false,
+          work: "sha256:7",
+        }),
+      );
+      const c = config(["--config", path, "--workers", "5"], { ECHOPLEX_HTTP: "8081" });
+      assert.equal(c.port, 9000, "from the file");
+      assert.equal(c.workers, 5, "the flag wins");
+      assert.equal(c.http, 8081, "the variable wins");
+      assert.equal(c.udp, null);
+      assert.equal(c.maxBody, 65_536);
+      assert.equal(c.spill, false);
+      assert.deepEqual(c.work, { algorithm: "sha256", rounds: 7 });
+      assert.equal(
+        config([], { ECHOPLEX_CONFIG: path }).port,
+        9000,
+        "ECHOPLEX_CONFIG names it too",
+      );
+    });
+
+    it("reads back what --print-config prints", () => {
+      const printed = parseCommand(["--print-config", "--http", "0", "--work", "sha256:3"], {});
+      assert.equal(printed.kind, "print-config");
+      const path = file(
+        "printed.json",
+        JSON.stringify(asFile((printed as { config: Config }).config)),
+      );
+      assert.deepEqual(config(["--config", path]), (printed as { config: Config }).config);
+    });
+
+    it("names the file, the key and what is allowed when something is wrong", () => {
+      const cases: [string, RegExp][] = [
+        ['{"prot": 1}', /unknown key 'prot'; known keys: mode,/],
+        ['{"port": 70000}', /: port: '70000' is not allowed; expected an integer from 0 to 65535/],
+        ['{"port": null}', /: port: null is not allowed/],
+        ['{"mode": ["single"]}', /: mode: expected a string, number, boolean or null/],
+        ['{"spill": "maybe"}', /: spill: 'maybe' is not allowed; expected one of on, off/],
+        ["[1, 2]", /expected a JSON object of settings/],
+        ["{port: 1}", /not JSON/],
+      ];
+      for (const [i, [text, message]] of cases.entries()) {
+        const path = file(`bad${i}.json`, text);
+        try {
+          parseCommand(["--config", path], {});
+          assert.fail(`accepted ${text}`);
+        } catch (err) {
+          assert.ok(err instanceof EchoplexError, String(err));
+          assert.equal(err.code, "ECHOPLEX_BAD_CONFIG", text);
+          assert.match(err.message, message);
+          assert.ok(err.message.startsWith(`--config ${path}`), err.message);
+        }
+      }
+      assert.equal(
+        codeOf(() => parseCommand(["--config", join(dir, "missing.json")], {})),
+        "ECHOPLEX_BAD_CONFIG",
+      );
+    });
   });
 
   it("every setting is in the README's flag table, with its variable", () => {

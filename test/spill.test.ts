@@ -14,12 +14,14 @@ class FakeHandle implements TcpHandle {
   onconnection: TcpHandle["onconnection"] = null;
   closed = false;
   polling = false;
+  backlog = 0;
   close(): void {
     this.closed = true;
     this.polling = false;
   }
-  listen(): number {
+  listen(backlog: number): number {
     this.polling = true;
+    this.backlog = backlog;
     return 0;
   }
 }
@@ -36,7 +38,7 @@ function worker(id: number, load: number): { lane: Lane; sent: ToWorker[] } {
 /** A listener whose polled copy is `polled` and which already has a spare. */
 function listenerWithSpare(): { listener: Listener; polled: FakeHandle; spare: FakeHandle } {
   const polled = new FakeHandle();
-  const listener = new Listener(polled, () => {});
+  const listener = new Listener(polled, 1234, () => {});
   const spare = new FakeHandle();
   assert.equal(listener.requestSpare(0), polled);
   listener.spareArrived(spare);
@@ -48,7 +50,7 @@ const log = createLogger("silent");
 describe("listener", () => {
   it("cannot pause without a spare, and asks for one spare at a time", () => {
     const polled = new FakeHandle();
-    const listener = new Listener(polled, () => {});
+    const listener = new Listener(polled, 4096, () => {});
     assert.equal(listener.pause(), false);
     assert.equal(listener.requestSpare(1), polled);
     assert.equal(listener.requestSpare(2), null, "already asked");
@@ -64,6 +66,7 @@ describe("listener", () => {
     assert.equal(spare.closed, false, "the spare keeps the socket open");
     assert.equal(listener.resume(), 0);
     assert.equal(spare.polling, true);
+    assert.equal(spare.backlog, 1234, "with the configured --backlog");
     assert.equal(listener.spare, null, "a new spare is needed");
   });
 

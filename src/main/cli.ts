@@ -8,6 +8,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { helpText, parseCommand } from "./config.ts";
+import { asFile } from "./config-file.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
 
 function fail(err: unknown): never {
@@ -27,6 +28,10 @@ async function main(): Promise<void> {
   }
   if (command.kind === "version") {
     process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  if (command.kind === "print-config") {
+    process.stdout.write(`${JSON.stringify(asFile(command.config), null, 2)}\n`);
     return;
   }
   const { config } = command;

@@ -7,6 +7,7 @@ import { EchoplexError } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
 import type { WorkSpec } from "../messages.ts";
 import { loadTls } from "../tls.ts";
+import { fileValue, readConfigFile } from "./config-file.ts";
 import { type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
 
 export { BALANCES, type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
@@ -19,6 +20,8 @@ export interface Config {
   readonly spill: boolean;
   readonly host: string;
   readonly port: number;
+  /** Listen backlog of every TCP listener. */
+  readonly backlog: number;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
   readonly logLevel: LogLevel;
@@ -41,13 +44,19 @@ export interface Config {
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
+  | { readonly kind: "print-config"; readonly config: Config }
   | { readonly kind: "run"; readonly config: Config };
 
-/** Flags win over the environment, which wins over defaults. Throws EchoplexError on bad input. */
+/**
+ * Flags win over the environment, which wins over the --config file, which wins over defaults.
+ * Throws EchoplexError on bad input.
+ */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "v" },
+    config: { type: "string" },
+    "print-config": { type: "boolean" },
   };
   for (const s of SETTINGS) options[s.flag] = { type: "string" };
   let parsed: ReturnType<typeof parseArgs>;
@@ -60,20 +69,22 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (values.help === true) return { kind: "help" };
   if (values.version === true) return { kind: "version" };
 
+  const configFile =
+    typeof values.config === "string" ? values.config : env.ECHOPLEX_CONFIG || undefined;
+  const file = configFile === undefined ? new Map<string, unknown>() : readConfigFile(configFile);
   const config: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const flag = values[s.flag];
     const fromEnv = env[s.env];
     if (typeof flag === "string") config[s.key] = s.parse(flag, `--${s.flag}`);
     else if (fromEnv !== undefined && fromEnv !== "") config[s.key] = s.parse(fromEnv, s.env);
+    else if (file.has(s.key)) config[s.key] = fileValue(s, file.get(s.key), configFile as string);
     else config[s.key] = s.fallback();
   }
   const resolved = config as unknown as Config;
   validate(resolved);
-  return {
-    kind: "run",
-    config: resolved.mode === "single" ? { ...resolved, workers: 1 } : resolved,
-  };
+  const effective = resolved.mode === "single" ? { ...resolved, workers: 1 } : resolved;
+  return { kind: values["print-config"] === true ? "print-config" : "run", config: effective };
 }
 
 /** Rules between settings; TLS files are read and checked here, so a bad one stops the start. */
@@ -100,7 +111,7 @@ function usageError(err: NodeJS.ErrnoException): EchoplexError {
   ) {
     return new EchoplexError(
       "ECHOPLEX_UNKNOWN_FLAG",
-      `${detail.replace(/\. .*$/, "")}; known flags: ${known}, --help, --version`,
+      `${detail.replace(/\. .*$/, "")}; known flags: ${known}, --config, --print-config, --help, --version`,
     );
   }
   // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a flag without its value, or a value given to a boolean.
@@ -111,13 +122,15 @@ export function helpText(version: string): string {
   const lines = [
     `echoplex ${version}: an echo server (RFC 862 TCP and UDP, HTTP/1.1, WebSocket) that scales over cores`,
     "",
-    "usage: echoplex [flags]",
+    "usage: echoplex [flags]   (flags > ECHOPLEX_* variables > --config file > defaults)",
     "",
   ];
   for (const s of SETTINGS) {
     lines.push(`  --${s.flag.padEnd(15)} ${s.help} [${s.env}, default: ${describeDefault(s.key)}]`);
   }
   lines.push(
+    `  --${"config".padEnd(15)} a JSON file of settings, keys as --print-config shows them [ECHOPLEX_CONFIG]`,
+    `  --${"print-config".padEnd(15)} print the effective configuration as JSON and exit`,
     `  --${"help".padEnd(15)} print this and exit`,
     `  --${"version".padEnd(15)} print the version and exit`,
   );

@@ -93,6 +93,14 @@ export const SETTINGS = [
     parse: integer(0, 65_535),
   }),
   setting({
+    key: "backlog",
+    flag: "backlog",
+    env: "ECHOPLEX_BACKLOG",
+    help: "listen backlog of every TCP listener: connections the kernel queues before accept (capped by net.core.somaxconn)",
+    fallback: () => 4096,
+    parse: integer(1, 65_535),
+  }),
+  setting({
     key: "drainTimeout",
     flag: "drain-timeout",
     env: "ECHOPLEX_DRAIN_TIMEOUT",

@@ -26,6 +26,7 @@ export function boundPorts(asked: Ports, first: Ports): Ports {
 /** What every echo loop serves, from the config: the same for the single loop and workers. */
 export function serveOptions(config: Config): ServeOptions {
   return {
+    backlog: config.backlog,
     tls:
       config.tlsCert === null || config.tlsKey === null
         ? null

@@ -78,7 +78,11 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
   return {
     async listen(bindHost, ports, how) {
       const bind = (server: NetServer, port: number, flag: string) =>
-        listen(server, { host: bindHost, port, reusePort: how.reusePort }, flag);
+        listen(
+          server,
+          { host: bindHost, port, reusePort: how.reusePort, backlog: o.backlog },
+          flag,
+        );
       let httpPort: number | null = null;
       if (ports.http !== null) {
         http = startHttp();

@@ -49,13 +49,17 @@ export class Dispatcher {
   #stopped = false;
   #stallCheck: NodeJS.Timeout | undefined;
 
-  constructor(listeners: Listeners, policy: Balance, spill: boolean, log: Logger) {
+  constructor(
+    listeners: Listeners,
+    { policy, spill, backlog }: { policy: Balance; spill: boolean; backlog: number },
+    log: Logger,
+  ) {
     this.#policy = policy;
     this.#log = log;
     for (const service of SERVICES) {
       const handle = listeners[service];
       if (handle === null) continue;
-      const listener = new Listener(handle, (status, conn) =>
+      const listener = new Listener(handle, backlog, (status, conn) =>
         this.#onConnection(status, conn, service),
       );
       this.#listeners.set(service, listener);

@@ -7,8 +7,6 @@
  */
 import type { RawHandle, TcpHandle } from "./handles.ts";
 
-const BACKLOG = 511;
-
 export class Listener {
   #polled: TcpHandle | null;
   #spare: TcpHandle | null = null;
@@ -16,11 +14,14 @@ export class Listener {
   #spareFrom = -1;
   #closed = false;
   readonly #onConnection: (status: number, handle: RawHandle | undefined) => void;
+  readonly #backlog: number;
 
   constructor(
     handle: TcpHandle,
+    backlog: number,
     onConnection: (status: number, handle: RawHandle | undefined) => void,
   ) {
+    this.#backlog = backlog;
     this.#polled = handle;
     this.#onConnection = onConnection;
     handle.onconnection = onConnection;
@@ -71,7 +72,7 @@ export class Listener {
     this.#spare = null;
     handle.onconnection = this.#onConnection;
     this.#polled = handle;
-    return handle.listen(BACKLOG);
+    return handle.listen(this.#backlog);
   }
 
   close(): void {

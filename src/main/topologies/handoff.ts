@@ -22,15 +22,15 @@ export const startHandoff: StartTopology = async (config, log) => {
   // their raw handles' connections directly, so no net.Socket is ever built in the primary.
   const echoServer = createServer();
   const httpServer = config.http === null ? null : createServer();
-  const echo = await listen(echoServer, { host: config.host, port: config.port });
+  const { host, backlog } = config;
+  const echo = await listen(echoServer, { host, port: config.port, backlog });
   const http =
     httpServer === null
       ? null
-      : await listen(httpServer, { host: config.host, port: config.http ?? 0 }, "--http");
+      : await listen(httpServer, { host, port: config.http ?? 0, backlog }, "--http");
   const dispatcher = new Dispatcher(
     { echo: rawHandle(echoServer), http: httpServer === null ? null : rawHandle(httpServer) },
-    config.balance,
-    config.spill,
+    { policy: config.balance, spill: config.spill, backlog },
     log,
   );
   let ports = { ...configPorts(config), echo, http };

@@ -1,0 +1,77 @@
+/**
+ * --config FILE: a JSON object whose keys are the settings' names as `--print-config` prints
+ * them (`"drainTimeout": 5`, `"http": 8080`, `"work": "sha256:40"`, `null` for off). Each value
+ * goes through the same parser as its flag; anything wrong is one line naming the file, the key
+ * and what is allowed (ECHOPLEX_BAD_CONFIG, exit 2).
+ */
+import { readFileSync } from "node:fs";
+import { EchoplexError } from "../errors.ts";
+import type { Config } from "./config.ts";
+import { SETTINGS } from "./settings.ts";
+
+function bad(message: string): EchoplexError {
+  return new EchoplexError("ECHOPLEX_BAD_CONFIG", message);
+}
+
+/** The file's keys and values, every key a known setting. */
+export function readConfigFile(file: string): Map<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw bad(`--config ${file}: cannot read it (${reason})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw bad(`--config ${file}: not JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw bad(`--config ${file}: expected a JSON object of settings, like {"port": 7007}`);
+  }
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  for (const key of Object.keys(json)) {
+    if (!known.has(key)) {
+      throw bad(`--config ${file}: unknown key '${key}'; known keys: ${[...known].join(", ")}`);
+    }
+  }
+  return new Map(Object.entries(json));
+}
+
+/** One value from the file, through its setting's parser. */
+export function fileValue<K extends keyof Config>(
+  setting: {
+    readonly key: K;
+    readonly fallback: () => Config[K];
+    readonly parse: (raw: string, source: string) => Config[K];
+  },
+  value: unknown,
+  file: string,
+): Config[K] {
+  const where = `--config ${file}: ${setting.key}`;
+  if (value === null) {
+    // null is "off", for the settings that are off by default.
+    if (setting.fallback() === null) return null as Config[K];
+    throw bad(`${where}: null is not allowed; this setting cannot be off`);
+  }
+  let raw: string;
+  if (typeof value === "string") raw = value;
+  else if (typeof value === "number" && Number.isFinite(value)) raw = String(value);
+  else if (typeof value === "boolean") raw = value ? "on" : "off";
+  else
+    throw bad(`${where}: expected a string, number, boolean or null, got ${JSON.stringify(value)}`);
+  try {
+    return setting.parse(raw, where);
+  } catch (err) {
+    if (err instanceof EchoplexError) throw bad(err.message);
+    throw err;
+  }
+}
+
+/** The configuration as a --config file would say it (what --print-config prints). */
+export function asFile(config: Config): Record<string, unknown> {
+  const { work } = config;
+  return { ...config, work: work === null ? null : `${work.algorithm}:${work.rounds}` };
+}
