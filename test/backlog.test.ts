@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { MODES } from "../src/main/config.ts";
+import { echoThrough, random } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 
 /** The backlog (ss's Send-Q) of every socket listening on TCP `port`. */
@@ -38,4 +39,29 @@ describe("--backlog", {
       }
     });
   }
+
+  it("keeps the backlog through a spill (workers re-listen on the shared socket)", async (t) => {
+    const s = await serve(t, [
+      "--mode",
+      "handoff",
+      "--workers",
+      "2",
+      "--backlog",
+      "123",
+      "--log-level",
+      "debug",
+    ]);
+    const rush = Array.from({ length: 64 }, async () => {
+      for (let i = 0; i < 30; i++) {
+        const payload = random(64);
+        assert.deepEqual(await echoThrough(s.port, payload), payload);
+      }
+    });
+    await Promise.all(rush);
+    assert.ok(
+      s.lines.some((l) => l.msg === "spill: workers accept directly"),
+      "the rush spilled",
+    );
+    assert.deepEqual(backlogs(s.port), [123]);
+  });
 });

@@ -77,7 +77,8 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
           return;
         }
         const serve = (socket: Socket) => services.accept(service, socket);
-        const grant = spill(handle, message.maxOpen, message.ms, serve, (accepted, full) => {
+        const { maxOpen, ms } = message;
+        const grant = spill(handle, maxOpen, ms, options.serve.backlog, serve, (accepted, full) => {
           spilling.delete(service);
           log.trace({ service, accepted, full }, "spill grant over");
           reportSpilled(service, accepted, full);

@@ -17,6 +17,7 @@ export function spill(
   handle: object,
   maxOpen: number,
   ms: number,
+  backlog: number,
   serve: (socket: Socket) => void,
   done: (accepted: number, full: boolean) => void,
 ): Spill {
@@ -37,7 +38,9 @@ export function spill(
     if (openConnections() >= maxOpen) finish(true);
   });
   server.on("error", () => finish(false));
-  // node:net accepts a raw listening handle in listen(); its types do not say so.
-  server.listen(handle as { fd: number });
+  // node:net accepts a raw listening handle in listen(); its types do not say so. It calls
+  // listen(2) on the socket again, which sets the backlog of the socket every process shares:
+  // without `backlog` it would be Node's 511.
+  (server.listen as (handle: object, backlog: number) => void)(handle, backlog);
   return { stop: () => finish(false) };
 }
