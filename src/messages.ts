@@ -33,6 +33,10 @@ export interface Ports {
 export interface ServeOptions {
   /** Listen backlog of the TCP listeners the loop binds. */
   readonly backlog: number;
+  /** Most connections this loop holds open at once (its share of --max-connections); 0: no cap. */
+  readonly maxConnections: number;
+  /** A connection silent this long is closed, in ms; 0: never. */
+  readonly idleTimeoutMs: number;
   /** PEM file paths (the worker reads them; keys never travel in argv or messages), or null. */
   readonly tls: { readonly cert: string; readonly key: string } | null;
   /** HTTP request bodies over this many bytes get 413. */

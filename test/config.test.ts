@@ -32,6 +32,8 @@ describe("config", () => {
       host: "127.0.0.1",
       port: 7007,
       backlog: 4096,
+      maxConnections: 0,
+      idleTimeout: 0,
       drainTimeout: 10,
       logLevel: "info",
       http: null,

@@ -22,6 +22,10 @@ export interface Config {
   readonly port: number;
   /** Listen backlog of every TCP listener. */
   readonly backlog: number;
+  /** Connections the server holds open at once, split evenly over its loops; 0: no cap. */
+  readonly maxConnections: number;
+  /** Seconds of silence after which a connection is closed; 0: never. */
+  readonly idleTimeout: number;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
   readonly logLevel: LogLevel;

@@ -101,6 +101,22 @@ export const SETTINGS = [
     parse: integer(1, 65_535),
   }),
   setting({
+    key: "maxConnections",
+    flag: "max-connections",
+    env: "ECHOPLEX_MAX_CONNECTIONS",
+    help: "connections open at once, split evenly over the workers; beyond, new ones are closed at once and counted; 0: no cap",
+    fallback: () => 0,
+    parse: integer(0, 10_000_000),
+  }),
+  setting({
+    key: "idleTimeout",
+    flag: "idle-timeout",
+    env: "ECHOPLEX_IDLE_TIMEOUT",
+    help: "seconds a connection may stay silent (nothing read or written) before it is closed; 0: never",
+    fallback: () => 0,
+    parse: seconds(86_400),
+  }),
+  setting({
     key: "drainTimeout",
     flag: "drain-timeout",
     env: "ECHOPLEX_DRAIN_TIMEOUT",

@@ -27,6 +27,10 @@ export function boundPorts(asked: Ports, first: Ports): Ports {
 export function serveOptions(config: Config): ServeOptions {
   return {
     backlog: config.backlog,
+    // Each loop enforces its share of the server-wide cap: connections are spread evenly.
+    maxConnections:
+      config.maxConnections === 0 ? 0 : Math.ceil(config.maxConnections / config.workers),
+    idleTimeoutMs: config.idleTimeout * 1000,
     tls:
       config.tlsCert === null || config.tlsKey === null
         ? null

@@ -1,31 +1,67 @@
 /**
- * Every connection an echo loop serves, whatever its protocol: the open count least-connections
- * balancing reads, the served count the bench reads, and the drain on shutdown.
+ * Every connection an echo loop serves, whatever its protocol: the cap on open connections
+ * (--max-connections), the idle timeout (--idle-timeout), the open count least-connections
+ * balancing reads, the served and refused counts, and the drain on shutdown.
  */
 import type { Socket } from "node:net";
 
 /** Module state is per isolate: one set per worker process or thread. */
 const live = new Set<Socket>();
 let served = 0;
+let refused = 0;
+/** Most connections open at once in this loop (0: no limit), and ms of silence before a close. */
+let cap = 0;
+let idleMs = 0;
+
+export function setLimits(limits: { maxOpen: number; idleMs: number }): void {
+  cap = limits.maxOpen;
+  idleMs = limits.idleMs;
+}
 
 function untrack(this: Socket): void {
   live.delete(this);
 }
+function onIdle(this: Socket): void {
+  this.destroy();
+}
 
-/** Count a new connection until it closes. */
-export function track(socket: Socket): void {
+/**
+ * Admit a new connection: over the cap it is closed at once and counted as refused (false);
+ * otherwise it is counted until it closes, and closed after --idle-timeout of silence.
+ */
+export function admit(socket: Socket): boolean {
+  if (cap > 0 && live.size >= cap) {
+    refused++;
+    socket.destroy();
+    return false;
+  }
   served++;
   live.add(socket);
   socket.once("close", untrack);
+  if (idleMs > 0) socket.setTimeout(idleMs, onIdle);
+  return true;
 }
 
 export function openConnections(): number {
   return live.size;
 }
 
+/**
+ * ws turns a socket's timeout off when it takes the socket over: turn --idle-timeout back on (the
+ * close-on-idle listener admit() added is still there).
+ */
+export function rearmIdle(socket: Socket): void {
+  if (idleMs > 0) socket.setTimeout(idleMs);
+}
+
 /** Connections this worker has served since it started. */
 export function servedConnections(): number {
   return served;
+}
+
+/** Connections closed at once because the loop held --max-connections already. */
+export function refusedConnections(): number {
+  return refused;
 }
 
 /**

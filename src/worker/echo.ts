@@ -7,7 +7,7 @@
  * written back as the very Buffer that was read (no copy), and nothing else happens per chunk.
  */
 import type { Socket } from "node:net";
-import { track } from "./connections.ts";
+import { admit } from "./connections.ts";
 import type { Work } from "./work.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
@@ -31,7 +31,7 @@ function serve(
   onChunk: (this: Socket, chunk: Buffer) => void,
   onFin: (this: Socket) => void = onEnd,
 ): void {
-  track(socket);
+  if (!admit(socket)) return;
   socket.setNoDelay(true);
   socket.on("data", onChunk);
   socket.on("drain", onDrain);

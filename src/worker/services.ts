@@ -9,7 +9,13 @@ import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service } from "../messages.ts";
 import { loadTls } from "../tls.ts";
-import { drainConnections, servedConnections, track } from "./connections.ts";
+import {
+  admit,
+  drainConnections,
+  refusedConnections,
+  servedConnections,
+  setLimits,
+} from "./connections.ts";
 import { echoHandler } from "./echo.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
 import { createUdpEcho, type UdpEcho } from "./udp.ts";
@@ -40,6 +46,7 @@ export interface ListenHow {
 }
 
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
+  setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
   const tls = o.tls === null ? null : loadTls(o.tls);
   const work = createWork(o.work, o.offload);
   const onEcho = echoHandler(work);
@@ -58,7 +65,13 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       work,
       served: { worker, pid: process.pid },
     });
-    h.server.on("connection", track);
+    h.server.on("connection", admit);
+    if (o.idleTimeoutMs > 0) {
+      // node:http resets a socket's timeout per request (server.timeout) and between requests
+      // (keepAliveTimeout): both must honour --idle-timeout.
+      h.server.timeout = o.idleTimeoutMs;
+      h.server.keepAliveTimeout = Math.min(h.server.keepAliveTimeout, o.idleTimeoutMs);
+    }
     const closeWebSockets = attachWebSocketEcho(h.server, {
       maxMessage: o.maxMessage,
       compression: o.wsCompression,
@@ -125,7 +138,11 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     },
 
     summary() {
-      return { served: servedConnections(), ...(udp === undefined ? {} : { udp: udp.stats }) };
+      return {
+        served: servedConnections(),
+        refused: refusedConnections(),
+        ...(udp === undefined ? {} : { udp: udp.stats }),
+      };
     },
   };
 }

@@ -4,8 +4,10 @@
  * --max-message. Other upgrade paths get 404.
  */
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { rearmIdle } from "./connections.ts";
 import type { Work } from "./work.ts";
 
 export interface WebSocketEchoOptions {
@@ -69,6 +71,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("message", listener);
       ws.on("error", ignore);
+      rearmIdle(socket as Socket);
     });
   });
   return () => {
