@@ -63,6 +63,8 @@ describe("cli", () => {
     [["--tls-cert", TLS.cert, "--tls-key", TLS.otherKey], "ECHOPLEX_BAD_TLS", "--tls-key"],
     [["--config", "/nonexistent.json"], "ECHOPLEX_BAD_CONFIG", "/nonexistent.json"],
     [["--backlog", "0"], "ECHOPLEX_BAD_FLAG", "--backlog"],
+    [["--admin", "7007"], "ECHOPLEX_BAD_FLAG", "--admin"],
+    [["--admin-host", ""], "ECHOPLEX_BAD_FLAG", "--admin-host"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],
     [["stray"], "ECHOPLEX_UNKNOWN_FLAG", "stray"],
   ];
@@ -140,6 +142,8 @@ describe("cli", () => {
     ["--http", "reuseport"],
     ["--udp", "single"],
     ["--udp", "handoff"],
+    ["--admin", "single"],
+    ["--admin", "handoff"],
   ] as const) {
     it(`exits 1 with one line naming ${flag} when its port is in use (${mode})`, async (t) => {
       const udp = flag === "--udp";

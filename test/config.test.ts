@@ -34,6 +34,8 @@ describe("config", () => {
       backlog: 4096,
       maxConnections: 0,
       idleTimeout: 0,
+      admin: 9464,
+      adminHost: "127.0.0.1",
       drainTimeout: 10,
       logLevel: "info",
       http: null,

@@ -31,7 +31,9 @@ export function startServer(
   timeoutMs = 20_000,
   cli = CLI,
 ): Promise<RunningServer> {
-  const proc = spawn(process.execPath, [cli, ...args], {
+  // echoplex's admin port defaults to 9464; two servers at once would fight over it.
+  const admin = cli === CLI && !args.includes("--admin") ? ["--admin", "0"] : [];
+  const proc = spawn(process.execPath, [cli, ...admin, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

@@ -7,6 +7,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { startAdmin } from "./admin.ts";
 import { helpText, parseCommand } from "./config.ts";
 import { asFile } from "./config-file.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
@@ -38,6 +39,16 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const topology = await TOPOLOGIES[config.mode](config, log);
   let stopping = false;
+  const admin =
+    config.admin === null
+      ? undefined
+      : await startAdmin(config.adminHost, config.admin, () => ({
+          workersReady: topology.ready(),
+          draining: stopping,
+        })).catch(async (err: unknown) => {
+          await topology.stop(0);
+          throw err;
+        });
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, "second signal: exiting without waiting for the drain");
@@ -47,6 +58,7 @@ async function main(): Promise<void> {
     log.info({ signal, drainTimeout: config.drainTimeout }, "draining");
     topology.stop(config.drainTimeout * 1000).then(
       () => {
+        admin?.close();
         log.info("stopped");
         process.exit(0);
       },
@@ -69,6 +81,7 @@ async function main(): Promise<void> {
       ...(http === null ? {} : { http }),
       ...(udp === null ? {} : { udp }),
       ...(config.tlsCert === null ? {} : { tls: true }),
+      ...(admin === undefined ? {} : { admin: admin.port }),
     },
     "listening",
   );

@@ -26,6 +26,9 @@ export interface Config {
   readonly maxConnections: number;
   /** Seconds of silence after which a connection is closed; 0: never. */
   readonly idleTimeout: number;
+  /** Admin HTTP port (/healthz, /readyz), or null when off. */
+  readonly admin: number | null;
+  readonly adminHost: string;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
   readonly logLevel: LogLevel;
@@ -97,8 +100,17 @@ function validate(c: Config): void {
   if (c.offload > 0 && c.work === null) {
     throw usage("--offload needs CPU work to offload: add --work sha256:ROUNDS");
   }
-  if (c.http !== null && c.http !== 0 && c.http === c.port) {
-    throw usage(`--port and --http must differ (both are ${c.port}); 0 picks a free one`);
+  const tcp = [
+    ["--port", c.port],
+    ["--http", c.http],
+    ["--admin", c.admin],
+  ] as const;
+  for (const [i, [flag, port]] of tcp.entries()) {
+    for (const [other, otherPort] of tcp.slice(i + 1)) {
+      if (port !== null && port !== 0 && port === otherPort) {
+        throw usage(`${flag} and ${other} must differ (both are ${port}); 0 picks a free one`);
+      }
+    }
   }
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw usage("--tls-cert and --tls-key go together: give both PEM files, or neither");

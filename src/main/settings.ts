@@ -117,6 +117,22 @@ export const SETTINGS = [
     parse: seconds(86_400),
   }),
   setting({
+    key: "admin",
+    flag: "admin",
+    env: "ECHOPLEX_ADMIN",
+    help: "admin HTTP port: /healthz, /readyz; 0 picks a free one",
+    fallback: () => 9464,
+    parse: portOrOff,
+  }),
+  setting({
+    key: "adminHost",
+    flag: "admin-host",
+    env: "ECHOPLEX_ADMIN_HOST",
+    help: "address the admin port listens on (0.0.0.0 for probes from outside the host)",
+    fallback: () => "127.0.0.1",
+    parse: host,
+  }),
+  setting({
     key: "drainTimeout",
     flag: "drain-timeout",
     env: "ECHOPLEX_DRAIN_TIMEOUT",

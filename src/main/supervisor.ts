@@ -47,6 +47,11 @@ export class Supervisor {
     this.#hooks = hooks;
   }
 
+  /** Every worker slot holds a ready worker. */
+  allReady(): boolean {
+    return this.slots.length > 0 && this.slots.every((slot) => slot.ready);
+  }
+
   /** Start `count` workers one after another; resolves when all are ready. */
   async start(count: number): Promise<void> {
     for (let id = 0; id < count; id++) await this.add(id);

@@ -54,6 +54,7 @@ export const startHandoff: StartTopology = async (config, log) => {
   }
   return {
     ports,
+    ready: () => supervisor.allReady(),
     async stop(ms) {
       await dispatcher.stop();
       await supervisor.stop(ms);

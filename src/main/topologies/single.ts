@@ -16,6 +16,7 @@ export const startSingle: StartTopology = async (config, log) => {
   });
   return {
     ports,
+    ready: () => true,
     async stop(ms) {
       await services.drain(ms);
       log.info({ worker: 0, ...services.summary() }, "worker stopped");

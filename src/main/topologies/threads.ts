@@ -17,7 +17,7 @@ export const startThreads: StartTopology = async (config, log) => {
     const asked = configPorts(config);
     const ports = boundPorts(asked, await threads.add(0, asked));
     for (let id = 1; id < config.workers; id++) await threads.add(id, ports);
-    return { ports, stop: (ms) => threads.stop(ms) };
+    return { ports, ready: () => threads.allReady(config.workers), stop: (ms) => threads.stop(ms) };
   } catch (err) {
     await threads.stop(0);
     throw err;
@@ -26,6 +26,8 @@ export const startThreads: StartTopology = async (config, log) => {
 
 class Threads {
   readonly #workers = new Map<number, Worker>();
+  /** Ids of the threads that said ready and have not exited since. */
+  readonly #ready = new Set<number>();
   #stopping = false;
   readonly #config: Config;
   readonly #log: Logger;
@@ -47,6 +49,7 @@ class Threads {
         const m: FromWorker = message;
         if (m.t === "ready") {
           ready = true;
+          this.#ready.add(id);
           resolve(m.ports);
         } else if (m.t === "failed") reject(new EchoplexError(m.code as never, m.message));
       });
@@ -56,6 +59,7 @@ class Threads {
       worker.on("exit", (code) => {
         if (this.#workers.get(id) !== worker) return;
         this.#workers.delete(id);
+        this.#ready.delete(id);
         if (!ready) {
           reject(
             new EchoplexError(
@@ -75,6 +79,11 @@ class Threads {
         }, 100);
       });
     });
+  }
+
+  /** `count` threads are running and ready. */
+  allReady(count: number): boolean {
+    return this.#ready.size === count;
   }
 
   async stop(ms: number): Promise<void> {
