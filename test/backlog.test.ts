@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { MODES } from "../src/main/config.ts";
-import { echoThrough, random } from "./helpers/client.ts";
+import { echoRush } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 
 /** The backlog (ss's Send-Q) of every socket listening on TCP `port`. */
@@ -51,13 +51,7 @@ describe("--backlog", {
       "--log-level",
       "debug",
     ]);
-    const rush = Array.from({ length: 64 }, async () => {
-      for (let i = 0; i < 30; i++) {
-        const payload = random(64);
-        assert.deepEqual(await echoThrough(s.port, payload), payload);
-      }
-    });
-    await Promise.all(rush);
+    await echoRush(s.port, 64, 30);
     assert.ok(
       s.lines.some((l) => l.msg === "spill: workers accept directly"),
       "the rush spilled",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { BALANCES } from "../src/main/config.ts";
-import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { echoRush, echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { countByOwner, ownerOf } from "./helpers/owners.ts";
 import { childPids, type RunningServer, serve, sleep, waitFor } from "./helpers/server.ts";
@@ -164,26 +164,14 @@ describe("handoff", () => {
       "--log-level",
       "debug",
     ]);
-    const rush = Array.from({ length: 64 }, async () => {
-      for (let i = 0; i < 20; i++) {
-        const payload = random(64);
-        assert.deepEqual(await echoThrough(server.port, payload), payload);
-      }
-    });
-    await Promise.all(rush);
+    await echoRush(server.port, 64, 20);
     assert.ok(!server.lines.some((l) => l.msg === "spill: workers accept directly"));
   });
 
   it("spills to direct accept under a rush of connections and returns to handoff", async (t) => {
     const sockets = track(t);
     const server = await serve(t, [...HANDOFF, "--log-level", "debug"]);
-    const rush = Array.from({ length: 64 }, async () => {
-      for (let i = 0; i < 40; i++) {
-        const payload = random(64);
-        assert.deepEqual(await echoThrough(server.port, payload), payload);
-      }
-    });
-    await Promise.all(rush);
+    await echoRush(server.port, 64, 40);
     assert.ok(spills(server).started > 0, "the rush spilled");
     await spillOver(server);
     // Handoff again: both workers still get connections, once their load reports (every

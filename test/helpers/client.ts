@@ -98,3 +98,18 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : n;
 }
+
+/**
+ * A rush of short connections: `loops` concurrent loops, each opening `each` connections one
+ * after another, every one echoing 64 random bytes and checked. Enough (64 x 20) to make the
+ * handoff primary spill.
+ */
+export async function echoRush(port: number, loops = 64, each = 20): Promise<void> {
+  const loop = async (): Promise<void> => {
+    for (let i = 0; i < each; i++) {
+      const payload = random(64);
+      assert.deepEqual(await echoThrough(port, payload), payload);
+    }
+  };
+  await Promise.all(Array.from({ length: loops }, loop));
+}
