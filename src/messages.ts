@@ -114,6 +114,32 @@ export interface LoadMessage {
   /** Connection handles received from the primary so far (to reconcile in-flight handoffs). */
   readonly received: number;
 }
+/** What a loop has done since it started (counters) and how it is now; for /metrics. */
+export interface WorkerStats {
+  readonly open: number;
+  readonly served: number;
+  readonly refused: number;
+  /** Bytes read from and written to clients, TCP and HTTP/WebSocket connections. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** UDP datagrams by outcome, when UDP is on. */
+  readonly udp: {
+    readonly received: number;
+    readonly answered: number;
+    readonly reflection: number;
+    readonly rateLimited: number;
+    readonly queueFull: number;
+  } | null;
+  /** The event loop's delay over the last report period: p99 and max, in seconds. */
+  readonly loopDelayP99: number;
+  readonly loopDelayMax: number;
+}
+
+/** Every STATS_INTERVAL_MS (src/worker/run.ts), for the primary's /metrics. */
+export interface StatsMessage {
+  readonly t: "stats";
+  readonly stats: WorkerStats;
+}
 export interface SpilledMessage {
   readonly t: "spilled";
   readonly s: Service;
@@ -142,6 +168,7 @@ export interface FailedMessage {
 export type FromWorker =
   | ReadyMessage
   | LoadMessage
+  | StatsMessage
   | SpilledMessage
   | DupReplyMessage
   | DrainingMessage
@@ -155,6 +182,7 @@ const TO_WORKER: ReadonlySet<unknown> = new Set(["conn", "accept", "dup", "drain
 const FROM_WORKER: ReadonlySet<unknown> = new Set([
   "ready",
   "load",
+  "stats",
   "spilled",
   "dup",
   "draining",

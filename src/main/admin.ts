@@ -1,9 +1,11 @@
 /**
  * The admin port (--admin, on the primary): /healthz says the primary is alive; /readyz says
  * whether the server takes connections: every worker up and no drain under way (503 otherwise,
- * so a load balancer stops sending before the drain closes anything). JSON bodies.
+ * so a load balancer stops sending before the drain closes anything); /metrics is Prometheus
+ * text (metrics.ts).
  */
 import { createServer, type ServerResponse } from "node:http";
+import type { Registry } from "prom-client";
 import { listen } from "../listen.ts";
 
 export interface AdminStatus {
@@ -32,6 +34,7 @@ export async function startAdmin(
   host: string,
   port: number,
   status: () => AdminStatus,
+  metrics: Registry,
 ): Promise<Admin> {
   const started = Date.now();
   const server = createServer((req, res) => {
@@ -42,8 +45,16 @@ export async function startAdmin(
       const { workersReady, draining } = status();
       const reason = draining ? "draining" : workersReady ? undefined : "a worker is not ready";
       reply(res, reason === undefined ? 200 : 503, { ready: reason === undefined, reason });
+    } else if (path === "/metrics") {
+      metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": metrics.contentType });
+          res.end(text);
+        },
+        (err: Error) => reply(res, 500, { error: err.message }),
+      );
     } else {
-      reply(res, 404, { error: "not found", paths: ["/healthz", "/readyz"] });
+      reply(res, 404, { error: "not found", paths: ["/healthz", "/readyz", "/metrics"] });
     }
   });
   // Probes open a connection each time; none may hold the drain up.

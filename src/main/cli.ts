@@ -10,6 +10,7 @@ import { createLogger } from "../log.ts";
 import { startAdmin } from "./admin.ts";
 import { helpText, parseCommand } from "./config.ts";
 import { asFile } from "./config-file.ts";
+import { createMetrics } from "./metrics.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
 
 function fail(err: unknown): never {
@@ -42,10 +43,15 @@ async function main(): Promise<void> {
   const admin =
     config.admin === null
       ? undefined
-      : await startAdmin(config.adminHost, config.admin, () => ({
-          workersReady: topology.ready(),
-          draining: stopping,
-        })).catch(async (err: unknown) => {
+      : await startAdmin(
+          config.adminHost,
+          config.admin,
+          () => ({ workersReady: topology.ready(), draining: stopping }),
+          createMetrics(
+            () => topology.metrics(),
+            () => topology.ready() && !stopping,
+          ),
+        ).catch(async (err: unknown) => {
           await topology.stop(0);
           throw err;
         });

@@ -120,7 +120,7 @@ export const SETTINGS = [
     key: "admin",
     flag: "admin",
     env: "ECHOPLEX_ADMIN",
-    help: "admin HTTP port: /healthz, /readyz; 0 picks a free one",
+    help: "admin HTTP port: /healthz, /readyz, /metrics; 0 picks a free one",
     fallback: () => 9464,
     parse: portOrOff,
   }),

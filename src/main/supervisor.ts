@@ -6,7 +6,14 @@
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { type FromWorker, isFromWorker, type Ports, type ToWorker } from "../messages.ts";
+import {
+  type FromWorker,
+  isFromWorker,
+  type Ports,
+  type ToWorker,
+  type WorkerStats,
+} from "../messages.ts";
+import type { TopologyMetrics } from "./topology.ts";
 
 export interface Slot {
   readonly id: number;
@@ -14,6 +21,8 @@ export interface Slot {
   ready: boolean;
   /** The ports the worker reported in its ready message. */
   ports: Ports;
+  /** Its latest counters, once it has sent some. */
+  stats?: WorkerStats;
 }
 
 export interface SupervisorHooks {
@@ -37,6 +46,7 @@ export class Supervisor {
   readonly slots: Slot[] = [];
   #stopping = false;
   #failures = 0;
+  #restarts = 0;
   readonly #spawn: (id: number) => ChildProcess;
   readonly #log: Logger;
   readonly #hooks: SupervisorHooks;
@@ -45,6 +55,12 @@ export class Supervisor {
     this.#spawn = spawn;
     this.#log = log;
     this.#hooks = hooks;
+  }
+
+  metrics(): TopologyMetrics {
+    const workers = new Map<number, WorkerStats>();
+    for (const slot of this.slots) if (slot.stats !== undefined) workers.set(slot.id, slot.stats);
+    return { workers, restarts: this.#restarts };
   }
 
   /** Every worker slot holds a ready worker. */
@@ -76,6 +92,7 @@ export class Supervisor {
     child.on("message", (message: unknown, handle: object | undefined) => {
       if (!isFromWorker(message) || slot.child !== child) return;
       this.#hooks.message?.(slot, message, handle);
+      if (message.t === "stats") slot.stats = message.stats;
       if (message.t === "ready") {
         slot.ready = true;
         slot.ports = message.ports;
@@ -108,6 +125,7 @@ export class Supervisor {
         "worker exited; replacing it",
       );
       this.#failures = Date.now() - startedAt > HEALTHY_MS ? 0 : this.#failures + 1;
+      this.#restarts++;
       const delay = Math.min(
         RESPAWN_MAX_MS,
         RESPAWN_BASE_MS * 2 ** Math.max(0, this.#failures - 1),

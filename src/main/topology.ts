@@ -1,5 +1,16 @@
 import type { Logger } from "../log.ts";
-import type { Ports } from "../messages.ts";
+import type { Ports, WorkerStats } from "../messages.ts";
+
+/** What /metrics reads from a topology. */
+export interface TopologyMetrics {
+  /** The latest counters each worker (by id) reported. */
+  readonly workers: ReadonlyMap<number, WorkerStats>;
+  /** Workers replaced after they exited. */
+  readonly restarts: number;
+  /** handoff: connections accepted and waiting for a worker. */
+  readonly queued?: number;
+}
+
 import type { Config } from "./config.ts";
 
 /** A running server in one of the modes. */
@@ -8,6 +19,7 @@ export interface Topology {
   readonly ports: Ports;
   /** Every worker is up and taking connections (false while one is being replaced). */
   ready(): boolean;
+  metrics(): TopologyMetrics;
   /** Stop accepting, let open connections finish for up to `ms`, close the rest, and resolve. */
   stop(ms: number): Promise<void>;
 }

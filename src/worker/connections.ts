@@ -9,6 +9,9 @@ import type { Socket } from "node:net";
 const live = new Set<Socket>();
 let served = 0;
 let refused = 0;
+/** Bytes of connections that have closed (open ones are summed when asked). */
+let closedIn = 0;
+let closedOut = 0;
 /** Most connections open at once in this loop (0: no limit), and ms of silence before a close. */
 let cap = 0;
 let idleMs = 0;
@@ -20,6 +23,19 @@ export function setLimits(limits: { maxOpen: number; idleMs: number }): void {
 
 function untrack(this: Socket): void {
   live.delete(this);
+  closedIn += this.bytesRead;
+  closedOut += this.bytesWritten;
+}
+
+/** Bytes read from and written to clients since the loop started. */
+export function bytesMoved(): { bytesIn: number; bytesOut: number } {
+  let bytesIn = closedIn;
+  let bytesOut = closedOut;
+  for (const socket of live) {
+    bytesIn += socket.bytesRead;
+    bytesOut += socket.bytesWritten;
+  }
+  return { bytesIn, bytesOut };
 }
 function onIdle(this: Socket): void {
   this.destroy();

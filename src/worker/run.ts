@@ -18,6 +18,9 @@ export interface Channel {
   onClose(listener: () => void): void;
 }
 
+/** How often a worker sends its counters for /metrics. */
+const STATS_INTERVAL_MS = 1_000;
+
 export async function runWorker(options: WorkerOptions, channel: Channel): Promise<void> {
   const log = createLogger(options.logLevel, { worker: options.id });
   let services: Services;
@@ -47,6 +50,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     draining = true;
     channel.send({ t: "draining" });
     clearInterval(loadTimer);
+    clearInterval(statsTimer);
     for (const grant of spilling.values()) grant.stop();
     log.debug({ open: openConnections() }, "draining");
     await services.drain(ms);
@@ -105,6 +109,11 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     if (openConnections() !== reported.open || received !== reported.received) reportLoad();
   }, options.loadIntervalMs);
   loadTimer.unref();
+  const statsTimer = setInterval(
+    () => channel.send({ t: "stats", stats: services.stats() }),
+    STATS_INTERVAL_MS,
+  );
+  statsTimer.unref();
 
   let ports: Ports;
   try {

@@ -4,14 +4,17 @@
  * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createServer as createTlsServer } from "node:tls";
 import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
-import type { Ports, ServeOptions, Service } from "../messages.ts";
+import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
 import { loadTls } from "../tls.ts";
 import {
   admit,
+  bytesMoved,
   drainConnections,
+  openConnections,
   refusedConnections,
   servedConnections,
   setLimits,
@@ -34,6 +37,8 @@ export interface Services {
   drain(ms: number): Promise<void>;
   /** What the worker reports when it stops. */
   summary(): Record<string, unknown>;
+  /** Counters and the event loop's delay since the last call, for /metrics. */
+  stats(): WorkerStats;
 }
 
 export interface ListenHow {
@@ -45,8 +50,18 @@ export interface ListenHow {
   readonly udpReusePort: boolean;
 }
 
+/** How often the event loop's delay is sampled. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** A loop-delay sample in ns, less the sampling interval, in seconds. */
+function beyondInterval(ns: number): number {
+  return Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
+}
+
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
   setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
   const tls = o.tls === null ? null : loadTls(o.tls);
   const work = createWork(o.work, o.offload);
   const onEcho = echoHandler(work);
@@ -135,6 +150,23 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       udp?.close();
       await drainConnections(ms);
       await work?.close();
+    },
+
+    stats() {
+      const stats: WorkerStats = {
+        open: openConnections(),
+        served: servedConnections(),
+        refused: refusedConnections(),
+        ...bytesMoved(),
+        udp: udp === undefined ? null : { ...udp.stats },
+        // The histogram is in nanoseconds and each sample includes the sampling interval
+        // itself (an idle loop reads 10 ms): the delay is what lies beyond it. Each report
+        // covers the time since the last one.
+        loopDelayP99: beyondInterval(loopDelay.percentile(99)),
+        loopDelayMax: beyondInterval(loopDelay.max),
+      };
+      loopDelay.reset();
+      return stats;
     },
 
     summary() {

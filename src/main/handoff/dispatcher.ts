@@ -70,6 +70,11 @@ export class Dispatcher {
     }
   }
 
+  /** Connections accepted and waiting for a worker's channel. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /** A worker (new or replacement) in slot `id` is ready. */
   attach(id: number, child: ChildProcess): void {
     const lane = this.#lane(id);

@@ -37,7 +37,12 @@ function startCluster(policy: number): StartTopology {
       await supervisor.stop(0);
       throw err;
     }
-    return { ports: bound, ready: () => supervisor.allReady(), stop: (ms) => supervisor.stop(ms) };
+    return {
+      ports: bound,
+      ready: () => supervisor.allReady(),
+      metrics: () => supervisor.metrics(),
+      stop: (ms) => supervisor.stop(ms),
+    };
   };
 }
 

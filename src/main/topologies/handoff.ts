@@ -55,6 +55,7 @@ export const startHandoff: StartTopology = async (config, log) => {
   return {
     ports,
     ready: () => supervisor.allReady(),
+    metrics: () => ({ ...supervisor.metrics(), queued: dispatcher.queued }),
     async stop(ms) {
       await dispatcher.stop();
       await supervisor.stop(ms);

@@ -20,5 +20,10 @@ export const startReuseport: StartTopology = async (config, log) => {
     await supervisor.stop(0);
     throw err;
   }
-  return { ports, ready: () => supervisor.allReady(), stop: (ms) => supervisor.stop(ms) };
+  return {
+    ports,
+    ready: () => supervisor.allReady(),
+    metrics: () => supervisor.metrics(),
+    stop: (ms) => supervisor.stop(ms),
+  };
 };

@@ -17,6 +17,7 @@ export const startSingle: StartTopology = async (config, log) => {
   return {
     ports,
     ready: () => true,
+    metrics: () => ({ workers: new Map([[0, services.stats()]]), restarts: 0 }),
     async stop(ms) {
       await services.drain(ms);
       log.info({ worker: 0, ...services.summary() }, "worker stopped");

@@ -5,9 +5,15 @@
 import { Worker } from "node:worker_threads";
 import { EchoplexError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import { type FromWorker, isFromWorker, type Ports, type WorkerOptions } from "../../messages.ts";
+import {
+  type FromWorker,
+  isFromWorker,
+  type Ports,
+  type WorkerOptions,
+  type WorkerStats,
+} from "../../messages.ts";
 import type { Config } from "../config.ts";
-import type { StartTopology } from "../topology.ts";
+import type { StartTopology, TopologyMetrics } from "../topology.ts";
 import { WORKER_THREAD_ENTRY } from "../worker-entry.ts";
 import { boundPorts, configPorts, workerOptions } from "../workers.ts";
 
@@ -17,7 +23,12 @@ export const startThreads: StartTopology = async (config, log) => {
     const asked = configPorts(config);
     const ports = boundPorts(asked, await threads.add(0, asked));
     for (let id = 1; id < config.workers; id++) await threads.add(id, ports);
-    return { ports, ready: () => threads.allReady(config.workers), stop: (ms) => threads.stop(ms) };
+    return {
+      ports,
+      ready: () => threads.allReady(config.workers),
+      metrics: () => threads.metrics(),
+      stop: (ms) => threads.stop(ms),
+    };
   } catch (err) {
     await threads.stop(0);
     throw err;
@@ -28,6 +39,8 @@ class Threads {
   readonly #workers = new Map<number, Worker>();
   /** Ids of the threads that said ready and have not exited since. */
   readonly #ready = new Set<number>();
+  readonly #stats = new Map<number, WorkerStats>();
+  #restarts = 0;
   #stopping = false;
   readonly #config: Config;
   readonly #log: Logger;
@@ -47,7 +60,8 @@ class Threads {
       worker.on("message", (message: unknown) => {
         if (!isFromWorker(message)) return;
         const m: FromWorker = message;
-        if (m.t === "ready") {
+        if (m.t === "stats") this.#stats.set(id, m.stats);
+        else if (m.t === "ready") {
           ready = true;
           this.#ready.add(id);
           resolve(m.ports);
@@ -71,6 +85,7 @@ class Threads {
         }
         if (this.#stopping) return;
         this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
+        this.#restarts++;
         setTimeout(() => {
           if (!this.#stopping)
             this.add(id, ports).catch((err: Error) =>
@@ -79,6 +94,10 @@ class Threads {
         }, 100);
       });
     });
+  }
+
+  metrics(): TopologyMetrics {
+    return { workers: this.#stats, restarts: this.#restarts };
   }
 
   /** `count` threads are running and ready. */

@@ -1,0 +1,85 @@
+/** /metrics on the admin port: Prometheus text, summed here over the worker label. */
+import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import { describe, it } from "node:test";
+import { echoThrough, HOST, random } from "./helpers/client.ts";
+import { once as requestOnce } from "./helpers/http.ts";
+import { childPids, type RunningServer, serve, sleep } from "./helpers/server.ts";
+
+/** Every sample of `/metrics`, keyed by name and labels as printed. */
+async function scrape(
+  server: RunningServer,
+): Promise<{ type: string; samples: Map<string, number> }> {
+  const res = await fetch(`http://${HOST}:${server.listening.admin}/metrics`);
+  const text = await res.text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return { type: res.headers.get("content-type") ?? "", samples };
+}
+
+/** The sum of a metric over its labels (filtered by `having`, e.g. outcome="answered"). */
+function sum(samples: Map<string, number>, name: string, having = ""): number {
+  let total = 0;
+  for (const [key, value] of samples) {
+    if ((key === name || key.startsWith(`${name}{`)) && key.includes(having)) total += value;
+  }
+  return total;
+}
+
+describe("/metrics", () => {
+  for (const mode of ["single", "handoff", "threads"]) {
+    it(`counts connections, bytes and datagrams over every worker (${mode})`, async (t) => {
+      const s = await serve(t, ["--mode", mode, "--workers", "2", "--http", "0", "--udp", "0"]);
+      for (let i = 0; i < 4; i++) {
+        const payload = random(1000);
+        assert.deepEqual(await echoThrough(s.port, payload), payload);
+      }
+      for (let i = 0; i < 2; i++) {
+        const body = random(100);
+        assert.deepEqual(
+          (await requestOnce(s.listening.http as number, { method: "POST", body })).body,
+          body,
+        );
+      }
+      const dgram = createSocket("udp4");
+      const answer = once(dgram, "message");
+      dgram.send("udp", s.listening.udp as number, HOST);
+      await answer;
+      dgram.close();
+      // Workers report every second; the single loop is read at the scrape.
+      let samples = (await scrape(s)).samples;
+      for (let i = 0; i < 40 && sum(samples, "echoplex_connections_total") < 6; i++) {
+        await sleep(100);
+        samples = (await scrape(s)).samples;
+      }
+      const { type } = await scrape(s);
+      assert.match(type, /^text\/plain/);
+      assert.equal(sum(samples, "echoplex_connections_total"), 6, "4 TCP + 2 HTTP connections");
+      assert.ok(sum(samples, "echoplex_received_bytes_total") >= 4_200);
+      assert.ok(sum(samples, "echoplex_sent_bytes_total") >= 4_200);
+      assert.equal(sum(samples, "echoplex_udp_datagrams_total", 'outcome="answered"'), 1);
+      assert.equal(sum(samples, "echoplex_connections_refused_total"), 0);
+      assert.equal(samples.get("echoplex_ready"), 1);
+      assert.equal(samples.get("echoplex_worker_restarts_total"), 0);
+      assert.ok(sum(samples, "echoplex_event_loop_delay_p99_seconds") < 1);
+    });
+  }
+
+  it("counts worker restarts", async (t) => {
+    const s = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const [victim] = childPids(s.pid);
+    assert.ok(victim !== undefined);
+    process.kill(victim, "SIGKILL");
+    let restarts = 0;
+    for (let i = 0; i < 100 && restarts === 0; i++) {
+      restarts = (await scrape(s)).samples.get("echoplex_worker_restarts_total") ?? 0;
+      await sleep(50);
+    }
+    assert.equal(restarts, 1);
+  });
+});
