@@ -68,6 +68,33 @@ describe("supervision", () => {
     assert.deepEqual(await echoThrough(server.port, again), again);
   });
 
+  it("stops with ECHOPLEX_CRASH_LOOP when workers keep dying (5 exits within 60 s)", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "1"]);
+    const exited = new Promise<number | null>((resolve) => server.proc.once("exit", resolve));
+    let stderr = "";
+    server.proc.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    for (let kill = 1; kill <= 5; kill++) {
+      const worker = await waitFor(`worker ${kill}`, () => childPids(server.pid)[0]);
+      process.kill(worker, "SIGKILL");
+      if (kill < 5) {
+        await waitFor("its replacement", () => {
+          const now = childPids(server.pid);
+          return now.length === 1 && now[0] !== worker ? true : undefined;
+        });
+        await sleep(100); // let it report ready
+      }
+    }
+    assert.equal(await exited, 1);
+    const lines = stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0] ?? "",
+      /^echoplex: workers exited 5 times within 60 s; .*\[ECHOPLEX_CRASH_LOOP\]$/,
+    );
+  });
+
   it("SIGINT drains and exits 0 like SIGTERM", async () => {
     const server = await startServer(["--mode", "handoff", "--workers", "2", "--port", "0"]);
     assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });

@@ -38,8 +38,16 @@ async function main(): Promise<void> {
   }
   const { config } = command;
   const log = createLogger(config.logLevel);
-  const topology = await TOPOLOGIES[config.mode](config, log);
   let stopping = false;
+  let stop: ((ms: number) => Promise<void>) | undefined;
+  const fatal = (err: Error): void => {
+    if (stopping) return;
+    stopping = true;
+    log.error({ err: err.message }, "stopping");
+    void (stop?.(0) ?? Promise.resolve()).finally(() => fail(err));
+  };
+  const topology = await TOPOLOGIES[config.mode](config, log, fatal);
+  stop = (ms) => topology.stop(ms);
   const admin =
     config.admin === null
       ? undefined

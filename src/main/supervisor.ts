@@ -13,6 +13,7 @@ import {
   type ToWorker,
   type WorkerStats,
 } from "../messages.ts";
+import { CrashWindow, crashLoopError } from "./crash-loop.ts";
 import type { TopologyMetrics } from "./topology.ts";
 
 export interface Slot {
@@ -32,6 +33,8 @@ export interface SupervisorHooks {
   ready?(slot: Slot): void;
   /** A worker exited; it will be replaced unless the supervisor is stopping. */
   exit?(slot: Slot): void;
+  /** Workers keep dying (a crash loop): the server should stop. */
+  crashLoop?(err: Error): void;
 }
 
 const NO_PORTS: Ports = { echo: 0, http: null, udp: null };
@@ -47,6 +50,9 @@ export class Supervisor {
   #stopping = false;
   #failures = 0;
   #restarts = 0;
+  /** Slots that have had a ready worker: a worker that dies there, even starting, is replaced. */
+  readonly #served = new Set<number>();
+  readonly #crashes = new CrashWindow();
   readonly #spawn: (id: number) => ChildProcess;
   readonly #log: Logger;
   readonly #hooks: SupervisorHooks;
@@ -96,6 +102,7 @@ export class Supervisor {
       if (message.t === "ready") {
         slot.ready = true;
         slot.ports = message.ports;
+        this.#served.add(slot.id);
         this.#log.debug({ worker: slot.id, workerPid: child.pid }, "worker ready");
         this.#hooks.ready?.(slot);
         resolve(slot);
@@ -119,7 +126,14 @@ export class Supervisor {
           ),
         );
       }
-      if (this.#stopping || !wasReady) return;
+      // A worker that never got ready on first start fails the start (rejected above); one that
+      // dies while replacing another is replaced in turn, so a slot is never left empty.
+      if (this.#stopping || !this.#served.has(slot.id)) return;
+      // With no crashLoop hook to stop the server, replacing goes on whatever the rate.
+      if (this.#crashes.record() && this.#hooks.crashLoop !== undefined) {
+        this.#hooks.crashLoop(crashLoopError("workers"));
+        return;
+      }
       this.#log.warn(
         { worker: slot.id, workerPid: child.pid, code, signal },
         "worker exited; replacing it",

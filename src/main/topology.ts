@@ -24,4 +24,9 @@ export interface Topology {
   stop(ms: number): Promise<void>;
 }
 
-export type StartTopology = (config: Config, log: Logger) => Promise<Topology>;
+/** `fatal` stops the whole server with an error (a crash loop, src/main/crash-loop.ts). */
+export type StartTopology = (
+  config: Config,
+  log: Logger,
+  fatal: (err: Error) => void,
+) => Promise<Topology>;

@@ -13,18 +13,22 @@ import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
 import { configPorts, workerOptions } from "../workers.ts";
 
 function startCluster(policy: number): StartTopology {
-  return async (config, log): Promise<Topology> => {
+  return async (config, log, fatal): Promise<Topology> => {
     // The policy is read once, at the first fork, for the whole process.
     cluster.schedulingPolicy = policy;
     let ports = configPorts(config);
-    const supervisor = new Supervisor((id) => {
-      cluster.setupPrimary({
-        exec: fileURLToPath(WORKER_PROCESS_ENTRY),
-        args: [JSON.stringify(workerOptions(config, id, "listen", ports))],
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      });
-      return cluster.fork().process;
-    }, log);
+    const supervisor = new Supervisor(
+      (id) => {
+        cluster.setupPrimary({
+          exec: fileURLToPath(WORKER_PROCESS_ENTRY),
+          args: [JSON.stringify(workerOptions(config, id, "listen", ports))],
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+        });
+        return cluster.fork().process;
+      },
+      log,
+      { crashLoop: fatal },
+    );
     let bound: Ports;
     try {
       bound = (await supervisor.add(0)).ports;

@@ -17,7 +17,7 @@ function rawHandle(server: Server): TcpHandle {
   return (server as unknown as { _handle: TcpHandle })._handle;
 }
 
-export const startHandoff: StartTopology = async (config, log) => {
+export const startHandoff: StartTopology = async (config, log, fatal) => {
   // net.Servers bind the sockets (with their clear errors); from then on the dispatcher takes
   // their raw handles' connections directly, so no net.Socket is ever built in the primary.
   const echoServer = createServer();
@@ -41,6 +41,7 @@ export const startHandoff: StartTopology = async (config, log) => {
       ready: (slot) => dispatcher.attach(slot.id, slot.child),
       exit: (slot) => dispatcher.detach(slot.id),
       message: (slot, message, handle) => dispatcher.message(slot.id, message, handle),
+      crashLoop: fatal,
     },
   );
   try {

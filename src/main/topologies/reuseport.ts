@@ -7,11 +7,12 @@ import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
 import { boundPorts, configPorts, forkWorker, workerOptions } from "../workers.ts";
 
-export const startReuseport: StartTopology = async (config, log) => {
+export const startReuseport: StartTopology = async (config, log, fatal) => {
   let ports = configPorts(config);
   const supervisor = new Supervisor(
     (id) => forkWorker(workerOptions(config, id, "reuseport", ports)),
     log,
+    { crashLoop: fatal },
   );
   try {
     ports = boundPorts(ports, (await supervisor.add(0)).ports);

@@ -13,12 +13,13 @@ import {
   type WorkerStats,
 } from "../../messages.ts";
 import type { Config } from "../config.ts";
+import { CrashWindow, crashLoopError } from "../crash-loop.ts";
 import type { StartTopology, TopologyMetrics } from "../topology.ts";
 import { WORKER_THREAD_ENTRY } from "../worker-entry.ts";
 import { boundPorts, configPorts, workerOptions } from "../workers.ts";
 
-export const startThreads: StartTopology = async (config, log) => {
-  const threads = new Threads(config, log);
+export const startThreads: StartTopology = async (config, log, fatal) => {
+  const threads = new Threads(config, log, fatal);
   try {
     const asked = configPorts(config);
     const ports = boundPorts(asked, await threads.add(0, asked));
@@ -41,11 +42,16 @@ class Threads {
   readonly #ready = new Set<number>();
   readonly #stats = new Map<number, WorkerStats>();
   #restarts = 0;
+  readonly #crashes = new CrashWindow();
+  /** Ids that have had a ready thread. */
+  readonly #served = new Set<number>();
+  readonly #fatal: (err: Error) => void;
   #stopping = false;
   readonly #config: Config;
   readonly #log: Logger;
 
-  constructor(config: Config, log: Logger) {
+  constructor(config: Config, log: Logger, fatal: (err: Error) => void) {
+    this.#fatal = fatal;
     this.#config = config;
     this.#log = log;
   }
@@ -64,6 +70,7 @@ class Threads {
         else if (m.t === "ready") {
           ready = true;
           this.#ready.add(id);
+          this.#served.add(id);
           resolve(m.ports);
         } else if (m.t === "failed") reject(new EchoplexError(m.code as never, m.message));
       });
@@ -81,9 +88,13 @@ class Threads {
               `worker thread ${id} exited before it was ready (code ${code})`,
             ),
           );
+        }
+        // A thread that dies while replacing another is replaced in turn (see supervisor.ts).
+        if (this.#stopping || !this.#served.has(id)) return;
+        if (this.#crashes.record()) {
+          this.#fatal(crashLoopError("worker threads"));
           return;
         }
-        if (this.#stopping) return;
         this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
         this.#restarts++;
         setTimeout(() => {
