@@ -4,18 +4,34 @@
  * is replaced, which Prometheus's rate() treats as a reset.
  */
 import { Counter, Gauge, Registry } from "prom-client";
+import type { WorkerStats } from "../messages.ts";
 import type { TopologyMetrics } from "./topology.ts";
 
 type Source = () => TopologyMetrics;
 
+/** The per-worker series: name, help, type, and the value from a worker's latest report. */
+const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats) => number][] = [
+  ["echoplex_connections_open", "Connections open now", "gauge", (s) => s.open],
+  ["echoplex_connections_total", "Connections served", "counter", (s) => s.served],
+  [
+    "echoplex_connections_refused_total",
+    "Connections closed at once over --max-connections",
+    "counter",
+    (s) => s.refused,
+  ],
+  ["echoplex_received_bytes_total", "Bytes read from clients", "counter", (s) => s.bytesIn],
+  ["echoplex_sent_bytes_total", "Bytes written to clients", "counter", (s) => s.bytesOut],
+  [
+    "echoplex_event_loop_delay_p99_seconds",
+    "p99 of the event loop's delay over the last second",
+    "gauge",
+    (s) => s.loopDelayP99,
+  ],
+];
+
 export function createMetrics(source: Source, ready: () => boolean): Registry {
   const registry = new Registry();
-  const perWorker = (
-    name: string,
-    help: string,
-    type: "counter" | "gauge",
-    value: (s: NonNullable<ReturnType<TopologyMetrics["workers"]["get"]>>) => number,
-  ): void => {
+  for (const [name, help, type, value] of PER_WORKER) {
     const Metric = type === "counter" ? Counter : Gauge;
     new Metric({
       name,
@@ -31,28 +47,7 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
         }
       },
     });
-  };
-  perWorker("echoplex_connections_open", "Connections open now", "gauge", (s) => s.open);
-  perWorker("echoplex_connections_total", "Connections served", "counter", (s) => s.served);
-  perWorker(
-    "echoplex_connections_refused_total",
-    "Connections closed at once over --max-connections",
-    "counter",
-    (s) => s.refused,
-  );
-  perWorker(
-    "echoplex_received_bytes_total",
-    "Bytes read from clients",
-    "counter",
-    (s) => s.bytesIn,
-  );
-  perWorker("echoplex_sent_bytes_total", "Bytes written to clients", "counter", (s) => s.bytesOut);
-  perWorker(
-    "echoplex_event_loop_delay_p99_seconds",
-    "p99 of the event loop's delay over the last second",
-    "gauge",
-    (s) => s.loopDelayP99,
-  );
+  }
   new Counter({
     name: "echoplex_udp_datagrams_total",
     help: "UDP datagrams received, by outcome: answered, or dropped (reflection, rateLimited, queueFull)",
