@@ -67,6 +67,7 @@ describe("/metrics", () => {
       assert.equal(samples.get("echoplex_ready"), 1);
       assert.equal(samples.get("echoplex_worker_restarts_total"), 0);
       assert.ok(sum(samples, "echoplex_event_loop_delay_p99_seconds") < 1);
+      assert.ok(samples.has('echoplex_event_loop_delay_max_seconds{worker="0"}'));
     });
   }
 

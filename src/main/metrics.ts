@@ -27,6 +27,12 @@ const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats
     "gauge",
     (s) => s.loopDelayP99,
   ],
+  [
+    "echoplex_event_loop_delay_max_seconds",
+    "Longest event loop delay over the last second",
+    "gauge",
+    (s) => s.loopDelayMax,
+  ],
 ];
 
 export function createMetrics(source: Source, ready: () => boolean): Registry {
