@@ -30,7 +30,7 @@ function worker(id: number, load: number): { lane: Lane; sent: ToWorker[] } {
   const sent: ToWorker[] = [];
   const child = { send: (message: ToWorker) => sent.push(message) } as unknown as ChildProcess;
   const lane = newLane(id);
-  resetLane(lane, child);
+  resetLane(lane, child, id);
   lane.load = load;
   return { lane, sent };
 }

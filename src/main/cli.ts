@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The echoplex command: flags -> Config -> a running topology; one "listening" line when every
- * worker is ready; SIGTERM/SIGINT drain and exit 0. Expected failures print one line on stderr
+ * worker is ready; SIGTERM/SIGINT drain and exit 0; SIGHUP restarts the workers one at a time. Expected failures print one line on stderr
  * with their code: exit 2 for usage errors, 1 for the rest.
  */
 import pkg from "../../package.json" with { type: "json" };
@@ -79,9 +79,22 @@ async function main(): Promise<void> {
       (err: unknown) => fail(err),
     );
   };
+  const restart = (): void => {
+    if (stopping) return;
+    if (topology.restart === undefined) {
+      log.warn({ mode: config.mode }, "SIGHUP ignored: this mode has no workers to restart");
+      return;
+    }
+    log.info({ drainTimeout: config.drainTimeout }, "rolling restart");
+    topology.restart(config.drainTimeout * 1000).then(
+      () => log.info("rolling restart done"),
+      (err: Error) => log.error({ err: err.message }, "rolling restart stopped"),
+    );
+  };
   // Before the listening line: whoever reads it may signal at once.
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  process.on("SIGHUP", restart);
 
   // Scripts wait for this line, so it is printed at every level but "silent".
   const announce = config.logLevel === "silent" ? log : log.child({}, { level: "info" });

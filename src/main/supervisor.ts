@@ -1,7 +1,7 @@
 /**
  * Keeps N worker processes alive: starts them, reports their messages and exits to the topology,
- * replaces a worker that dies (with a growing delay if it keeps dying), and drains them all on
- * stop. Workers are any ChildProcess with an IPC channel: child_process.fork or node:cluster.
+ * replaces a worker that dies (with a growing delay if it keeps dying), restarts them one at a
+ * time on request (rolling restart), and drains them all on stop. Workers are any ChildProcess with an IPC channel: child_process.fork or node:cluster.
  */
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError } from "../errors.ts";
@@ -48,6 +48,9 @@ const EXIT_GRACE_MS = 3_000;
 export class Supervisor {
   readonly slots: Slot[] = [];
   #stopping = false;
+  #rolling = false;
+  /** Workers outside `slots`: successors starting in a rolling restart, predecessors draining. */
+  readonly #aside = new Set<Slot>();
   #failures = 0;
   #restarts = 0;
   /** Slots that have had a ready worker: a worker that dies there, even starting, is replaced. */
@@ -69,9 +72,9 @@ export class Supervisor {
     return { workers, restarts: this.#restarts };
   }
 
-  /** Every worker slot holds a ready worker. */
+  /** Every worker slot holds a ready worker, and no rolling restart is under way. */
   allReady(): boolean {
-    return this.slots.length > 0 && this.slots.every((slot) => slot.ready);
+    return !this.#rolling && this.slots.length > 0 && this.slots.every((slot) => slot.ready);
   }
 
   /** Start `count` workers one after another; resolves when all are ready. */
@@ -81,9 +84,47 @@ export class Supervisor {
 
   /** Start worker `id` and wait until it is ready. Rejects if it fails or dies first. */
   add(id: number): Promise<Slot> {
+    return this.#start(id, true);
+  }
+
+  /**
+   * Rolling restart: for each slot in turn, start a successor and wait until it is ready (it
+   * takes connections from then on), then tell its predecessor to drain for `ms`. One worker at
+   * a time, so capacity never drops below N. Resolves when every slot has a new worker; if a
+   * successor fails to start, its predecessor stays and the restart stops there (rejects).
+   */
+  async restart(ms: number): Promise<void> {
+    if (this.#rolling || this.#stopping) return;
+    this.#rolling = true;
+    try {
+      for (let id = 0; id < this.slots.length; id++) {
+        const next = await this.#start(id, false);
+        this.#aside.delete(next);
+        if (this.#stopping) {
+          this.#send(next, { t: "drain", ms: 0 });
+          return;
+        }
+        // Read now, not before the wait: a crash may have replaced the worker meanwhile.
+        const old = this.slots[id] as Slot;
+        this.slots[id] = next;
+        this.#aside.add(old);
+        this.#send(old, { t: "drain", ms });
+        this.#log.info(
+          { worker: old.id, workerPid: old.child.pid, successorPid: next.child.pid },
+          "worker replaced; the old one drains",
+        );
+      }
+    } finally {
+      this.#rolling = false;
+    }
+  }
+
+  /** Spawn worker `id`, in its slot or (`install` false) aside; resolves once it is ready. */
+  #start(id: number, install: boolean): Promise<Slot> {
     return new Promise((resolve, reject) => {
       const slot: Slot = { id, child: this.#spawn(id), ready: false, ports: NO_PORTS };
-      this.slots[id] = slot;
+      if (install) this.slots[id] = slot;
+      else this.#aside.add(slot);
       this.#watch(slot, resolve, reject);
     });
   }
@@ -118,6 +159,9 @@ export class Supervisor {
       const wasReady = slot.ready;
       slot.ready = false;
       this.#hooks.exit?.(slot);
+      // A predecessor done draining, or a successor that failed: nothing to replace.
+      const installed = this.slots[slot.id] === slot;
+      this.#aside.delete(slot);
       if (!wasReady) {
         reject(
           new EchoplexError(
@@ -128,7 +172,7 @@ export class Supervisor {
       }
       // A worker that never got ready on first start fails the start (rejected above); one that
       // dies while replacing another is replaced in turn, so a slot is never left empty.
-      if (this.#stopping || !this.#served.has(slot.id)) return;
+      if (this.#stopping || !installed || !this.#served.has(slot.id)) return;
       // With no crashLoop hook to stop the server, replacing goes on whatever the rate.
       if (this.#crashes.record() && this.#hooks.crashLoop !== undefined) {
         this.#hooks.crashLoop(crashLoopError("workers"));
@@ -159,10 +203,11 @@ export class Supervisor {
   /** Tell every worker to drain for `ms`, and resolve once all have exited. */
   async stop(ms: number): Promise<void> {
     this.#stopping = true;
-    const exits = this.slots.map((slot) => exited(slot.child));
-    for (const slot of this.slots) this.#send(slot, { t: "drain", ms });
+    const all = [...this.slots, ...this.#aside];
+    const exits = all.map((slot) => exited(slot.child));
+    for (const slot of all) this.#send(slot, { t: "drain", ms });
     const killer = setTimeout(() => {
-      for (const slot of this.slots) slot.child.kill("SIGKILL");
+      for (const slot of all) slot.child.kill("SIGKILL");
     }, ms + EXIT_GRACE_MS);
     await Promise.all(exits);
     clearTimeout(killer);

@@ -20,6 +20,11 @@ export interface Topology {
   /** Every worker is up and taking connections (false while one is being replaced). */
   ready(): boolean;
   metrics(): TopologyMetrics;
+  /**
+   * Rolling restart (SIGHUP): replace the workers one at a time, each successor ready before its
+   * predecessor drains for `ms`. Absent in single mode, which has no workers to replace.
+   */
+  restart?(ms: number): Promise<void>;
   /** Stop accepting, let open connections finish for up to `ms`, close the rest, and resolve. */
   stop(ms: number): Promise<void>;
 }

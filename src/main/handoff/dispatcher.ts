@@ -39,6 +39,7 @@ const SERVICES: readonly Service[] = ["echo", "http"];
 
 export class Dispatcher {
   readonly #lanes: Lane[] = [];
+  readonly #byChild = new Map<ChildProcess, Lane>();
   readonly #queue: Pending[] = [];
   readonly #policy: Balance;
   readonly #log: Logger;
@@ -75,10 +76,18 @@ export class Dispatcher {
     return this.#queue.length;
   }
 
-  /** A worker (new or replacement) in slot `id` is ready. */
-  attach(id: number, child: ChildProcess): void {
-    const lane = this.#lane(id);
-    resetLane(lane, child);
+  /**
+   * Worker `worker` (new, a replacement, or the successor in a rolling restart, which runs beside
+   * its predecessor for a while) is ready: it gets a lane, the first one whose worker is gone.
+   */
+  attach(worker: number, child: ChildProcess): void {
+    let lane = this.#lanes.find((l) => l.child === undefined);
+    if (lane === undefined) {
+      lane = newLane(this.#lanes.length);
+      this.#lanes.push(lane);
+    }
+    resetLane(lane, child, worker);
+    this.#byChild.set(child, lane);
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (message?.cmd !== "NODE_HANDLE_ACK" || lane.child !== child) return;
       // The worker holds its own descriptor now; ours can go.
@@ -89,30 +98,37 @@ export class Dispatcher {
     this.#pump();
   }
 
-  /** The worker in slot `id` exited: whatever it had not acknowledged goes to another worker. */
-  detach(id: number): void {
-    const lane = this.#lane(id);
+  /** A worker exited: whatever it had not acknowledged goes to another worker. */
+  detach(child: ChildProcess): void {
+    const lane = this.#byChild.get(child);
+    if (lane === undefined) return;
+    this.#byChild.delete(child);
     lane.child = undefined;
     lane.ready = false;
     lane.free = false;
     const orphans = lane.unacked.splice(0).filter((c): c is Pending => c !== null);
     if (orphans.length > 0) {
       this.#log.warn(
-        { worker: id, connections: orphans.length },
+        { worker: lane.worker, connections: orphans.length },
         "re-dispatching handles of a dead worker",
       );
       this.#queue.unshift(...orphans);
     }
     for (const [service, listener] of this.#listeners) {
       // If it died with our request for a spare listener, ask another worker.
-      if (listener.workerGone(id)) this.#askForSpare(service);
+      if (listener.workerGone(lane.id)) this.#askForSpare(service);
       this.#spills.get(service)?.laneGone(lane);
     }
     this.#pump();
   }
 
-  message(id: number, message: FromWorker, handle: object | undefined): void {
-    const lane = this.#lane(id);
+  message(child: ChildProcess, message: FromWorker, handle: object | undefined): void {
+    const lane = this.#byChild.get(child);
+    if (lane === undefined) {
+      // Not attached yet (or gone): only a spare listener on its way back still matters.
+      if (message.t === "dup") this.#listeners.get(message.s)?.spareArrived(handle as TcpHandle);
+      return;
+    }
     switch (message.t) {
       case "load":
         this.#report(lane, message.open, message.received);
@@ -155,7 +171,7 @@ export class Dispatcher {
     this.#queue.push({ handle, service });
     this.#pump();
     const queued = this.#queue.length;
-    if (queued >= SPILL_QUEUE_PER_WORKER * this.#lanes.length) {
+    if (queued >= SPILL_QUEUE_PER_WORKER * this.#byChild.size) {
       this.#spills.get(service)?.start(queued);
     }
   }
@@ -214,14 +230,5 @@ export class Dispatcher {
     if (listener === null || listener === undefined) return;
     occupy(lane, null);
     lane.child.send({ t: "dup", s: service }, listener as never);
-  }
-
-  #lane(id: number): Lane {
-    let lane = this.#lanes[id];
-    if (lane === undefined) {
-      lane = newLane(id);
-      this.#lanes[id] = lane;
-    }
-    return lane;
   }
 }

@@ -8,7 +8,10 @@ import type { Candidate } from "./balancer.ts";
 import type { Pending } from "./handles.ts";
 
 export interface Lane extends Candidate {
+  /** This lane's index among the dispatcher's lanes (a lane is reused once its worker is gone). */
   readonly id: number;
+  /** The id of the worker it carries (for logs); two lanes share it during a rolling restart. */
+  worker: number;
   child: ChildProcess | undefined;
   ready: boolean;
   free: boolean;
@@ -25,6 +28,7 @@ export interface Lane extends Candidate {
 export function newLane(id: number): Lane {
   return {
     id,
+    worker: id,
     child: undefined,
     ready: false,
     free: false,
@@ -37,8 +41,9 @@ export function newLane(id: number): Lane {
 }
 
 /** A new incarnation of the worker is ready. */
-export function resetLane(lane: Lane, child: ChildProcess): void {
+export function resetLane(lane: Lane, child: ChildProcess, worker: number): void {
   lane.child = child;
+  lane.worker = worker;
   lane.ready = true;
   lane.free = true;
   lane.stalled = false;

@@ -118,7 +118,7 @@ export class Spill {
       const at = this.#grantedAt[lane.id] ?? 0;
       if (at !== 0 && now - at > SPILL_STALE_MS) {
         this.#log.warn(
-          { worker: lane.id, service: this.#service },
+          { worker: lane.worker, service: this.#service },
           "spill grant not returned; going on without it",
         );
         this.#grantedAt[lane.id] = 0;

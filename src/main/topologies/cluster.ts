@@ -44,6 +44,7 @@ function startCluster(policy: number): StartTopology {
     return {
       ports: bound,
       ready: () => supervisor.allReady(),
+      restart: (ms) => supervisor.restart(ms),
       metrics: () => supervisor.metrics(),
       stop: (ms) => supervisor.stop(ms),
     };

@@ -39,8 +39,8 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
     log,
     {
       ready: (slot) => dispatcher.attach(slot.id, slot.child),
-      exit: (slot) => dispatcher.detach(slot.id),
-      message: (slot, message, handle) => dispatcher.message(slot.id, message, handle),
+      exit: (slot) => dispatcher.detach(slot.child),
+      message: (slot, message, handle) => dispatcher.message(slot.child, message, handle),
       crashLoop: fatal,
     },
   );
@@ -56,6 +56,7 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
   return {
     ports,
     ready: () => supervisor.allReady(),
+    restart: (ms) => supervisor.restart(ms),
     metrics: () => ({ ...supervisor.metrics(), queued: dispatcher.queued }),
     async stop(ms) {
       await dispatcher.stop();

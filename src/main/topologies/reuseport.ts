@@ -24,6 +24,7 @@ export const startReuseport: StartTopology = async (config, log, fatal) => {
   return {
     ports,
     ready: () => supervisor.allReady(),
+    restart: (ms) => supervisor.restart(ms),
     metrics: () => supervisor.metrics(),
     stop: (ms) => supervisor.stop(ms),
   };

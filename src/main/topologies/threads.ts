@@ -27,6 +27,7 @@ export const startThreads: StartTopology = async (config, log, fatal) => {
     return {
       ports,
       ready: () => threads.allReady(config.workers),
+      restart: (ms) => threads.restart(config.workers, ports, ms),
       metrics: () => threads.metrics(),
       stop: (ms) => threads.stop(ms),
     };
@@ -47,6 +48,9 @@ class Threads {
   readonly #served = new Set<number>();
   readonly #fatal: (err: Error) => void;
   #stopping = false;
+  #rolling = false;
+  /** Threads outside `#workers`: successors starting in a rolling restart, predecessors draining. */
+  readonly #aside = new Set<Worker>();
   readonly #config: Config;
   readonly #log: Logger;
 
@@ -58,27 +62,69 @@ class Threads {
 
   /** Start thread `id` listening on `ports`; resolves with the bound ports once it is ready. */
   add(id: number, ports: Ports): Promise<Ports> {
+    return this.#start(id, ports, true).then(([bound]) => bound);
+  }
+
+  /** Rolling restart, as Supervisor.restart: each successor is ready before its predecessor drains. */
+  async restart(count: number, ports: Ports, ms: number): Promise<void> {
+    if (this.#rolling || this.#stopping) return;
+    this.#rolling = true;
+    try {
+      for (let id = 0; id < count; id++) {
+        const [, next] = await this.#start(id, ports, false);
+        this.#aside.delete(next);
+        if (this.#stopping) {
+          next.postMessage({ t: "drain", ms: 0 });
+          return;
+        }
+        const old = this.#workers.get(id);
+        this.#workers.set(id, next);
+        this.#ready.add(id);
+        if (old !== undefined) {
+          this.#aside.add(old);
+          old.postMessage({ t: "drain", ms });
+        }
+      }
+    } finally {
+      this.#rolling = false;
+    }
+  }
+
+  #start(id: number, ports: Ports, install: boolean): Promise<[Ports, Worker]> {
     const options: WorkerOptions = workerOptions(this.#config, id, "reuseport", ports);
     const worker = new Worker(WORKER_THREAD_ENTRY, { workerData: options });
-    this.#workers.set(id, worker);
+    if (install) this.#workers.set(id, worker);
+    else this.#aside.add(worker);
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (message: unknown) => {
         if (!isFromWorker(message)) return;
         const m: FromWorker = message;
-        if (m.t === "stats") this.#stats.set(id, m.stats);
-        else if (m.t === "ready") {
+        if (m.t === "stats") {
+          if (this.#workers.get(id) === worker) this.#stats.set(id, m.stats);
+        } else if (m.t === "ready") {
           ready = true;
-          this.#ready.add(id);
+          if (install) this.#ready.add(id);
           this.#served.add(id);
-          resolve(m.ports);
+          resolve([m.ports, worker]);
         } else if (m.t === "failed") reject(new EchoplexError(m.code as never, m.message));
       });
       worker.on("error", (err) =>
         this.#log.error({ worker: id, err: err.message }, "worker thread error"),
       );
       worker.on("exit", (code) => {
-        if (this.#workers.get(id) !== worker) return;
+        // A predecessor done draining, or a successor that failed: nothing to replace.
+        this.#aside.delete(worker);
+        if (this.#workers.get(id) !== worker) {
+          if (!ready)
+            reject(
+              new EchoplexError(
+                "ECHOPLEX_WORKER_FAILED",
+                `worker thread ${id} exited before it was ready`,
+              ),
+            );
+          return;
+        }
         this.#workers.delete(id);
         this.#ready.delete(id);
         if (!ready) {
@@ -111,15 +157,16 @@ class Threads {
     return { workers: this.#stats, restarts: this.#restarts };
   }
 
-  /** `count` threads are running and ready. */
+  /** `count` threads are running and ready, and no rolling restart is under way. */
   allReady(count: number): boolean {
-    return this.#ready.size === count;
+    return !this.#rolling && this.#ready.size === count;
   }
 
   async stop(ms: number): Promise<void> {
     this.#stopping = true;
-    const exits = [...this.#workers.values()].map((w) => new Promise((r) => w.once("exit", r)));
-    for (const w of this.#workers.values()) w.postMessage({ t: "drain", ms });
+    const all = [...this.#workers.values(), ...this.#aside];
+    const exits = all.map((w) => new Promise((r) => w.once("exit", r)));
+    for (const w of all) w.postMessage({ t: "drain", ms });
     await Promise.all(exits);
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * Signals under load (docs/RELIABILITY.md): 200 connections stream a checked byte pattern while
+ * a prober keeps opening new connections, and then a worker is killed, the server is told to
+ * restart (SIGHUP) or to stop (SIGTERM). Each prints its figures as test diagnostics.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ownerOf } from "../helpers/owners.ts";
+import { childPids, serve, sleep, waitFor } from "../helpers/server.ts";
+import { startProber, startStreams } from "../helpers/streams.ts";
+
+const STREAMS = 200;
+const PROBERS = 4;
+const ARGS = ["--mode", "handoff", "--workers", "2", "--admin", "0", "--log-level", "info"];
+
+async function readyz(admin: number): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status;
+}
+
+describe("faults: signals under 200 streaming connections", () => {
+  it("SIGKILL of a worker: only its connections break, none refused, replaced within 1 s", async (t) => {
+    const server = await serve(t, ARGS);
+    const admin = server.listening.admin as number;
+    const load = await startStreams(server.port, STREAMS);
+    const prober = startProber(server.port, PROBERS);
+    await sleep(500);
+    const pids = childPids(server.pid);
+    const [victim] = pids as [number];
+    const victims = new Set(
+      load.streams
+        .filter((s) => ownerOf(server.port, s.socket.localPort as number, pids) === victim)
+        .map((s) => s.port),
+    );
+    const killedAt = performance.now();
+    process.kill(victim, "SIGKILL");
+    // Replaced: a new worker process, and /readyz back to 200 (it says 200 only when all are).
+    let replacedMs = Number.NaN;
+    while (performance.now() - killedAt < 10_000) {
+      const now = childPids(server.pid);
+      if (now.length === 2 && !now.includes(victim) && (await readyz(admin)) === 200) {
+        replacedMs = performance.now() - killedAt;
+        break;
+      }
+      await sleep(5);
+    }
+    await sleep(500);
+    const probes = await prober.stop();
+    const result = await load.stop();
+    const brokenPorts = load.streams.filter((s) => s.broken !== null).map((s) => s.port);
+    t.diagnostic(
+      `victim held ${victims.size} of ${STREAMS} streams; ${result.broken} broke, ` +
+        `${result.complete} completed, ${result.corrupt} corrupt; probes ${probes.ok} ok, ` +
+        `${probes.refused.length} refused, ${probes.broken.length} broken; replacement ready after ${replacedMs.toFixed(0)} ms`,
+    );
+    assert.equal(result.corrupt, 0);
+    for (const port of brokenPorts) assert.ok(victims.has(port), "only the victim's streams broke");
+    assert.equal(result.complete, STREAMS - victims.size, "every other stream completed");
+    assert.deepEqual(probes.refused, [], "no new connection refused");
+    // A probe the victim was serving when it died is one of its connections: at most one per
+    // probing loop.
+    assert.ok(probes.broken.length <= PROBERS, probes.broken.join("; "));
+    assert.ok(replacedMs < 1_000, `replacement ready after ${replacedMs} ms`);
+  });
+
+  it("SIGHUP: every stream completes, no connection refused, no byte lost", async (t) => {
+    const server = await serve(t, [...ARGS, "--drain-timeout", "30"]);
+    const load = await startStreams(server.port, STREAMS);
+    const prober = startProber(server.port);
+    await sleep(500);
+    const before = childPids(server.pid);
+    const startedAt = performance.now();
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the rolling restart to finish", () =>
+      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+    );
+    const restartMs = performance.now() - startedAt;
+    await sleep(500); // new connections land on the new workers for a while
+    const probes = await prober.stop();
+    const result = await load.stop();
+    t.diagnostic(
+      `restart took ${restartMs.toFixed(0)} ms; ${result.complete} of ${STREAMS} streams ` +
+        `completed (${(result.bytes / 2 ** 20).toFixed(0)} MiB echoed), ${result.corrupt} corrupt; ` +
+        `probes ${probes.ok} ok, ${probes.refused.length} refused, ${probes.broken.length} broken`,
+    );
+    assert.equal(result.corrupt, 0);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.complete, STREAMS);
+    assert.deepEqual([...probes.refused, ...probes.broken], []);
+    assert.ok(probes.ok > 0);
+    const after = await waitFor("the old workers to exit", () => {
+      const pids = childPids(server.pid);
+      return pids.length === 2 ? pids : undefined;
+    });
+    for (const pid of after) assert.ok(!before.includes(pid));
+  });
+
+  it("SIGTERM: every byte sent before the signal is echoed before the close", async (t) => {
+    const server = await serve(t, [...ARGS, "--drain-timeout", "20"]);
+    const load = await startStreams(server.port, STREAMS);
+    await sleep(500);
+    const exited = new Promise<number | null>((r) => server.proc.once("exit", r));
+    process.kill(server.pid, "SIGTERM");
+    // The clients stop writing at the signal and half-close; the drain must echo the rest.
+    const result = await load.stop();
+    t.diagnostic(
+      `${result.complete} of ${STREAMS} streams completed after SIGTERM ` +
+        `(${(result.bytes / 2 ** 20).toFixed(0)} MiB echoed), ${result.corrupt} corrupt`,
+    );
+    assert.equal(result.corrupt, 0);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.complete, STREAMS);
+    assert.equal(await exited, 0);
+  });
+});

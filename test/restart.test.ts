@@ -1,0 +1,82 @@
+/**
+ * SIGHUP: a rolling restart, one worker at a time, each successor ready before its predecessor
+ * stops taking connections. (Under 200 streaming connections: test/faults/signals.test.ts.)
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+
+async function readyz(admin: number): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status;
+}
+
+describe("rolling restart (SIGHUP)", () => {
+  for (const mode of ["handoff", "cluster", "cluster-shared", "reuseport"]) {
+    it(`replaces every worker and keeps serving (${mode})`, async (t) => {
+      const server = await serve(t, ["--mode", mode, "--workers", "2", "--log-level", "info"]);
+      const before = childPids(server.pid);
+      assert.equal(before.length, 2);
+      // A connection open across the restart keeps echoing on its (draining) old worker.
+      const kept = await open(server.port);
+      t.after(() => kept.destroy());
+      await roundTrip(kept, random(100));
+      process.kill(server.pid, "SIGHUP");
+      await waitFor("the rolling restart to finish", () =>
+        server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      );
+      const payload = random(10_000);
+      assert.deepEqual(await roundTrip(kept, payload), payload, "old connection still echoes");
+      const now = await waitFor("the old workers to exit", () => {
+        const pids = childPids(server.pid);
+        return pids.length === 2 ? pids : undefined;
+      });
+      for (const pid of now) assert.ok(!before.includes(pid), "every worker is new");
+      for (let i = 0; i < 5; i++) {
+        const p = random(1000);
+        assert.deepEqual(await echoThrough(server.port, p), p);
+      }
+      assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
+    });
+  }
+
+  it("threads: replaces every thread and keeps serving", async (t) => {
+    const server = await serve(t, ["--mode", "threads", "--workers", "2", "--log-level", "info"]);
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the rolling restart to finish", () =>
+      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+    );
+    await waitFor("both old threads to stop", () =>
+      server.lines.filter((l) => l.msg === "worker stopped").length >= 2 ? true : undefined,
+    );
+    const p = random(1000);
+    assert.deepEqual(await echoThrough(server.port, p), p);
+  });
+
+  it("/readyz is 503 while the restart runs, 200 after; /healthz stays 200", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--admin", "0"]);
+    const admin = (server.lines.find((l) => l.msg === "listening")?.admin ?? 0) as number;
+    assert.equal(await readyz(admin), 200);
+    process.kill(server.pid, "SIGHUP");
+    const seen = new Set<number>();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const status = await readyz(admin);
+      seen.add(status);
+      if (seen.has(503) && status === 200) break;
+      assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
+      await sleep(5);
+    }
+    assert.deepEqual([...seen].sort(), [200, 503]);
+  });
+
+  it("single mode ignores SIGHUP with a warning and keeps serving", async (t) => {
+    const server = await serve(t, ["--mode", "single"]);
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the warning", () =>
+      server.lines.some((l) => String(l.msg).startsWith("SIGHUP ignored")) ? true : undefined,
+    );
+    const p = random(100);
+    assert.deepEqual(await echoThrough(server.port, p), p);
+  });
+});
