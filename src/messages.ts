@@ -133,6 +133,23 @@ export interface WorkerStats {
   /** The event loop's delay over the last report period: p99 and max, in seconds. */
   readonly loopDelayP99: number;
   readonly loopDelayMax: number;
+  /** Errors by kind and messages by protocol (src/worker/tally.ts). */
+  readonly errors: ErrorCounts;
+  readonly messages: MessageCounts;
+}
+
+/** Errors by kind: see src/worker/tally.ts. */
+export interface ErrorCounts {
+  accept: number;
+  connection: number;
+  tls: number;
+  http: number;
+  websocket: number;
+}
+/** HTTP requests and WebSocket messages echoed (TCP echo is a stream: see the byte counts). */
+export interface MessageCounts {
+  http: number;
+  websocket: number;
 }
 
 /** Every STATS_INTERVAL_MS (src/worker/run.ts), for the primary's /metrics. */

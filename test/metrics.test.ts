@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
+import { WebSocket } from "ws";
 import { echoThrough, HOST, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { childPids, type RunningServer, serve, sleep } from "./helpers/server.ts";
@@ -82,5 +84,47 @@ describe("/metrics", () => {
       await sleep(50);
     }
     assert.equal(restarts, 1);
+  });
+});
+
+describe("/metrics: messages, errors by kind, handoff time", () => {
+  it("counts HTTP requests, WebSocket messages, bad requests and resets; times each handoff", async (t) => {
+    const s = await serve(t, ["--mode", "handoff", "--workers", "2", "--http", "0"]);
+    const http = s.listening.http as number;
+    for (let i = 0; i < 3; i++) await requestOnce(http, { method: "POST", body: random(10) });
+    const ws = new WebSocket(`ws://${HOST}:${http}/ws`);
+    await once(ws, "open");
+    for (let i = 0; i < 5; i++) {
+      ws.send("hello");
+      await once(ws, "message");
+    }
+    ws.close();
+    // A malformed request: answered 400 and counted as an http error.
+    const bad = connect({ host: HOST, port: http });
+    bad.end("NOT HTTP AT ALL\r\n\r\n");
+    bad.resume();
+    await once(bad, "close");
+    // A connection reset by its client while the server writes to it.
+    const reset = connect({ host: HOST, port: s.port });
+    await once(reset, "connect");
+    reset.write(random(1 << 20));
+    reset.resetAndDestroy();
+    let samples = (await scrape(s)).samples;
+    for (let i = 0; i < 40 && sum(samples, "echoplex_messages_total") < 8; i++) {
+      await sleep(100);
+      samples = (await scrape(s)).samples;
+    }
+    assert.equal(sum(samples, "echoplex_messages_total", 'protocol="http"'), 3);
+    assert.equal(sum(samples, "echoplex_messages_total", 'protocol="websocket"'), 5);
+    assert.equal(sum(samples, "echoplex_errors_total", 'kind="http"'), 1);
+    assert.ok(sum(samples, "echoplex_errors_total", 'kind="connection"') >= 1, "the reset");
+    assert.equal(sum(samples, "echoplex_errors_total", 'kind="tls"'), 0);
+    assert.equal(sum(samples, "echoplex_errors_total", 'kind="accept"'), 0);
+    // Every connection so far was handed off, and each handoff was timed.
+    assert.equal(
+      samples.get("echoplex_handoff_seconds_count"),
+      sum(samples, "echoplex_connections_total"),
+    );
+    assert.ok((samples.get('echoplex_handoff_seconds_bucket{le="1"}') ?? 0) >= 1);
   });
 });

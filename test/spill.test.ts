@@ -1,8 +1,14 @@
-/** The spill policy and the listener's two copies, with stand-in handles and workers. */
+/**
+ * The spill policy, the listener's two copies and the accept back-off, with stand-in handles and
+ * workers.
+ */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { constants } from "node:os";
 import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
+import { Dispatcher } from "../src/main/handoff/dispatcher.ts";
 import type { TcpHandle } from "../src/main/handoff/handles.ts";
 import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
 import { Listener } from "../src/main/handoff/listener.ts";
@@ -145,5 +151,46 @@ describe("spill", () => {
     spill.laneGone(a.lane);
     assert.equal(ended, 1);
     spill.stop();
+  });
+});
+
+describe("accept errors in the handoff primary", () => {
+  /** A dispatcher on a fake listener, with one fake worker that has sent back a spare copy. */
+  function dispatcherWithSpare() {
+    const polled = new FakeHandle();
+    polled.polling = true;
+    const spare = new FakeHandle();
+    const dispatcher = new Dispatcher(
+      { echo: polled, http: null },
+      { policy: "least-connections", spill: true, backlog: 99 },
+      createLogger("silent"),
+    );
+    const child = Object.assign(new EventEmitter(), {
+      connected: true,
+      send: () => true,
+    }) as unknown as ChildProcess;
+    dispatcher.attach(0, child); // asks the worker for a spare copy...
+    dispatcher.message(child, { t: "dup", s: "echo" }, spare); // ...which comes back
+    return { dispatcher, polled, spare };
+  }
+
+  it("EMFILE: stops accepting for a back-off, then accepts again on the spare", async () => {
+    const { dispatcher, polled, spare } = dispatcherWithSpare();
+    polled.onconnection?.(-constants.errno.EMFILE, undefined);
+    assert.equal(polled.closed, true, "the polled copy is closed: no accept, no busy loop");
+    assert.equal(spare.polling, false);
+    assert.equal(dispatcher.acceptErrors, 1);
+    await sleep(120); // the first back-off is 50 ms
+    assert.equal(spare.polling, true, "accepting again on the spare");
+    assert.equal(spare.backlog, 99);
+    await dispatcher.stop();
+  });
+
+  it("another accept error is counted and does not stop accepting", async () => {
+    const { dispatcher, polled } = dispatcherWithSpare();
+    polled.onconnection?.(-constants.errno.ECONNABORTED, undefined);
+    assert.equal(polled.closed, false);
+    assert.equal(dispatcher.acceptErrors, 1);
+    await dispatcher.stop();
   });
 });

@@ -30,10 +30,13 @@ export function startServer(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
   cli = CLI,
+  /** A command that runs the server, e.g. ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"]. */
+  wrap: readonly string[] = [],
 ): Promise<RunningServer> {
   // echoplex's admin port defaults to 9464; two servers at once would fight over it.
   const admin = cli === CLI && !args.includes("--admin") ? ["--admin", "0"] : [];
-  const proc = spawn(process.execPath, [cli, ...admin, ...args], {
+  const command = [...wrap, process.execPath, cli, ...admin, ...args];
+  const proc = spawn(command[0] as string, command.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

@@ -3,11 +3,23 @@
  * reported (every second) and from the primary itself. Counters restart from 0 when a worker
  * is replaced, which Prometheus's rate() treats as a reset.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { WorkerStats } from "../messages.ts";
 import type { TopologyMetrics } from "./topology.ts";
 
 type Source = () => TopologyMetrics;
+
+/**
+ * handoff: from the primary's accept to the worker's acknowledgement that it holds the
+ * connection (child_process's NODE_HANDLE_ACK); observed by the dispatcher. Connections that
+ * workers accept themselves during a spill never wait here and are not in it.
+ */
+export const handoffSeconds = new Histogram({
+  name: "echoplex_handoff_seconds",
+  help: "handoff: time from accepting a connection to the worker holding it",
+  buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1],
+  registers: [],
+});
 
 /** The per-worker series: name, help, type, and the value from a worker's latest report. */
 const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats) => number][] = [
@@ -69,6 +81,36 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
       }
     },
   });
+  new Counter({
+    name: "echoplex_errors_total",
+    help: "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (bad or timed-out request), websocket",
+    labelNames: ["worker", "kind"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [worker, { errors }] of source().workers) {
+        for (const [kind, n] of Object.entries(errors))
+          this.inc({ worker: String(worker), kind }, n);
+      }
+      const primary = source().acceptErrors;
+      if (primary !== undefined) this.inc({ worker: "primary", kind: "accept" }, primary);
+    },
+  });
+  new Counter({
+    name: "echoplex_messages_total",
+    help: "Messages echoed, by protocol: http (requests), websocket (messages); TCP echo is a byte stream",
+    labelNames: ["worker", "protocol"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [worker, { messages }] of source().workers) {
+        for (const [protocol, n] of Object.entries(messages)) {
+          this.inc({ worker: String(worker), protocol }, n);
+        }
+      }
+    },
+  });
+  registry.registerMetric(handoffSeconds);
   new Gauge({
     name: "echoplex_ready",
     help: "1 when every worker is up and no drain is under way (as /readyz)",

@@ -9,6 +9,8 @@ export interface TopologyMetrics {
   readonly restarts: number;
   /** handoff: connections accepted and waiting for a worker. */
   readonly queued?: number;
+  /** handoff: the primary's accept errors (workers count theirs in their stats). */
+  readonly acceptErrors?: number;
 }
 
 import type { Config } from "./config.ts";

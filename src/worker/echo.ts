@@ -8,6 +8,7 @@
  */
 import type { Socket } from "node:net";
 import { admit } from "./connections.ts";
+import { tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
@@ -24,6 +25,7 @@ function onEnd(this: Socket): void {
 }
 function onError(): void {
   // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
+  tally.errors.connection++;
 }
 
 function serve(

@@ -12,8 +12,10 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import type { TlsMaterial } from "../tls.ts";
 import { describe, type Served, wantsJson } from "./describe.ts";
+import { tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 export interface HttpEchoOptions {
@@ -94,6 +96,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    tally.messages.http++;
     const declared = req.headers["content-length"];
     const length = declared === undefined ? -1 : Number(declared);
     if (length > maxBody) {
@@ -140,6 +143,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     o.tls === null
       ? createHttpServer(options, onRequest)
       : (createHttpsServer({ ...options, ...o.tls }, onRequest) as unknown as Server);
+  server.on("clientError", onClientError);
   // Expect: 100-continue: refuse a declared oversized body before the client sends it.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const declared = req.headers["content-length"];
@@ -156,6 +160,30 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** node:http's own answers to a bad request (lib/_http_server.js), by error code; else 400. */
+const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+};
+
+/**
+ * A listener replaces node:http's default handling, so this counts the error and then does what
+ * the default does: answer unless a response has started on this socket, and close.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const code = err.code ?? "";
+  if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
+  else tally.errors.http++;
+  const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?._headerSent !== true) {
+    socket.write(
+      `HTTP/1.1 ${CLIENT_ERROR_REPLY[code] ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`,
+    );
+  }
+  socket.destroy(err);
+}
 
 /** Is the answer to `req` a JSON description (GET, HEAD, or asked for), whatever its body? */
 function describes(req: IncomingMessage): boolean {

@@ -10,6 +10,7 @@ import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
 import { loadTls } from "../tls.ts";
+import { survivesAcceptErrors } from "./accept-errors.ts";
 import {
   admit,
   bytesMoved,
@@ -21,6 +22,7 @@ import {
 } from "./connections.ts";
 import { echoHandler } from "./echo.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
+import { tally, tallyCopy } from "./tally.ts";
 import { createUdpEcho, type UdpEcho } from "./udp.ts";
 import { attachWebSocketEcho } from "./websocket.ts";
 import { createWork } from "./work.ts";
@@ -69,6 +71,11 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     tls === null
       ? createNetServer({ allowHalfOpen: true }, onEcho)
       : createTlsServer({ ...tls, allowHalfOpen: true }, onEcho);
+  // A failed TLS handshake (also on the HTTPS server): counted; the socket is already closed.
+  const onTlsError = (): void => {
+    tally.errors.tls++;
+  };
+  if (tls !== null) echo.on("tlsClientError", onTlsError);
   let http: HttpEcho | undefined;
   let udp: UdpEcho | undefined;
 
@@ -81,6 +88,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       served: { worker, pid: process.pid },
     });
     h.server.on("connection", admit);
+    if (tls !== null) h.server.on("tlsClientError", onTlsError);
     if (o.idleTimeoutMs > 0) {
       // node:http resets a socket's timeout per request (server.timeout) and between requests
       // (keepAliveTimeout): both must honour --idle-timeout.
@@ -105,12 +113,15 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
 
   return {
     async listen(bindHost, ports, how) {
-      const bind = (server: NetServer, port: number, flag: string) =>
-        listen(
+      const bind = async (server: NetServer, port: number, flag: string) => {
+        const bound = await listen(
           server,
           { host: bindHost, port, reusePort: how.reusePort, backlog: o.backlog },
           flag,
         );
+        survivesAcceptErrors(server, log);
+        return bound;
+      };
       let httpPort: number | null = null;
       if (ports.http !== null) {
         http = startHttp();
@@ -164,6 +175,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
         // covers the time since the last one.
         loopDelayP99: beyondInterval(loopDelay.percentile(99)),
         loopDelayMax: beyondInterval(loopDelay.max),
+        ...tallyCopy(),
       };
       loopDelay.reset();
       return stats;

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { openConnections } from "./connections.ts";
+import { tally } from "./tally.ts";
 
 export interface Spill {
   /** Stop accepting now (drain); `done` still runs. */
@@ -37,7 +38,10 @@ export function spill(
     accepted++;
     if (openConnections() >= maxOpen) finish(true);
   });
-  server.on("error", () => finish(false));
+  server.on("error", () => {
+    tally.errors.accept++;
+    finish(false);
+  });
   // node:net accepts a raw listening handle in listen(); its types do not say so. It calls
   // listen(2) on the socket again, which sets the backlog of the socket every process shares:
   // without `backlog` it would be Node's 511.

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { rearmIdle } from "./connections.ts";
+import { tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 export interface WebSocketEchoOptions {
@@ -33,10 +34,14 @@ function send(ws: WebSocket, data: RawData, isBinary: boolean): void {
 }
 
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  tally.messages.websocket++;
   send(this, data, isBinary);
 }
 
 function ignore(): void {}
+function onWsError(): void {
+  tally.errors.websocket++;
+}
 
 /** Serve WebSocket echo on `server`'s /ws; returns what closes every client (1001) on drain. */
 export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): () => void {
@@ -50,6 +55,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     work === null
       ? onMessage
       : function (this: WebSocket, data: RawData, isBinary: boolean): void {
+          tally.messages.websocket++;
           const digest = work.digest(data as Buffer);
           if (typeof digest === "string") {
             send(this, data, isBinary);
@@ -70,7 +76,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("message", listener);
-      ws.on("error", ignore);
+      ws.on("error", onWsError);
       rearmIdle(socket as Socket);
     });
   });

@@ -11,15 +11,20 @@
  * - When the queue backs up, spill.ts lends the listener to the workers until the rush is over.
  */
 import type { ChildProcess } from "node:child_process";
+import { constants } from "node:os";
 import type { Logger } from "../../log.ts";
 import type { ConnMessage, FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
+import { handoffSeconds } from "../metrics.ts";
 import { pick } from "./balancer.ts";
 import type { Pending, RawHandle, TcpHandle } from "./handles.ts";
 import { acknowledge, type Lane, newLane, occupy, resetLane } from "./lane.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
 
+const { errno } = constants;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2_000;
 /** Queue length, per worker, at which the primary starts lending the listener (spill). */
 const SPILL_QUEUE_PER_WORKER = 2;
 /** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
@@ -48,6 +53,10 @@ export class Dispatcher {
   readonly #spills = new Map<Service, Spill>();
   #cursor = 0;
   #stopped = false;
+  /** Accept errors so far (for /metrics), the current back-off, and when one was last logged. */
+  acceptErrors = 0;
+  #backoffMs = 0;
+  #acceptLoggedAt = 0;
   #stallCheck: NodeJS.Timeout | undefined;
 
   constructor(
@@ -91,7 +100,11 @@ export class Dispatcher {
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (message?.cmd !== "NODE_HANDLE_ACK" || lane.child !== child) return;
       // The worker holds its own descriptor now; ours can go.
-      acknowledge(lane)?.handle.close();
+      const conn = acknowledge(lane);
+      if (conn != null) {
+        conn.handle.close();
+        handoffSeconds.observe((performance.now() - conn.at) / 1000);
+      }
       if (lane.free) this.#pump();
     });
     for (const service of this.#listeners.keys()) this.#askForSpare(service);
@@ -165,15 +178,45 @@ export class Dispatcher {
   /** libuv's connection callback on a listening handle. */
   #onConnection(status: number, handle: RawHandle | undefined, service: Service): void {
     if (status < 0 || handle === undefined) {
-      this.#log.warn({ status, service }, "accept failed");
+      this.#acceptFailed(status, service);
       return;
     }
-    this.#queue.push({ handle, service });
+    this.#backoffMs = 0;
+    this.#queue.push({ handle, service, at: performance.now() });
     this.#pump();
     const queued = this.#queue.length;
     if (queued >= SPILL_QUEUE_PER_WORKER * this.#byChild.size) {
       this.#spills.get(service)?.start(queued);
     }
+  }
+
+  /**
+   * An accept error. Out of descriptors (EMFILE, ENFILE), libuv first accepts and closes the
+   * waiting connections with a descriptor it keeps in reserve, so one that reaches us means even
+   * that failed: rather than fail again on every wake-up, stop accepting for a while (doubling,
+   * 50 ms to 2 s, while it lasts) and leave new connections waiting in the backlog. Pausing needs
+   * the spare listener copy (as spill does); without one the error is only counted.
+   */
+  #acceptFailed(status: number, service: Service): void {
+    this.acceptErrors++;
+    const now = Date.now();
+    const outOfDescriptors = status === -errno.EMFILE || status === -errno.ENFILE;
+    let pausedMs = 0;
+    const listener = this.#listeners.get(service);
+    if (outOfDescriptors && !this.#stopped && listener?.pause() === true) {
+      pausedMs = this.#backoffMs = Math.min(
+        BACKOFF_MAX_MS,
+        Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2),
+      );
+      setTimeout(() => {
+        if (this.#stopped) return;
+        listener.resume();
+        this.#askForSpare(service);
+      }, pausedMs);
+    }
+    if (now - this.#acceptLoggedAt < 1_000) return;
+    this.#acceptLoggedAt = now;
+    this.#log.warn({ status, service, errors: this.acceptErrors, pausedMs }, "accept failed");
   }
 
   #pump(): void {

@@ -13,6 +13,8 @@ export interface RawHandle {
 export interface Pending {
   readonly handle: RawHandle;
   readonly service: Service;
+  /** When it was accepted (performance.now()), for echoplex_handoff_seconds. */
+  readonly at: number;
 }
 
 export interface TcpHandle extends RawHandle {

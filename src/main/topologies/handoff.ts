@@ -57,7 +57,11 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
     ports,
     ready: () => supervisor.allReady(),
     restart: (ms) => supervisor.restart(ms),
-    metrics: () => ({ ...supervisor.metrics(), queued: dispatcher.queued }),
+    metrics: () => ({
+      ...supervisor.metrics(),
+      queued: dispatcher.queued,
+      acceptErrors: dispatcher.acceptErrors,
+    }),
     async stop(ms) {
       await dispatcher.stop();
       await supervisor.stop(ms);

@@ -1,0 +1,126 @@
+/**
+ * Hostile clients (docs/RELIABILITY.md): all of them at once against one server while ordinary
+ * clients keep making requests, and a connection flood against a server limited to 256 file
+ * descriptors. (Each HTTP attack alone, with its exact answer, is in test/http.test.ts.)
+ */
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { describe, it } from "node:test";
+import { startServer } from "../../bench/lib/server.ts";
+import { echoThrough, HOST, random } from "../helpers/client.ts";
+import { exchange, once, statuses } from "../helpers/http.ts";
+import { childPids, serve, sleep } from "../helpers/server.ts";
+
+const ATTACKS: readonly [string, () => (string | Buffer)[], number[]][] = [
+  ["random bytes", () => [random(4096)], [400]],
+  [
+    "oversized headers",
+    () => [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`],
+    [431],
+  ],
+  [
+    "Content-Length with Transfer-Encoding",
+    () => [
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ],
+    [400],
+  ],
+  [
+    "conflicting Content-Lengths",
+    () => ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"],
+    [400],
+  ],
+];
+
+describe("faults: hostile clients", () => {
+  it("hostile HTTP gets the right status or a close, and everyone else is served", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--http", "0", "--header-timeout", "1"]);
+    const http = server.listening.http as number;
+    // Slowloris: headers a line at a time, slower than --header-timeout allows.
+    const slow = Array.from({ length: 20 }, () =>
+      exchange(http, ["GET / HTTP/1.1\r\n", "Host: x\r\n", "X-A: 1\r\n", "X-B: 2\r\n"], {
+        gapMs: 400,
+        waitMs: 8_000,
+      }),
+    );
+    let ordinary = 0;
+    let failed = 0;
+    const attacks = [];
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      for (const [name, parts, expected] of ATTACKS) {
+        attacks.push(exchange(http, parts()).then((r) => ({ name, r, expected })));
+      }
+      const body = random(256);
+      const res = await once(http, { method: "POST", body });
+      if (res.status === 200 && res.body.equals(body)) ordinary++;
+      else failed++;
+      const payload = random(1000);
+      if ((await echoThrough(server.port, payload)).equals(payload)) ordinary++;
+      else failed++;
+    }
+    let hostile = 0;
+    for (const { name, r, expected } of await Promise.all(attacks)) {
+      assert.deepEqual(statuses(r.text), expected, name);
+      assert.equal(r.closed, true, `${name}: closed`);
+      hostile++;
+    }
+    for (const r of await Promise.all(slow)) {
+      assert.equal(r.closed, true, "slowloris closed");
+      assert.deepEqual(statuses(r.text), [408]);
+    }
+    t.diagnostic(
+      `${hostile} hostile requests and 20 slowloris clients answered and closed; ` +
+        `${ordinary} ordinary HTTP requests and TCP echoes served meanwhile, ${failed} failed`,
+    );
+    assert.equal(failed, 0);
+    assert.ok(ordinary > 0);
+  });
+
+  it("ulimit -n 256 and a flood of 1,500 connections: serves again once the flood stops", async (t) => {
+    const server = await startServer(
+      ["--port", "0", "--mode", "handoff", "--workers", "2", "--log-level", "warn"],
+      {},
+      20_000,
+      undefined,
+      ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"],
+    );
+    t.after(() => server.stop());
+    const workers = childPids(server.pid);
+    const flood: Socket[] = [];
+    let connected = 0;
+    await Promise.all(
+      Array.from(
+        { length: 1_500 },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect({ host: HOST, port: server.port });
+            flood.push(socket);
+            socket.on("connect", () => {
+              connected++;
+              resolve();
+            });
+            socket.on("error", () => resolve());
+            setTimeout(resolve, 5_000);
+          }),
+      ),
+    );
+    await sleep(1_000);
+    const closedByServer = flood.filter((s) => s.destroyed).length;
+    for (const s of flood) s.destroy();
+    await sleep(500);
+    let served = 0;
+    for (let i = 0; i < 20; i++) {
+      const payload = random(1000);
+      if ((await echoThrough(server.port, payload, 65536, 3_000)).equals(payload)) served++;
+    }
+    t.diagnostic(
+      `${connected} of 1,500 flood connections completed the handshake (the kernel's backlog), ` +
+        `${closedByServer} were closed by the server at its descriptor limit; afterwards ` +
+        `${served} of 20 new connections echoed`,
+    );
+    assert.equal(served, 20);
+    assert.deepEqual(childPids(server.pid), workers, "no worker died");
+    assert.equal(server.proc.exitCode, null, "the server is still running");
+  });
+});

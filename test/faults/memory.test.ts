@@ -1,0 +1,148 @@
+/**
+ * Memory under hostile and idle clients (docs/RELIABILITY.md): a client that sends 1 GiB and
+ * never reads, and 10,000 idle connections. Server memory is the resident set of the primary
+ * and its workers, read from /proc.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { describe, it } from "node:test";
+import { HOST, open } from "../helpers/client.ts";
+import { childPids, serve, sleep } from "../helpers/server.ts";
+
+const MiB = 2 ** 20;
+
+/** Resident memory, in bytes, of `pid` and its child processes. */
+function treeRss(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** p99 of `rounds` 64-byte round trips on each of `sockets`, in microseconds. */
+async function p99Micros(sockets: readonly Socket[], rounds: number): Promise<number> {
+  const payload = Buffer.alloc(64, 7);
+  const samples: number[] = [];
+  await Promise.all(
+    sockets.map(async (socket) => {
+      for (let i = 0; i < rounds; i++) {
+        const t0 = process.hrtime.bigint();
+        await new Promise<void>((resolve) => {
+          let got = 0;
+          const onData = (d: Buffer): void => {
+            got += d.length;
+            if (got < payload.length) return;
+            socket.off("data", onData);
+            resolve();
+          };
+          socket.on("data", onData);
+          socket.write(payload);
+        });
+        samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
+    }),
+  );
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length * 0.99)] as number;
+}
+
+/** A client that writes 1 GiB as fast as the server takes it and never reads. */
+function hog(port: number): { socket: Socket; written: () => number } {
+  const socket = connect({ host: HOST, port });
+  const chunk = Buffer.alloc(MiB, 1);
+  let written = 0;
+  const more = (): void => {
+    while (written < 1024 * MiB) {
+      written += chunk.length;
+      if (!socket.write(chunk)) return;
+    }
+  };
+  socket.on("connect", more);
+  socket.on("drain", more);
+  socket.on("error", () => {});
+  // Node's own buffer holds at most one chunk beyond what the kernel took: count what left.
+  return { socket, written: () => written - socket.writableLength };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+
+describe("faults: memory", () => {
+  it("a client sending 1 GiB and never reading: < 64 MiB growth, others' p99 within 2x", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--admin", "off"]);
+    const others = await Promise.all(Array.from({ length: 8 }, () => open(server.port)));
+    t.after(() => {
+      for (const s of others) s.destroy();
+    });
+    for (const s of others) s.setNoDelay(true);
+    await p99Micros(others, 200); // warm up
+    const base = treeRss(server.pid);
+    // Interleaved: undisturbed, then with a hog, five times; medians of the p99s.
+    const calm: number[] = [];
+    const hogged: number[] = [];
+    let peak = 0;
+    let pushed = 0;
+    for (let round = 0; round < 5; round++) {
+      // Both phases start after the same pause: the pause alone changes a p99 on loopback.
+      await sleep(1_500);
+      calm.push(await p99Micros(others, 300));
+      const h = hog(server.port);
+      await sleep(1_500); // until the server has stopped reading it
+      hogged.push(await p99Micros(others, 300));
+      peak = Math.max(peak, treeRss(server.pid));
+      pushed = Math.max(pushed, h.written());
+      h.socket.destroy();
+    }
+    const growth = peak - base;
+    t.diagnostic(
+      `server RSS ${(base / MiB).toFixed(1)} MiB -> peak ${(peak / MiB).toFixed(1)} MiB ` +
+        `(+${(growth / MiB).toFixed(1)} MiB) while a client pushed ${(pushed / MiB).toFixed(1)} MiB ` +
+        `of its 1 GiB and never read; others' p99 ${median(calm).toFixed(0)} us calm vs ` +
+        `${median(hogged).toFixed(0)} us hogged (p99s ${calm.map((x) => x.toFixed(0))} / ` +
+        `${hogged.map((x) => x.toFixed(0))})`,
+    );
+    assert.ok(growth < 64 * MiB, `server grew by ${(growth / MiB).toFixed(1)} MiB`);
+    assert.ok(
+      median(hogged) <= 2 * median(calm),
+      `p99 ${median(hogged)} us with the hog vs ${median(calm)} us without`,
+    );
+  });
+
+  it("10,000 idle connections: memory per connection", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--admin", "off"]);
+    const probe = await open(server.port);
+    probe.destroy();
+    await sleep(300);
+    const before = treeRss(server.pid);
+    const sockets: Socket[] = [];
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+    });
+    const COUNT = 10_000;
+    for (let i = 0; i < COUNT; i += 500) {
+      sockets.push(...(await Promise.all(Array.from({ length: 500 }, () => open(server.port)))));
+    }
+    // Every connection reached a worker: one byte echoed on the last of them.
+    const last = sockets.at(-1) as Socket;
+    await new Promise<void>((resolve) => {
+      last.once("data", () => resolve());
+      last.write("x");
+    });
+    await sleep(1_000);
+    const after = treeRss(server.pid);
+    const per = (after - before) / COUNT;
+    t.diagnostic(
+      `server RSS ${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB for ` +
+        `${COUNT} idle connections: ${(per / 1024).toFixed(2)} KiB per connection`,
+    );
+    assert.equal(sockets.filter((s) => s.destroyed).length, 0, "every connection stays open");
+    // A sanity bound, not a benchmark: a few KiB each; 64 KiB would mean a buffer per socket.
+    assert.ok(per < 16 * 1024, `${per} bytes per connection`);
+  });
+});
