@@ -75,18 +75,33 @@ describe("drain", () => {
     });
   }
 
-  it("a second signal exits at once with 1, without waiting for the drain", async () => {
+  it("a second SIGINT exits at once with 1, without waiting for the drain", async () => {
+    const server = await startMode("handoff", 2);
+    const socket = await open(server.port);
+    socket.on("error", () => {});
+    await roundTrip(socket, random(10));
+    const exit = server.stop("SIGINT");
+    await sleep(100);
+    const started = Date.now();
+    server.proc.kill("SIGINT");
+    assert.deepEqual(await exit, { code: 1, signal: null });
+    assert.ok(Date.now() - started < 1_000, "did not wait for the drain");
+    socket.destroy();
+  });
+
+  it("a second SIGTERM (Kubernetes after a preStop hook) leaves the drain alone", async () => {
     const server = await startMode("handoff", 2);
     const socket = await open(server.port);
     socket.on("error", () => {});
     await roundTrip(socket, random(10));
     const exit = server.stop("SIGTERM");
     await sleep(100);
-    const started = Date.now();
     server.proc.kill("SIGTERM");
-    assert.deepEqual(await exit, { code: 1, signal: null });
-    assert.ok(Date.now() - started < 1_000, "did not wait for the drain");
-    socket.destroy();
+    await sleep(300);
+    const payload = random(1000);
+    assert.deepEqual(await roundTrip(socket, payload), payload, "still draining, still echoing");
+    socket.end();
+    assert.deepEqual(await exit, { code: 0, signal: null });
   });
 
   for (const mode of ["single", "handoff"]) {

@@ -65,6 +65,9 @@ async function main(): Promise<void> {
         });
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      // A second Ctrl-C is an impatient human. A second SIGTERM is a supervisor repeating
+      // itself (Kubernetes sends one after a preStop hook that already started the drain).
+      if (signal === "SIGTERM") return;
       log.warn({ signal }, "second signal: exiting without waiting for the drain");
       process.exit(1);
     }

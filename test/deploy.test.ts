@@ -1,0 +1,160 @@
+/**
+ * deploy/ and the Dockerfile: the Kubernetes manifests validate against the Kubernetes schemas
+ * (kubernetes-models), and every port, path and flag in them, in the Dockerfile and in the
+ * systemd unit is one the server really has.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { Service } from "kubernetes-models/v1/Service";
+import { parseAllDocuments } from "yaml";
+import type { Config } from "../src/main/config.ts";
+import { parseCommand } from "../src/main/config.ts";
+import { HOST } from "./helpers/client.ts";
+import { serve } from "./helpers/server.ts";
+
+const root = new URL("../", import.meta.url);
+const read = (path: string): string => readFileSync(new URL(path, root), "utf8");
+
+function manifests(file: string): Record<string, unknown>[] {
+  return parseAllDocuments(read(`deploy/kubernetes/${file}`)).map(
+    (doc) => doc.toJS() as Record<string, unknown>,
+  );
+}
+
+/** The configuration echoplex would run with, given these flags (throws as the CLI would). */
+function configOf(args: readonly string[]): Config {
+  const command = parseCommand([...args], {});
+  assert.equal(command.kind, "run", `${args.join(" ")} starts the server`);
+  return (command as { config: Config }).config;
+}
+
+const [deploymentJson] = manifests("deployment.yaml");
+const deployment = new Deployment(deploymentJson as never);
+const pod = deployment.spec?.template.spec;
+const container = pod?.containers[0];
+const config = configOf(container?.args ?? []);
+const portNamed = (name: string) => container?.ports?.find((p) => p.name === name);
+
+describe("deploy/kubernetes", () => {
+  it("validates against the Kubernetes schemas", () => {
+    deployment.validate();
+    const services = manifests("service.yaml").map((m) => new Service(m as never));
+    for (const s of services) s.validate();
+    for (const m of manifests("pdb.yaml")) new PodDisruptionBudget(m as never).validate();
+    // The validation is real: a wrong type is refused.
+    const broken = structuredClone(deploymentJson) as { spec: { replicas: unknown } };
+    broken.spec.replicas = "three";
+    assert.throws(() => new Deployment(broken as never).validate());
+  });
+
+  it("declares the container ports the flags bind, on every address", () => {
+    assert.equal(config.host, "0.0.0.0");
+    assert.equal(portNamed("echo")?.containerPort, config.port);
+    assert.equal(portNamed("echo-udp")?.containerPort, config.udp);
+    assert.equal(portNamed("echo-udp")?.protocol, "UDP");
+    assert.equal(portNamed("http")?.containerPort, config.http);
+    assert.equal(portNamed("admin")?.containerPort, config.admin);
+    assert.equal(config.adminHost, "0.0.0.0", "the kubelet probes from outside the pod");
+  });
+
+  it("probes paths the admin port serves: liveness /healthz, readiness /readyz", async (t) => {
+    assert.equal(container?.livenessProbe?.httpGet?.path, "/healthz");
+    assert.equal(container?.livenessProbe?.httpGet?.port, "admin");
+    assert.equal(container?.readinessProbe?.httpGet?.path, "/readyz");
+    assert.equal(container?.readinessProbe?.httpGet?.port, "admin");
+    const server = await serve(t, ["--admin", "0"]);
+    const admin = server.listening.admin as number;
+    for (const probe of [container?.livenessProbe, container?.readinessProbe]) {
+      const res = await fetch(`http://${HOST}:${admin}${probe?.httpGet?.path}`);
+      assert.equal(res.status, 200, probe?.httpGet?.path);
+    }
+    assert.equal((await fetch(`http://${HOST}:${admin}/nope`)).status, 404);
+  });
+
+  it("drains in a preStop hook and gives the drain time to end before SIGKILL", () => {
+    const command = container?.lifecycle?.preStop?.exec?.command?.join(" ") ?? "";
+    assert.match(command, /kill -TERM 1\b/, "the preStop starts the drain (PID 1 is echoplex)");
+    const pause = Number(/sleep (\d+)/.exec(command)?.[1] ?? 0);
+    assert.ok(
+      (pod?.terminationGracePeriodSeconds ?? 30) > pause + config.drainTimeout,
+      "terminationGracePeriodSeconds > preStop pause + --drain-timeout",
+    );
+  });
+
+  it("sizes requests for the workers it runs", () => {
+    assert.equal(Number(container?.resources?.requests?.cpu), config.workers);
+    assert.ok(container?.resources?.requests?.memory);
+    assert.ok(container?.resources?.limits?.memory);
+  });
+
+  it("has Services for TCP echo, UDP echo, HTTP and metrics that select the pods", () => {
+    const services = manifests("service.yaml").map((m) => new Service(m as never));
+    const labels = deployment.spec?.template.metadata?.labels ?? {};
+    const names = new Set(container?.ports?.map((p) => p.name));
+    const exposed = new Set<string>();
+    for (const s of services) {
+      for (const [k, v] of Object.entries(s.spec?.selector ?? {})) assert.equal(labels[k], v);
+      for (const p of s.spec?.ports ?? []) {
+        assert.ok(names.has(String(p.targetPort)), `${p.targetPort} is a container port name`);
+        assert.equal(p.port, portNamed(String(p.targetPort))?.containerPort);
+        exposed.add(String(p.targetPort));
+      }
+    }
+    assert.deepEqual([...exposed].sort(), ["admin", "echo", "echo-udp", "http"]);
+  });
+
+  it("has a PodDisruptionBudget over the same pods", () => {
+    const [pdb] = manifests("pdb.yaml").map((m) => new PodDisruptionBudget(m as never));
+    const labels = deployment.spec?.template.metadata?.labels ?? {};
+    for (const [k, v] of Object.entries(pdb?.spec?.selector?.matchLabels ?? {})) {
+      assert.equal(labels[k], v);
+    }
+    assert.ok(pdb?.spec?.maxUnavailable !== undefined || pdb?.spec?.minAvailable !== undefined);
+  });
+});
+
+describe("Dockerfile", () => {
+  const dockerfile = read("Dockerfile");
+  const json = (instruction: string): string[] =>
+    JSON.parse(new RegExp(`^${instruction} (\\[.*\\])$`, "m").exec(dockerfile)?.[1] ?? "[]");
+
+  it("runs Node 24 slim as a non-root user with production dependencies only", () => {
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    assert.equal(froms.at(-1), "node:24-slim");
+    const user = /^USER (\S+)$/m.exec(dockerfile)?.[1];
+    assert.ok(user !== undefined && user !== "root" && user !== "0");
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+    assert.match(runtime, /npm ci --omit=dev/);
+  });
+
+  it("starts the published bin with flags the server accepts, and checks /healthz on its admin port", () => {
+    const pkg = JSON.parse(read("package.json")) as { bin: { echoplex: string } };
+    const [node, entry] = json("ENTRYPOINT");
+    assert.equal(node, "node");
+    assert.equal(entry, pkg.bin.echoplex);
+    const cmd = configOf(json("CMD"));
+    const health = /HEALTHCHECK[\s\S]*?fetch\('http:\/\/127\.0\.0\.1:(\d+)(\/\w+)'\)/.exec(
+      dockerfile,
+    );
+    assert.equal(Number(health?.[1]), cmd.admin);
+    assert.equal(health?.[2], "/healthz");
+    const exposed = new Set([...dockerfile.matchAll(/(\d+)\/(tcp|udp)/g)].map((m) => m[0]));
+    for (const port of [`${cmd.port}/tcp`, `${cmd.http}/tcp`, `${cmd.udp}/udp`, `${cmd.admin}/tcp`])
+      assert.ok(exposed.has(port), `EXPOSE ${port}`);
+  });
+});
+
+describe("deploy/systemd", () => {
+  const unit = read("deploy/systemd/echoplex.service");
+  it("reloads with SIGHUP, stops with SIGTERM, and waits longer than the drain", () => {
+    assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    assert.match(unit, /^KillSignal=SIGTERM$/m);
+    const start = /^ExecStart=\/usr\/bin\/env echoplex (.*)$/m.exec(unit)?.[1] ?? "";
+    assert.deepEqual(start.split(" "), ["--config", "/etc/echoplex/config.json"]);
+    const timeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(timeout > configOf([]).drainTimeout, "TimeoutStopSec > the default --drain-timeout");
+  });
+});
