@@ -3,11 +3,13 @@
  *
  *   npm run load -- --port P [--host H] [--connections C] [--size S] [--duration SECONDS]
  *                   [--pipeline N | --rate MSGS_PER_S | --churn] [--threads T] [--json]
+ *                   [--save FILE] [--at TIME]
  *
  * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
  * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH) or no connection
  * could be made (ECHOPLEX_CONNECT_FAILED), 2 for a bad flag.
  */
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { EchoplexError } from "../../src/errors.ts";
 import { number, parseFlags, runMain, text, toggle } from "../lib/args.ts";
@@ -31,7 +33,25 @@ export const LOAD_FLAGS = {
   timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
   http: toggle("HTTP/1.1 POST echo, driven by autocannon, instead of raw TCP"),
   json: toggle("print the report as one JSON object on the last line of stdout"),
+  save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),
+  at: text(
+    "",
+    "start at this time (ISO 8601 or epoch ms): clients on several hosts measure one window",
+  ),
 };
+
+/** Wait until `at` (ISO 8601 or epoch milliseconds), so that clients on several hosts start together. */
+async function startAt(at: string): Promise<void> {
+  const when = /^\d+$/.test(at) ? Number(at) : Date.parse(at);
+  if (Number.isNaN(when))
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      `--at ${at}: expected an ISO 8601 time or epoch milliseconds`,
+    );
+  const wait = when - Date.now();
+  if (wait < 0) throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--at ${at} is in the past`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
 
 async function main(): Promise<void> {
   const f = parseFlags(COMMAND, LOAD_FLAGS, process.argv.slice(2));
@@ -54,6 +74,7 @@ async function main(): Promise<void> {
     threads: f.threads,
     timeoutMs: f.timeout * 1000,
   };
+  if (f.at !== "") await startAt(f.at);
   let report: LoadReport;
   try {
     report = f.http ? await runHttpLoad(options) : await runLoad(options);
@@ -67,6 +88,7 @@ async function main(): Promise<void> {
       `no connection to ${f.host}:${f.port} succeeded (${code}): is the server running there?`,
     );
   }
+  if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
   const { histogram: _, ...shown } = report;
   process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
   if (report.mismatches > 0)

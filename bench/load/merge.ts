@@ -1,0 +1,49 @@
+/**
+ * Several load clients, one target: reports saved by `npm run load -- --save FILE` on different
+ * hosts, measured over the same window (`--at`), merged into one. Counts and rates add up; the
+ * latency percentiles come from the sum of the HDR histograms, which is exact (histogram.ts),
+ * not from averaging percentiles, which would be wrong.
+ */
+import { encodeHistogram, mergeHistograms, summarize } from "./histogram.ts";
+import type { LoadReport } from "./run.ts";
+
+export interface MergedReport extends LoadReport {
+  /** How many client reports were merged. */
+  readonly clients: number;
+}
+
+const sum = (reports: readonly LoadReport[], key: keyof LoadReport): number =>
+  reports.reduce((total, r) => total + (r[key] as number), 0);
+
+export function mergeReports(reports: readonly LoadReport[]): MergedReport {
+  const [first] = reports;
+  if (first === undefined) throw new Error("nothing to merge");
+  const histogram = mergeHistograms(reports.map((r) => r.histogram));
+  const service = (p: number) =>
+    Math.max(...reports.map((r) => (p === 50 ? r.service_p50_us : r.service_p99_us)));
+  return {
+    ...first,
+    ...summarize(histogram),
+    host: [...new Set(reports.map((r) => r.host))].join(","),
+    connections: sum(reports, "connections"),
+    rate: sum(reports, "rate"),
+    threads: sum(reports, "threads"),
+    seconds: Math.max(...reports.map((r) => r.seconds)),
+    msgs_per_s: sum(reports, "msgs_per_s"),
+    mb_per_s: Math.round(sum(reports, "mb_per_s") * 100) / 100,
+    messages: sum(reports, "messages"),
+    errors: sum(reports, "errors"),
+    timeouts: sum(reports, "timeouts"),
+    mismatches: sum(reports, "mismatches"),
+    stalled: sum(reports, "stalled"),
+    client_cpu_s: Math.round(sum(reports, "client_cpu_s") * 100) / 100,
+    client_thread_cores: reports.flatMap((r) => r.client_thread_cores),
+    // One saturated client limits the total as surely as a saturated server would.
+    client_saturated: reports.some((r) => r.client_saturated),
+    // Per-send service times have no histogram: the worst client's figure, an upper bound.
+    service_p50_us: service(50),
+    service_p99_us: service(99),
+    histogram: encodeHistogram(histogram),
+    clients: reports.length,
+  };
+}

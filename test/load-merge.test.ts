@@ -1,0 +1,85 @@
+/** Load clients on several hosts, one report: saved reports merge exactly (docs/DEPLOY.md). */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import {
+  createHistogram,
+  encodeHistogram,
+  mergeHistograms,
+  summarize,
+} from "../bench/load/histogram.ts";
+import { mergeReports } from "../bench/load/merge.ts";
+import type { LoadReport } from "../bench/load/run.ts";
+import { runLoadCli, runScript } from "./helpers/load.ts";
+import { serve } from "./helpers/server.ts";
+
+const MERGE_CLI = fileURLToPath(new URL("../bench/load/merge-cli.ts", import.meta.url));
+
+describe("load: several clients, one report", () => {
+  it("merging is exact: percentiles of the merged histograms are those of all values", () => {
+    const a = createHistogram();
+    const b = createHistogram();
+    const all = createHistogram();
+    for (let i = 1; i <= 10_000; i++) {
+      const v = i * 1_000 + (i % 7) * 37;
+      (i % 3 === 0 ? a : b).recordValue(v);
+      all.recordValue(v);
+    }
+    const base = { messages: 0, client_thread_cores: [], service_p50_us: 0, service_p99_us: 0 };
+    const merged = mergeReports([
+      { ...base, histogram: encodeHistogram(a), messages: a.totalCount } as unknown as LoadReport,
+      { ...base, histogram: encodeHistogram(b), messages: b.totalCount } as unknown as LoadReport,
+    ]);
+    // Compared through the same encoding the reports travel in (a max comes back as the top of
+    // its bucket, histogram.ts).
+    const expected = summarize(mergeHistograms([encodeHistogram(all)]));
+    for (const key of ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "samples"] as const)
+      assert.equal(merged[key], expected[key], key);
+    assert.equal(merged.messages, 10_000);
+  });
+
+  it("two clients run at once with --at and --save; load:merge adds them up", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-merge-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const at = String(Date.now() + 1_500);
+    const files = [join(dir, "a.json"), join(dir, "b.json")];
+    const runs = await Promise.all(
+      files.map((file) =>
+        runLoadCli([
+          ...["--port", String(server.port), "--connections", "4", "--threads", "1"],
+          ...["--duration", "0.5", "--warmup", "0", "--at", at, "--save", file, "--json"],
+        ]),
+      ),
+    );
+    for (const r of runs) assert.equal(r.status, 0, r.stderr);
+    const saved = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as LoadReport);
+    const merged = await runScript(MERGE_CLI, [...files, "--json"]);
+    assert.equal(merged.status, 0, merged.stderr);
+    const m = merged.json as Record<string, number>;
+    assert.equal(m.clients, 2);
+    assert.equal(m.connections, 8);
+    assert.equal(m.messages, saved[0].messages + saved[1].messages);
+    assert.equal(m.samples, saved[0].samples + saved[1].samples);
+    assert.ok(Math.abs(m.msgs_per_s - (saved[0].msgs_per_s + saved[1].msgs_per_s)) < 1);
+    assert.ok(m.p99_us >= Math.min(saved[0].p99_us, saved[1].p99_us));
+    assert.ok(m.p99_us <= Math.max(saved[0].p99_us, saved[1].p99_us) * 1.001 + 1);
+    // A file that is not a saved report: one line, exit 2.
+    writeFileSync(join(dir, "bad.json"), "{}");
+    const bad = await runScript(MERGE_CLI, [join(dir, "bad.json")]);
+    assert.equal(bad.status, 2);
+    assert.match(
+      bad.stderr,
+      /is not a report saved by npm run load -- --save .*\[ECHOPLEX_BAD_FLAG\]\n$/,
+    );
+  });
+
+  it("--at in the past is a usage error", async () => {
+    const r = await runLoadCli(["--port", "1", "--at", "2001-01-01T00:00:00Z"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--at 2001-01-01T00:00:00Z is in the past/);
+  });
+});
