@@ -22,7 +22,6 @@ describe("faults: signals under 200 streaming connections", () => {
     const server = await serve(t, ARGS);
     const admin = server.listening.admin as number;
     const load = await startStreams(server.port, STREAMS);
-    const prober = startProber(server.port, PROBERS);
     await sleep(500);
     const pids = childPids(server.pid);
     const [victim] = pids as [number];
@@ -31,6 +30,10 @@ describe("faults: signals under 200 streaming connections", () => {
         .filter((s) => ownerOf(server.port, s.socket.localPort as number, pids) === victim)
         .map((s) => s.port),
     );
+    // Probing starts after that scan of /proc, which blocks this process for a while: a probe
+    // waiting through it could time out here, not in the server.
+    const prober = startProber(server.port, PROBERS);
+    await sleep(300);
     const killedAt = performance.now();
     process.kill(victim, "SIGKILL");
     // Replaced: a new worker process, and /readyz back to 200 (it says 200 only when all are).
@@ -50,7 +53,7 @@ describe("faults: signals under 200 streaming connections", () => {
     t.diagnostic(
       `victim held ${victims.size} of ${STREAMS} streams; ${result.broken} broke, ` +
         `${result.complete} completed, ${result.corrupt} corrupt; probes ${probes.ok} ok, ` +
-        `${probes.refused.length} refused, ${probes.broken.length} broken; replacement ready after ${replacedMs.toFixed(0)} ms`,
+        `${probes.refused.length} refused, ${probes.broken.length} broken ${JSON.stringify(probes.broken)}; replacement ready after ${replacedMs.toFixed(0)} ms`,
     );
     assert.equal(result.corrupt, 0);
     for (const port of brokenPorts) assert.ok(victims.has(port), "only the victim's streams broke");
