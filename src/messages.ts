@@ -136,6 +136,7 @@ export interface WorkerStats {
   /** Errors by kind and messages by protocol (src/worker/tally.ts). */
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
+  readonly limits: LimitCounts;
 }
 
 /** Errors by kind: see src/worker/tally.ts. */
@@ -145,6 +146,17 @@ export interface ErrorCounts {
   tls: number;
   http: number;
   websocket: number;
+}
+/**
+ * Connections, requests and messages dropped by a limit other than --max-connections (`refused`)
+ * and --udp-rate (`udp`): closed after --idle-timeout, answered 413 over --max-body, closed with
+ * 1009 over --max-message, answered 408 after --header-timeout (or node:http's request timeout).
+ */
+export interface LimitCounts {
+  idleTimeout: number;
+  maxBody: number;
+  maxMessage: number;
+  headerTimeout: number;
 }
 /** HTTP requests and WebSocket messages echoed (TCP echo is a stream: see the byte counts). */
 export interface MessageCounts {

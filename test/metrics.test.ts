@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
-import { echoThrough, HOST, random } from "./helpers/client.ts";
+import { echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { childPids, type RunningServer, serve, sleep } from "./helpers/server.ts";
 
@@ -126,5 +126,70 @@ describe("/metrics: messages, errors by kind, handoff time", () => {
       sum(samples, "echoplex_connections_total"),
     );
     assert.ok((samples.get('echoplex_handoff_seconds_bucket{le="1"}') ?? 0) >= 1);
+  });
+});
+
+describe("/metrics: drops by limit", () => {
+  it("counts what each limit dropped, by the flag that set it", async (t) => {
+    const s = await serve(t, [
+      ...["--mode", "handoff", "--workers", "1", "--http", "0", "--max-connections", "2"],
+      ...["--idle-timeout", "2", "--max-body", "100", "--max-message", "100"],
+      ...["--header-timeout", "1"],
+    ]);
+    const http = s.listening.http as number;
+    // max-body: answered 413.
+    assert.equal((await requestOnce(http, { method: "POST", body: random(500) })).status, 413);
+    // max-message: closed with 1009.
+    const ws = new WebSocket(`ws://${HOST}:${http}/ws`);
+    await once(ws, "open");
+    ws.send(random(500));
+    const [code] = (await once(ws, "close")) as [number];
+    assert.equal(code, 1009);
+    // header-timeout: headers never finished, answered 408 (before the 2 s idle timeout).
+    const slow = connect({ host: HOST, port: http });
+    const slowClosed = once(slow, "close");
+    slow.on("error", () => {});
+    let slowReply = "";
+    slow.on("data", (d: Buffer) => {
+      slowReply += d.toString("latin1");
+    });
+    slow.write("GET / HTTP/1.1\r\n");
+    await slowClosed;
+    assert.match(slowReply, /^HTTP\/1\.1 408 /);
+    // idle-timeout: a silent TCP connection is closed.
+    const idle = connect({ host: HOST, port: s.port });
+    const idleClosed = once(idle, "close");
+    idle.on("error", () => {});
+    idle.resume();
+    await idleClosed;
+    // max-connections (2, and nothing else is open now): while two are held, a third is refused.
+    const held = [await open(s.port), await open(s.port)];
+    for (const h of held) {
+      h.on("error", () => {});
+      const echoed = once(h, "data");
+      h.write("x");
+      await echoed;
+    }
+    const third = connect({ host: HOST, port: s.port });
+    const thirdClosed = once(third, "close");
+    third.on("error", () => {});
+    third.resume();
+    await thirdClosed;
+    const want: Record<string, number> = {
+      "max-body": 1,
+      "max-message": 1,
+      "header-timeout": 1,
+      "max-connections": 1,
+    };
+    let samples = (await scrape(s)).samples;
+    const drops = (limit: string) => sum(samples, "echoplex_limit_drops_total", `limit="${limit}"`);
+    for (let i = 0; i < 40 && drops("max-connections") < 1; i++) {
+      await sleep(100);
+      samples = (await scrape(s)).samples;
+    }
+    for (const [limit, n] of Object.entries(want)) assert.equal(drops(limit), n, limit);
+    assert.ok(drops("idle-timeout") >= 1, "idle-timeout");
+    assert.equal(drops("udp-rate"), 0);
+    for (const h of held) h.destroy();
   });
 });

@@ -83,7 +83,7 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
   });
   new Counter({
     name: "echoplex_errors_total",
-    help: "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (bad or timed-out request), websocket",
+    help: "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error)",
     labelNames: ["worker", "kind"],
     registers: [registry],
     collect() {
@@ -107,6 +107,26 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
         for (const [protocol, n] of Object.entries(messages)) {
           this.inc({ worker: String(worker), protocol }, n);
         }
+      }
+    },
+  });
+  new Counter({
+    name: "echoplex_limit_drops_total",
+    help: "Connections, requests, messages and datagrams dropped by a limit, by the flag that set it",
+    labelNames: ["worker", "limit"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [worker, s] of source().workers) {
+        const drops: [string, number][] = [
+          ["max-connections", s.refused],
+          ["idle-timeout", s.limits.idleTimeout],
+          ["max-body", s.limits.maxBody],
+          ["max-message", s.limits.maxMessage],
+          ["header-timeout", s.limits.headerTimeout],
+          ["udp-rate", s.udp?.rateLimited ?? 0],
+        ];
+        for (const [limit, n] of drops) this.inc({ worker: String(worker), limit }, n);
       }
     },
   });

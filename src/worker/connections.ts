@@ -4,6 +4,7 @@
  * balancing reads, the served and refused counts, and the drain on shutdown.
  */
 import type { Socket } from "node:net";
+import { tally } from "./tally.ts";
 
 /** Module state is per isolate: one set per worker process or thread. */
 const live = new Set<Socket>();
@@ -38,6 +39,7 @@ export function bytesMoved(): { bytesIn: number; bytesOut: number } {
   return { bytesIn, bytesOut };
 }
 function onIdle(this: Socket): void {
+  tally.limits.idleTimeout++;
   this.destroy();
 }
 

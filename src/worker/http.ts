@@ -40,6 +40,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   let draining = false;
 
   function tooLarge(res: ServerResponse): void {
+    tally.limits.maxBody++;
     const text = `request body larger than --max-body (${maxBody} bytes)\n`;
     // The body is not read: close the connection rather than read it to keep the connection.
     res.writeHead(413, {
@@ -175,6 +176,7 @@ const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const code = err.code ?? "";
   if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
+  else if (code === "ERR_HTTP_REQUEST_TIMEOUT") tally.limits.headerTimeout++;
   else tally.errors.http++;
   const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
   if (socket.writable && inFlight?._headerSent !== true) {

@@ -39,8 +39,9 @@ function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
 }
 
 function ignore(): void {}
-function onWsError(): void {
-  tally.errors.websocket++;
+function onWsError(err: Error & { code?: string }): void {
+  if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") tally.limits.maxMessage++;
+  else tally.errors.websocket++;
 }
 
 /** Serve WebSocket echo on `server`'s /ws; returns what closes every client (1001) on drain. */
