@@ -120,6 +120,7 @@ describe("/metrics: messages, errors by kind, handoff time", () => {
     assert.ok(sum(samples, "echoplex_errors_total", 'kind="connection"') >= 1, "the reset");
     assert.equal(sum(samples, "echoplex_errors_total", 'kind="tls"'), 0);
     assert.equal(sum(samples, "echoplex_errors_total", 'kind="accept"'), 0);
+    assert.equal(samples.get('echoplex_primary_errors_total{kind="accept"}'), 0);
     // Every connection so far was handed off, and each handoff was timed.
     assert.equal(
       samples.get("echoplex_handoff_seconds_count"),

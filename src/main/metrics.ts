@@ -47,6 +47,49 @@ const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats
   ],
 ];
 
+/** Per-worker counters with a second label: name, help, the label, and its values' counts. */
+const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, number][]][] = [
+  [
+    "echoplex_udp_datagrams_total",
+    "UDP datagrams received, by outcome: answered, or dropped (reflection, rateLimited, queueFull)",
+    "outcome",
+    ({ udp }) =>
+      udp === null
+        ? []
+        : [
+            ["answered", udp.answered],
+            ["reflection", udp.reflection],
+            ["rateLimited", udp.rateLimited],
+            ["queueFull", udp.queueFull],
+          ],
+  ],
+  [
+    "echoplex_errors_total",
+    "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error)",
+    "kind",
+    (s) => Object.entries(s.errors),
+  ],
+  [
+    "echoplex_messages_total",
+    "Messages echoed, by protocol: http (requests), websocket (messages); TCP echo is a byte stream",
+    "protocol",
+    (s) => Object.entries(s.messages),
+  ],
+  [
+    "echoplex_limit_drops_total",
+    "Connections, requests, messages and datagrams dropped by a limit, by the flag that set it",
+    "limit",
+    (s) => [
+      ["max-connections", s.refused],
+      ["idle-timeout", s.limits.idleTimeout],
+      ["max-body", s.limits.maxBody],
+      ["max-message", s.limits.maxMessage],
+      ["header-timeout", s.limits.headerTimeout],
+      ["udp-rate", s.udp?.rateLimited ?? 0],
+    ],
+  ],
+];
+
 export function createMetrics(source: Source, ready: () => boolean): Registry {
   const registry = new Registry();
   for (const [name, help, type, value] of PER_WORKER) {
@@ -66,68 +109,29 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
       },
     });
   }
-  new Counter({
-    name: "echoplex_udp_datagrams_total",
-    help: "UDP datagrams received, by outcome: answered, or dropped (reflection, rateLimited, queueFull)",
-    labelNames: ["worker", "outcome"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [worker, { udp }] of source().workers) {
-        if (udp === null) continue;
-        for (const outcome of ["answered", "reflection", "rateLimited", "queueFull"] as const) {
-          this.inc({ worker: String(worker), outcome }, udp[outcome]);
+  for (const [name, help, label, values] of LABELLED) {
+    new Counter({
+      name,
+      help,
+      labelNames: ["worker", label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [worker, stats] of source().workers) {
+          for (const [value, n] of values(stats))
+            this.inc({ worker: String(worker), [label]: value }, n);
         }
-      }
-    },
-  });
+      },
+    });
+  }
   new Counter({
-    name: "echoplex_errors_total",
-    help: "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error)",
-    labelNames: ["worker", "kind"],
+    name: "echoplex_primary_errors_total",
+    help: "handoff: the primary's own errors by kind (accept)",
+    labelNames: ["kind"],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [worker, { errors }] of source().workers) {
-        for (const [kind, n] of Object.entries(errors))
-          this.inc({ worker: String(worker), kind }, n);
-      }
-      const primary = source().acceptErrors;
-      if (primary !== undefined) this.inc({ worker: "primary", kind: "accept" }, primary);
-    },
-  });
-  new Counter({
-    name: "echoplex_messages_total",
-    help: "Messages echoed, by protocol: http (requests), websocket (messages); TCP echo is a byte stream",
-    labelNames: ["worker", "protocol"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [worker, { messages }] of source().workers) {
-        for (const [protocol, n] of Object.entries(messages)) {
-          this.inc({ worker: String(worker), protocol }, n);
-        }
-      }
-    },
-  });
-  new Counter({
-    name: "echoplex_limit_drops_total",
-    help: "Connections, requests, messages and datagrams dropped by a limit, by the flag that set it",
-    labelNames: ["worker", "limit"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [worker, s] of source().workers) {
-        const drops: [string, number][] = [
-          ["max-connections", s.refused],
-          ["idle-timeout", s.limits.idleTimeout],
-          ["max-body", s.limits.maxBody],
-          ["max-message", s.limits.maxMessage],
-          ["header-timeout", s.limits.headerTimeout],
-          ["udp-rate", s.udp?.rateLimited ?? 0],
-        ];
-        for (const [limit, n] of drops) this.inc({ worker: String(worker), limit }, n);
-      }
+      this.inc({ kind: "accept" }, source().acceptErrors ?? 0);
     },
   });
   registry.registerMetric(handoffSeconds);
