@@ -4,7 +4,7 @@
  * systemd unit is one the server really has.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -128,6 +128,23 @@ describe("Dockerfile", () => {
     assert.ok(user !== undefined && user !== "root" && user !== "0");
     const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
     assert.match(runtime, /npm ci --omit=dev/);
+  });
+
+  it("installs every package src/ imports (production dependencies only)", () => {
+    const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    const files = readdirSync(new URL("src/", root), { recursive: true, encoding: "utf8" });
+    for (const file of files.filter((f) => f.endsWith(".ts"))) {
+      for (const m of read(`src/${file}`).matchAll(/from "([^".][^"]*)"/g)) {
+        const name = m[1] as string;
+        if (!name.startsWith("node:"))
+          imported.add(
+            name.startsWith("@") ? name.split("/", 2).join("/") : (name.split("/")[0] as string),
+          );
+      }
+    }
+    assert.ok(imported.size > 0);
+    for (const name of imported) assert.ok(name in pkg.dependencies, `${name} is a dependency`);
   });
 
   it("starts the published bin with flags the server accepts, and checks /healthz on its admin port", () => {

@@ -97,6 +97,40 @@ describe("faults: signals under 200 streaming connections", () => {
     for (const pid of after) assert.ok(!before.includes(pid));
   });
 
+  // The other process modes, reported for comparison (docs/RELIABILITY.md), not held to zero:
+  // with SO_REUSEPORT the kernel resets what waits in a closing listener's accept queue.
+  for (const mode of ["cluster", "reuseport"]) {
+    it(`SIGHUP (${mode}): no byte corrupted; refused connections reported`, async (t) => {
+      const args = [
+        "--mode",
+        mode,
+        "--workers",
+        "2",
+        "--log-level",
+        "info",
+        "--drain-timeout",
+        "30",
+      ];
+      const server = await serve(t, args);
+      const load = await startStreams(server.port, STREAMS);
+      const prober = startProber(server.port, PROBERS);
+      await sleep(500);
+      process.kill(server.pid, "SIGHUP");
+      await waitFor("the rolling restart to finish", () =>
+        server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      );
+      await sleep(500);
+      const probes = await prober.stop();
+      const result = await load.stop();
+      t.diagnostic(
+        `${mode}: ${result.complete} of ${STREAMS} streams completed, ${result.corrupt} corrupt; ` +
+          `probes ${probes.ok} ok, ${probes.refused.length} refused, ${probes.broken.length} broken`,
+      );
+      assert.equal(result.corrupt, 0);
+      assert.equal(result.complete, STREAMS, "open streams finish on their draining workers");
+    });
+  }
+
   it("SIGTERM: every byte sent before the signal is echoed before the close", async (t) => {
     const server = await serve(t, [...ARGS, "--drain-timeout", "20"]);
     const load = await startStreams(server.port, STREAMS);
