@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ownerOf } from "../helpers/owners.ts";
+import { ownersOf } from "../helpers/owners.ts";
 import { childPids, serve, sleep, waitFor } from "../helpers/server.ts";
 import { startProber, startStreams } from "../helpers/streams.ts";
 
@@ -25,13 +25,14 @@ describe("faults: signals under 200 streaming connections", () => {
     await sleep(500);
     const pids = childPids(server.pid);
     const [victim] = pids as [number];
-    const victims = new Set(
-      load.streams
-        .filter((s) => ownerOf(server.port, s.socket.localPort as number, pids) === victim)
-        .map((s) => s.port),
+    const owners = ownersOf(
+      server.port,
+      load.streams.map((s) => s.port),
+      pids,
     );
-    // Probing starts after that scan of /proc, which blocks this process for a while: a probe
-    // waiting through it could time out here, not in the server.
+    const victims = new Set([...owners].filter(([, pid]) => pid === victim).map(([port]) => port));
+    // Probing starts after that scan of /proc, which blocks this process: a probe waiting
+    // through it could time out here, not in the server.
     const prober = startProber(server.port, PROBERS);
     await sleep(300);
     const killedAt = performance.now();
