@@ -1,7 +1,7 @@
 /**
- * deploy/ and the Dockerfile: the Kubernetes manifests validate against the Kubernetes schemas
- * (kubernetes-models), and every port, path and flag in them, in the Dockerfile and in the
- * systemd unit is one the server really has.
+ * deploy/, the Dockerfile and docs/DEPLOY.md: the Kubernetes manifests validate against the
+ * Kubernetes schemas (kubernetes-models); every port, path and flag in them, in the Dockerfile and
+ * in the systemd unit is one the server really has; and every command DEPLOY.md runs is checked.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,6 +10,8 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
+import { parseFlags } from "../bench/lib/args.ts";
+import { LOAD_FLAGS } from "../bench/load/flags.ts";
 import type { Config } from "../src/main/config.ts";
 import { parseCommand } from "../src/main/config.ts";
 import { HOST } from "./helpers/client.ts";
@@ -173,5 +175,51 @@ describe("deploy/systemd", () => {
     assert.deepEqual(start.split(" "), ["--config", "/etc/echoplex/config.json"]);
     const timeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
     assert.ok(timeout > configOf([]).drainTimeout, "TimeoutStopSec > the default --drain-timeout");
+  });
+});
+
+describe("docs/DEPLOY.md", () => {
+  /** Every shell command in the document's sh blocks, continuation lines joined, comments off. */
+  const commands = [...read("docs/DEPLOY.md").matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((block) => (block[1] as string).replace(/\\\n\s*/g, "").split("\n"))
+    .map((line) =>
+      line
+        .replace(/\s+#.*$/, "")
+        .replace(/^#.*$/, "")
+        .trim(),
+    )
+    .filter((line) => line !== "");
+  const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
+  const image = container?.image;
+
+  it("runs only commands whose scripts, flags, files and image the tests check", () => {
+    assert.ok(commands.length >= 5, commands.join("\n"));
+    const exposed = new Set([...read("Dockerfile").matchAll(/(\d+)\/(tcp|udp)/g)].map((m) => m[0]));
+    for (const command of commands) {
+      const words = command.split(/\s+/);
+      if (command.startsWith("npm run ")) {
+        const script = words[2] as string;
+        assert.ok(script in scripts, `${command}: npm run ${script} exists`);
+        const args = words.slice(words.indexOf("--") + 1);
+        // The load client's flags, parsed by its own parser (it throws on a bad or unknown one).
+        if (script === "load") parseFlags("echoplex-load", LOAD_FLAGS, args);
+        else if (script === "load:merge")
+          assert.ok(args.every((a) => a === "--json" || a.endsWith(".json")));
+        else assert.fail(`${command}: no check for npm run ${script}`);
+      } else if (command.startsWith("docker build ")) {
+        assert.equal(words[words.indexOf("-t") + 1], image, "builds the image the Deployment runs");
+      } else if (command.startsWith("docker run ")) {
+        assert.equal(words.at(-1), image);
+        for (let i = words.indexOf("-p"); i >= 0; i = words.indexOf("-p", i + 1)) {
+          const [, inside] = (words[i + 1] as string).split(":");
+          const port = (inside as string).includes("/") ? inside : `${inside}/tcp`;
+          assert.ok(exposed.has(port as string), `${command}: ${port} is exposed`);
+        }
+      } else if (command.startsWith("kubectl apply -f ")) {
+        assert.equal(words[3], "deploy/kubernetes/", "the manifests this file validates");
+      } else {
+        assert.fail(`a command in docs/DEPLOY.md that no test checks: ${command}`);
+      }
+    }
   });
 });

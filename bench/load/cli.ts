@@ -10,35 +10,14 @@
  * could be made (ECHOPLEX_CONNECT_FAILED), 2 for a bad flag.
  */
 import { writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { EchoplexError } from "../../src/errors.ts";
-import { number, parseFlags, runMain, text, toggle } from "../lib/args.ts";
+import { parseFlags, runMain } from "../lib/args.ts";
+import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
 import { runHttpLoad } from "./http.ts";
 import { type LoadReport, runLoad } from "./run.ts";
 
 const COMMAND = "echoplex-load";
-
-export const LOAD_FLAGS = {
-  host: text("127.0.0.1", "the echo server's address"),
-  port: number(1, 65_535, 7007, "the echo server's port"),
-  connections: number(1, 100_000, 50, "connections (churn: concurrent connect loops)"),
-  size: number(1, 64 * 1024 * 1024, 64, "bytes per message"),
-  duration: number(0.1, 86_400, 10, "seconds measured, after the warm-up", false),
-  warmup: number(0, 3600, 1, "seconds of load before measuring", false),
-  pipeline: number(1, 64, 1, "messages in flight per connection (closed loop)"),
-  rate: number(0, 10_000_000, 0, "open loop: total messages per second (0: closed loop)"),
-  churn: toggle("connect, one round trip, close with RST, again: connections per second"),
-  threads: number(1, 256, Math.max(1, Math.floor(availableParallelism() / 2)), "client threads"),
-  timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
-  http: toggle("HTTP/1.1 POST echo, driven by autocannon, instead of raw TCP"),
-  json: toggle("print the report as one JSON object on the last line of stdout"),
-  save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),
-  at: text(
-    "",
-    "start at this time (ISO 8601 or epoch ms): clients on several hosts measure one window",
-  ),
-};
 
 /** Wait until `at` (ISO 8601 or epoch milliseconds), so that clients on several hosts start together. */
 async function startAt(at: string): Promise<void> {
