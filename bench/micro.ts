@@ -14,6 +14,7 @@ import { availableParallelism, cpus } from "node:os";
 import { Bench } from "tinybench";
 import type { Candidate } from "../src/main/handoff/balancer.ts";
 import { pick } from "../src/main/handoff/balancer.ts";
+import { handoffSeconds } from "../src/main/metrics.ts";
 import { type FromWorker, isFromWorker } from "../src/messages.ts";
 import { echo } from "../src/worker/echo.ts";
 import { number, parseFlags, runMain } from "./lib/args.ts";
@@ -82,6 +83,10 @@ async function main(): Promise<void> {
     })
     .add("balancer: pick, round-robin, 8 workers", () => {
       cursor = (pick(workers, "round-robin", cursor) + 1) % 8;
+    })
+    .add("metrics: time one handoff (prom-client histogram observe)", () => {
+      value = (value * 7 + 13) % 5_000_000;
+      handoffSeconds.observe(value / 1e9);
     })
     .add("IPC: load message JSON round trip + guard", () => {
       if (!isFromWorker(JSON.parse(JSON.stringify(load)))) throw new Error("guard rejected");
