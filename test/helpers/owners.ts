@@ -5,48 +5,6 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
-function serverInode(serverPort: number, clientPort: number): string | undefined {
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const local = Number.parseInt((f[1] ?? "").split(":")[1] ?? "", 16);
-      const remote = Number.parseInt((f[2] ?? "").split(":")[1] ?? "", 16);
-      if (local === serverPort && remote === clientPort && f[9] !== "0") return f[9];
-    }
-  }
-  return undefined;
-}
-
-/** The pid among `pids` whose descriptors hold the server side of the connection, or -1. */
-export function ownerOf(serverPort: number, clientPort: number, pids: readonly number[]): number {
-  const inode = serverInode(serverPort, clientPort);
-  if (inode === undefined) return -1;
-  const target = `socket:[${inode}]`;
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return pid;
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return -1;
-}
-
 /** The server-side socket inode of each connection to `serverPort`, by client port: one read. */
 function serverInodes(serverPort: number): Map<number, string> {
   const inodes = new Map<number, string>();
@@ -109,4 +67,9 @@ export function countByOwner(
     counts.set(owner, (counts.get(owner) ?? 0) + 1);
   }
   return counts;
+}
+
+/** The pid among `pids` whose descriptors hold the server side of the connection, or -1. */
+export function ownerOf(serverPort: number, clientPort: number, pids: readonly number[]): number {
+  return ownersOf(serverPort, [clientPort], pids).get(clientPort) ?? -1;
 }
