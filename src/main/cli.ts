@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The echoplex command: flags -> Config -> a running topology; one "listening" line when every
- * worker is ready; SIGTERM/SIGINT drain and exit 0; SIGHUP restarts the workers one at a time. Expected failures print one line on stderr
- * with their code: exit 2 for usage errors, 1 for the rest.
+ * worker is ready; SIGTERM/SIGINT drain and exit 0; SIGHUP restarts the workers one at a time.
+ * Expected failures print one line on stderr with their code: exit 2 for usage errors, 1 for
+ * the rest.
  */
 import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";

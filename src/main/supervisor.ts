@@ -1,7 +1,8 @@
 /**
  * Keeps N worker processes alive: starts them, reports their messages and exits to the topology,
  * replaces a worker that dies (with a growing delay if it keeps dying), restarts them one at a
- * time on request (rolling restart), and drains them all on stop. Workers are any ChildProcess with an IPC channel: child_process.fork or node:cluster.
+ * time on request (rolling restart), and drains them all on stop. Workers are any ChildProcess
+ * with an IPC channel: child_process.fork or node:cluster.
  */
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError } from "../errors.ts";
