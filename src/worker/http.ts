@@ -1,9 +1,11 @@
 /**
  * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type (a
  * large one of known length streamed back as it arrives); GET and HEAD, a request without a
- * body, and any request asking for JSON get a JSON description of the request (describe.ts). node:http (llhttp) does keep-alive, pipelining, chunked bodies, and
- * answers malformed requests (400), Content-Length with Transfer-Encoding (400), oversized
- * headers (431) and slow headers (408) and closes the connection; bodies over --max-body get 413.
+ * body, and any request asking for JSON get a JSON description of the request (describe.ts).
+ * node:http (llhttp) does keep-alive, pipelining and chunked bodies, and detects malformed
+ * requests, Content-Length with Transfer-Encoding, oversized headers and slow headers, which
+ * onClientError counts and answers as node:http would (400, 400, 431, 408) before closing the
+ * connection; bodies over --max-body get 413.
  */
 import {
   createServer as createHttpServer,

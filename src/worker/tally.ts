@@ -1,8 +1,8 @@
 /**
  * Counters for /metrics that are not about connections: errors by kind, messages by protocol,
- * and drops by limit. Plain module state, bumped with ++ where the event happens (nothing allocated); a
- * worker sends a copy with its stats. TCP echo is a byte stream and has no messages: its traffic
- * is in the byte counters (connections.ts).
+ * and drops by limit. Plain module state, bumped with ++ where the event happens (nothing
+ * allocated); a worker sends a copy with its stats. TCP echo is a byte stream and has no
+ * messages: its traffic is in the byte counters (connections.ts).
  */
 import type { ErrorCounts, LimitCounts, MessageCounts } from "../messages.ts";
 
