@@ -1,9 +1,10 @@
 /**
  * Direct accept ("spill"): while the primary's handoff queue is backed up, it lends a worker a
  * duplicate of a listening socket (TCP echo or HTTP); `serve` gets each connection. The worker
- * accepts from it until its time runs out or it holds `maxOpen` connections, then closes its duplicate (the socket stays open in the primary's
- * spare copy) and reports how many it took. The ceiling bounds how far one worker can get ahead
- * of the others, so balance survives bursts of long-lived connections.
+ * accepts from it until its time runs out or it holds `maxOpen` connections, then closes its
+ * duplicate (the socket stays open in the primary's spare copy) and reports how many it took.
+ * The ceiling bounds how far one worker can get ahead of the others, so balance survives bursts
+ * of long-lived connections.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { openConnections } from "./connections.ts";
