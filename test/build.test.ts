@@ -1,7 +1,7 @@
 /** The published entry point: `npm run build` output runs as the `echoplex` bin. */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
@@ -15,7 +15,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   bin: { echoplex: string };
 };
 
-it("builds dist/ whose bin answers --version and serves handoff echo, HTTP and offloaded work", async (t) => {
+it("builds dist/ whose bin, with production dependencies only, serves handoff echo, HTTP and offloaded work and passes the Docker HEALTHCHECK", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "echoplex-build-"));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   execFileSync(
@@ -25,9 +25,16 @@ it("builds dist/ whose bin answers --version and serves handoff echo, HTTP and o
       stdio: "inherit",
     },
   );
-  // A package laid out as npm installs it: package.json, dist/ and its dependencies.
+  // Laid out as the Dockerfile's runtime stage: package.json, dist/, and the production
+  // dependencies alone, installed the way the Dockerfile does (from npm's cache: npm ci filled it).
   copyFileSync(join(root, "package.json"), join(out, "package.json"));
-  symlinkSync(join(root, "node_modules"), join(out, "node_modules"));
+  copyFileSync(join(root, "package-lock.json"), join(out, "package-lock.json"));
+  const install = "npm ci --omit=dev --ignore-scripts";
+  assert.match(readFileSync(join(root, "Dockerfile"), "utf8"), new RegExp(`RUN ${install}`));
+  execFileSync("npm", [...install.split(" ").slice(1), "--offline", "--no-audit", "--no-fund"], {
+    cwd: out,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const bin = join(out, pkg.bin.echoplex);
   assert.ok(statSync(bin).isFile(), `${pkg.bin.echoplex} is built`);
 
@@ -37,7 +44,7 @@ it("builds dist/ whose bin answers --version and serves handoff echo, HTTP and o
   // Offloaded work too: the pool's task file must resolve to dist's .js.
   const server = await startServer(
     [
-      ...["--mode", "handoff", "--workers", "2", "--port", "0", "--http", "0"],
+      ...["--mode", "handoff", "--workers", "2", "--port", "0", "--http", "0", "--admin", "0"],
       ...["--work", "sha256:2", "--offload", "1"],
     ],
     {},
@@ -53,4 +60,19 @@ it("builds dist/ whose bin answers --version and serves handoff echo, HTTP and o
   });
   assert.equal(await res.text(), "built");
   assert.match(res.headers.get("x-echoplex-digest") ?? "", /^[0-9a-f]{64}$/);
+
+  // The Dockerfile's HEALTHCHECK command, pointed at this server's admin port: 0 while it runs,
+  // 1 once nothing answers.
+  const healthcheck = (port: number) => {
+    const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+    const [command, ...args] = JSON.parse(
+      /HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/.exec(dockerfile)?.[1] ?? "[]",
+    ) as string[];
+    assert.equal(command, "node");
+    const script = (args.at(-1) as string).replace("9464", String(port));
+    return spawnSync(process.execPath, [...args.slice(0, -1), script]).status;
+  };
+  assert.equal(healthcheck(server.listening.admin as number), 0);
+  await server.stop();
+  assert.equal(healthcheck(server.listening.admin as number), 1);
 });
