@@ -3,9 +3,27 @@
  * stops taking connections. (Under 200 streaming connections: test/faults/signals.test.ts.)
  */
 import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
+import { connect as tlsConnect } from "node:tls";
+import { echoThrough, HOST, open, random, roundTrip } from "./helpers/client.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+import { CA, TLS } from "./helpers/tls.ts";
+
+/** One TLS echo: connect trusting the test certificate, send, half-close, collect. */
+function tlsRoundTrip(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: HOST, port, ca: CA, servername: "localhost" }, () =>
+      socket.end(payload),
+    );
+    const parts: Buffer[] = [];
+    socket.on("data", (d: Buffer) => parts.push(d));
+    socket.on("end", () => resolve(Buffer.concat(parts)));
+    socket.on("error", reject);
+  });
+}
 
 async function readyz(admin: number): Promise<number> {
   return (await fetch(`http://127.0.0.1:${admin}/readyz`)).status;
@@ -68,6 +86,53 @@ describe("rolling restart (SIGHUP)", () => {
       await sleep(5);
     }
     assert.deepEqual([...seen].sort(), [200, 503]);
+  });
+
+  it("a successor that cannot start stops the restart; the old workers keep serving", async (t) => {
+    // An operator replaced the key with one that does not match the certificate, then reloaded.
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    copyFileSync(TLS.cert, cert);
+    copyFileSync(TLS.key, key);
+    const server = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
+      ...["--admin", "0", "--log-level", "info"],
+    ]);
+    const admin = server.listening.admin as number;
+    const before = childPids(server.pid);
+    copyFileSync(TLS.otherKey, key);
+    process.kill(server.pid, "SIGHUP");
+    const stopped = await waitFor("the restart to stop", () =>
+      server.lines.find((l) => String(l.msg).startsWith("rolling restart stopped")),
+    );
+    assert.match(String(stopped.err), /ECHOPLEX_BAD_TLS|key does not match|certificate/i);
+    assert.deepEqual(childPids(server.pid).sort(), before.sort(), "the old workers stay");
+    assert.equal(await readyz(admin), 200);
+    assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
+    const payload = random(1000);
+    assert.deepEqual(await tlsRoundTrip(server.port, payload), payload);
+  });
+
+  it("a SIGHUP during a restart is ignored, with a warning; /readyz says why it is 503", async (t) => {
+    const server = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--admin", "0", "--log-level", "info"],
+    ]);
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the restart to begin", () =>
+      server.lines.some((l) => l.msg === "rolling restart") ? true : undefined,
+    );
+    const res = await fetch(`http://127.0.0.1:${server.listening.admin}/readyz`);
+    assert.deepEqual(await res.json(), { ready: false, reason: "rolling restart" });
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the restart to finish", () =>
+      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+    );
+    const said = (msg: string) => server.lines.filter((l) => l.msg === msg).length;
+    assert.equal(said("SIGHUP ignored: a rolling restart is under way"), 1);
+    assert.equal(said("rolling restart"), 1);
+    assert.equal(said("worker replaced; the old one drains"), 2);
   });
 
   it("single mode ignores SIGHUP with a warning and keeps serving", async (t) => {

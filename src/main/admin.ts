@@ -1,8 +1,8 @@
 /**
  * The admin port (--admin, on the primary): /healthz says the primary is alive; /readyz says
- * whether the server takes connections: every worker up and no drain under way (503 otherwise,
- * so a load balancer stops sending before the drain closes anything); /metrics is Prometheus
- * text (metrics.ts).
+ * whether the server takes connections: every worker up, no drain or restart under way (503
+ * otherwise, with the reason, so a load balancer stops sending before the drain closes
+ * anything); /metrics is Prometheus text (metrics.ts).
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
@@ -13,6 +13,8 @@ export interface AdminStatus {
   readonly workersReady: boolean;
   /** A SIGTERM/SIGINT drain has begun. */
   readonly draining: boolean;
+  /** A SIGHUP rolling restart is under way. */
+  readonly restarting: boolean;
 }
 
 export interface Admin {
@@ -42,8 +44,14 @@ export async function startAdmin(
     if (path === "/healthz") {
       reply(res, 200, { status: "ok", pid: process.pid, uptime: (Date.now() - started) / 1000 });
     } else if (path === "/readyz") {
-      const { workersReady, draining } = status();
-      const reason = draining ? "draining" : workersReady ? undefined : "a worker is not ready";
+      const { workersReady, draining, restarting } = status();
+      const reason = draining
+        ? "draining"
+        : restarting
+          ? "rolling restart"
+          : workersReady
+            ? undefined
+            : "a worker is not ready";
       reply(res, reason === undefined ? 200 : 503, { ready: reason === undefined, reason });
     } else if (path === "/metrics") {
       metrics.metrics().then(

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   const { config } = command;
   const log = createLogger(config.logLevel);
   let stopping = false;
+  let restarting = false;
   let stop: ((ms: number) => Promise<void>) | undefined;
   const fatal = (err: Error): void => {
     if (stopping) return;
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
       : await startAdmin(
           config.adminHost,
           config.admin,
-          () => ({ workersReady: topology.ready(), draining: stopping }),
+          () => ({ workersReady: topology.ready(), draining: stopping, restarting }),
           createMetrics(
             () => topology.metrics(),
             () => topology.ready() && !stopping,
@@ -89,11 +90,22 @@ async function main(): Promise<void> {
       log.warn({ mode: config.mode }, "SIGHUP ignored: this mode has no workers to restart");
       return;
     }
+    if (restarting) {
+      log.warn("SIGHUP ignored: a rolling restart is under way");
+      return;
+    }
+    restarting = true;
     log.info({ drainTimeout: config.drainTimeout }, "rolling restart");
-    topology.restart(config.drainTimeout * 1000).then(
-      () => log.info("rolling restart done"),
-      (err: Error) => log.error({ err: err.message }, "rolling restart stopped"),
-    );
+    topology
+      .restart(config.drainTimeout * 1000)
+      .then(
+        () => log.info("rolling restart done"),
+        (err: Error) =>
+          log.error({ err: err.message }, "rolling restart stopped; the old workers keep serving"),
+      )
+      .finally(() => {
+        restarting = false;
+      });
   };
   // Before the listening line: whoever reads it may signal at once.
   process.on("SIGTERM", shutdown);
