@@ -3,7 +3,8 @@
  * stops taking connections. (Under 200 streaming connections: test/faults/signals.test.ts.)
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -12,10 +13,10 @@ import { echoThrough, HOST, open, random, roundTrip } from "./helpers/client.ts"
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
 import { CA, TLS } from "./helpers/tls.ts";
 
-/** One TLS echo: connect trusting the test certificate, send, half-close, collect. */
-function tlsRoundTrip(port: number, payload: Buffer): Promise<Buffer> {
+/** One TLS echo: connect trusting `ca` (the test certificate), send, half-close, collect. */
+function tlsRoundTrip(port: number, payload: Buffer, ca: Buffer = CA): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: HOST, port, ca: CA, servername: "localhost" }, () =>
+    const socket = tlsConnect({ host: HOST, port, ca, servername: "localhost" }, () =>
       socket.end(payload),
     );
     const parts: Buffer[] = [];
@@ -113,6 +114,40 @@ describe("rolling restart (SIGHUP)", () => {
     assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
     const payload = random(1000);
     assert.deepEqual(await tlsRoundTrip(server.port, payload), payload);
+  });
+
+  it("rotates the TLS certificate: successors read the files again", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    copyFileSync(TLS.cert, cert);
+    copyFileSync(TLS.key, key);
+    const server = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
+      ...["--log-level", "info", "--drain-timeout", "10"],
+    ]);
+    // A connection made before the rotation keeps its session on its draining worker.
+    const kept = tlsConnect({ host: HOST, port: server.port, ca: CA, servername: "localhost" });
+    t.after(() => kept.destroy());
+    await once(kept, "secureConnect");
+    copyFileSync(TLS.nextCert, cert);
+    copyFileSync(TLS.nextKey, key);
+    process.kill(server.pid, "SIGHUP");
+    await waitFor("the rolling restart to finish", () =>
+      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+    );
+    const next = readFileSync(TLS.nextCert);
+    const payload = random(1000);
+    assert.deepEqual(
+      await tlsRoundTrip(server.port, payload, next),
+      payload,
+      "the new certificate",
+    );
+    await assert.rejects(tlsRoundTrip(server.port, payload, CA), "the old one is gone");
+    const echoed = once(kept, "data");
+    kept.write("still here");
+    assert.equal(String((await echoed)[0]), "still here");
   });
 
   it("a SIGHUP during a restart is ignored, with a warning; /readyz says why it is 503", async (t) => {

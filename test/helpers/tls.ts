@@ -10,6 +10,9 @@ export const TLS = {
   key: file("key.pem"),
   /** A key that does not match cert.pem. */
   otherKey: file("other-key.pem"),
+  /** A second certificate and key, for rotation. */
+  nextCert: file("next-cert.pem"),
+  nextKey: file("next-key.pem"),
   /** Not PEM at all. */
   readme: file("README.md"),
 };
