@@ -71,6 +71,48 @@ function hog(port: number): { socket: Socket; written: () => number } {
   return { socket, written: () => written - socket.writableLength };
 }
 
+/**
+ * The same client on the HTTP port: 64 KiB POSTs, pipelined back to back, responses never read;
+ * or, after the handshake, 64 KiB WebSocket messages (masked with a zero key, so the payload goes
+ * as is), never reading the echoes.
+ */
+function protocolHog(
+  port: number,
+  protocol: "http" | "websocket",
+): { socket: Socket; written: () => number } {
+  const socket = connect({ host: HOST, port });
+  const body = Buffer.alloc(65_535, 1);
+  const unit =
+    protocol === "http"
+      ? Buffer.concat([
+          Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`),
+          body,
+        ])
+      : Buffer.concat([Buffer.from([0x82, 0xfe, 0xff, 0xff, 0, 0, 0, 0]), body]);
+  let written = 0;
+  const more = (): void => {
+    while (written < 1024 * MiB) {
+      written += unit.length;
+      if (!socket.write(unit)) return;
+    }
+  };
+  socket.on("error", () => {});
+  socket.on("drain", more);
+  socket.on("connect", () => {
+    if (protocol === "http") return more();
+    socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    // Read the 101, then never again.
+    socket.once("data", () => {
+      socket.pause();
+      more();
+    });
+  });
+  return { socket, written: () => written - socket.writableLength };
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 describe("faults: memory", () => {
@@ -112,6 +154,41 @@ describe("faults: memory", () => {
       median(hogged) <= 2 * median(calm),
       `p99 ${median(hogged)} us with the hog vs ${median(calm)} us without`,
     );
+  });
+
+  it("an HTTP or WebSocket client sending 1 GiB and never reading: < 64 MiB growth", async (t) => {
+    const server = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--admin", "off", "--http", "0"],
+      ...["--max-message", "1MiB"],
+    ]);
+    const http = server.listening.http as number;
+    // Warm both protocols up, so the base includes their code, not just the TCP echo's.
+    for (const protocol of ["http", "websocket"] as const) {
+      const warm = protocolHog(http, protocol);
+      await sleep(300);
+      warm.socket.destroy();
+    }
+    await sleep(500);
+    const base = treeRss(server.pid);
+    const figures: string[] = [];
+    let peak = base;
+    for (const protocol of ["http", "websocket"] as const) {
+      const hogs = [protocolHog(http, protocol)];
+      await sleep(2_000);
+      const rss = treeRss(server.pid);
+      peak = Math.max(peak, rss);
+      const pushed = hogs.reduce((n, h) => n + h.written(), 0);
+      figures.push(
+        `${protocol}: the client pushed ${(pushed / MiB).toFixed(1)} MiB, server RSS +${((rss - base) / MiB).toFixed(1)} MiB`,
+      );
+      for (const h of hogs) h.socket.destroy();
+      await sleep(300);
+    }
+    t.diagnostic(`base ${(base / MiB).toFixed(1)} MiB; ${figures.join("; ")}`);
+    assert.ok(peak - base < 64 * MiB, figures.join("; "));
+    // Still serving.
+    const res = await fetch(`http://${HOST}:${http}/`, { method: "POST", body: "ok" });
+    assert.equal(await res.text(), "ok");
   });
 
   it("10,000 idle connections: memory per connection", async (t) => {
