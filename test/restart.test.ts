@@ -109,7 +109,12 @@ describe("rolling restart (SIGHUP)", () => {
       server.lines.find((l) => String(l.msg).startsWith("rolling restart stopped")),
     );
     assert.match(String(stopped.err), /ECHOPLEX_BAD_TLS|key does not match|certificate/i);
-    assert.deepEqual(childPids(server.pid).sort(), before.sort(), "the old workers stay");
+    // The failed successor reports, then exits: wait for it to be gone.
+    const after = await waitFor("the failed successor to exit", () => {
+      const pids = childPids(server.pid);
+      return pids.length === before.length ? pids : undefined;
+    });
+    assert.deepEqual(after.sort(), before.sort(), "the old workers stay");
     assert.equal(await readyz(admin), 200);
     assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
     const payload = random(1000);
@@ -125,7 +130,7 @@ describe("rolling restart (SIGHUP)", () => {
     copyFileSync(TLS.key, key);
     const server = await serve(t, [
       ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
-      ...["--log-level", "info", "--drain-timeout", "10"],
+      ...["--log-level", "info", "--drain-timeout", "5"],
     ]);
     // A connection made before the rotation keeps its session on its draining worker.
     const kept = tlsConnect({ host: HOST, port: server.port, ca: CA, servername: "localhost" });
