@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { echoThrough, HOST, open, random, roundTrip } from "./helpers/client.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
@@ -24,6 +24,21 @@ function tlsRoundTrip(port: number, payload: Buffer, ca: Buffer = CA): Promise<B
     socket.on("end", () => resolve(Buffer.concat(parts)));
     socket.on("error", reject);
   });
+}
+
+/** A handoff server whose TLS files are copies in a temporary directory, for a test to replace. */
+async function serveTlsFiles(t: TestContext, args: readonly string[]) {
+  const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  copyFileSync(TLS.cert, cert);
+  copyFileSync(TLS.key, key);
+  const server = await serve(t, [
+    ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
+    ...["--log-level", "info", ...args],
+  ]);
+  return { server, cert, key };
 }
 
 async function readyz(admin: number): Promise<number> {
@@ -91,16 +106,7 @@ describe("rolling restart (SIGHUP)", () => {
 
   it("a successor that cannot start stops the restart; the old workers keep serving", async (t) => {
     // An operator replaced the key with one that does not match the certificate, then reloaded.
-    const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    copyFileSync(TLS.cert, cert);
-    copyFileSync(TLS.key, key);
-    const server = await serve(t, [
-      ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
-      ...["--admin", "0", "--log-level", "info"],
-    ]);
+    const { server, key } = await serveTlsFiles(t, ["--admin", "0"]);
     const admin = server.listening.admin as number;
     const before = childPids(server.pid);
     copyFileSync(TLS.otherKey, key);
@@ -122,16 +128,7 @@ describe("rolling restart (SIGHUP)", () => {
   });
 
   it("rotates the TLS certificate: successors read the files again", async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    copyFileSync(TLS.cert, cert);
-    copyFileSync(TLS.key, key);
-    const server = await serve(t, [
-      ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
-      ...["--log-level", "info", "--drain-timeout", "5"],
-    ]);
+    const { server, cert, key } = await serveTlsFiles(t, ["--drain-timeout", "5"]);
     // A connection made before the rotation keeps its session on its draining worker.
     const kept = tlsConnect({ host: HOST, port: server.port, ca: CA, servername: "localhost" });
     t.after(() => kept.destroy());
