@@ -54,7 +54,7 @@ export class Dispatcher {
   #cursor = 0;
   #stopped = false;
   /** Accept errors so far (for /metrics), the current back-off, and when one was last logged. */
-  acceptErrors = 0;
+  #acceptErrors = 0;
   #backoffMs = 0;
   #acceptLoggedAt = 0;
   #stallCheck: NodeJS.Timeout | undefined;
@@ -78,6 +78,11 @@ export class Dispatcher {
         this.#spills.set(service, new Spill(service, this.#lanes, listener, log, onEnd));
       }
     }
+  }
+
+  /** Accept errors on the listeners so far (for /metrics). */
+  get acceptErrors(): number {
+    return this.#acceptErrors;
   }
 
   /** Connections accepted and waiting for a worker's channel. */
@@ -198,7 +203,7 @@ export class Dispatcher {
    * the spare listener copy (as spill does); without one the error is only counted.
    */
   #acceptFailed(status: number, service: Service): void {
-    this.acceptErrors++;
+    this.#acceptErrors++;
     const now = Date.now();
     const outOfDescriptors = status === -errno.EMFILE || status === -errno.ENFILE;
     let pausedMs = 0;
@@ -216,7 +221,7 @@ export class Dispatcher {
     }
     if (now - this.#acceptLoggedAt < 1_000) return;
     this.#acceptLoggedAt = now;
-    this.#log.warn({ status, service, errors: this.acceptErrors, pausedMs }, "accept failed");
+    this.#log.warn({ status, service, errors: this.#acceptErrors, pausedMs }, "accept failed");
   }
 
   #pump(): void {
