@@ -14,7 +14,8 @@ export const ERROR_CODES = {
     "the process may not bind that address (ports below 1024 need privileges)",
   ECHOPLEX_BAD_ADDRESS: "the host is not an address of this machine",
   ECHOPLEX_WORKER_FAILED: "a worker could not start",
-  ECHOPLEX_CRASH_LOOP: "workers kept exiting soon after they started; the server stopped",
+  ECHOPLEX_CRASH_LOOP:
+    "replacement workers kept failing to start (a certificate gone bad, say); the server stopped",
   ECHOPLEX_UNSUPPORTED: "this platform or Node.js version lacks what the mode needs",
   ECHOPLEX_CONNECT_FAILED: "the load client could not make a single connection to the target",
   ECHOPLEX_ECHO_MISMATCH: "the load client got back bytes that differ from the bytes it sent",

@@ -41,6 +41,10 @@ export interface ServeOptions {
   readonly tls: { readonly cert: string; readonly key: string } | null;
   /** HTTP request bodies over this many bytes get 413. */
   readonly maxBody: number;
+  /** Bytes of gathered HTTP bodies and unsent answers this loop holds at most (then 503). */
+  readonly httpBuffer: number;
+  /** A TLS handshake not done in this many ms is cut off. */
+  readonly handshakeTimeoutMs: number;
   /** WebSocket messages over this many bytes close the connection with 1009. */
   readonly maxMessage: number;
   /** A request whose headers take longer than this gets 408 and is closed (slowloris), in ms. */
@@ -129,6 +133,9 @@ export interface WorkerStats {
     readonly reflection: number;
     readonly rateLimited: number;
     readonly queueFull: number;
+    readonly loop: number;
+    readonly busy: number;
+    readonly failed: number;
   } | null;
   /** The event loop's delay over the last report period: p99 and max, in seconds. */
   readonly loopDelayP99: number;
@@ -146,17 +153,24 @@ export interface ErrorCounts {
   tls: number;
   http: number;
   websocket: number;
+  /** Our own exception while serving one connection, request, message or datagram (faults.ts). */
+  internal: number;
 }
 /**
  * Connections, requests and messages dropped by a limit other than --max-connections (`refused`)
  * and --udp-rate (`udp`): closed after --idle-timeout, answered 413 over --max-body, closed with
- * 1009 over --max-message, answered 408 after --header-timeout (or node:http's request timeout).
+ * 1009 over --max-message, answered 408 after --header-timeout (or node:http's request timeout),
+ * answered 503 over --http-buffer, cut off after --handshake-timeout.
  */
 export interface LimitCounts {
   idleTimeout: number;
   maxBody: number;
   maxMessage: number;
   headerTimeout: number;
+  /** Requests answered 503: the loop held its share of --http-buffer. */
+  httpBuffer: number;
+  /** TLS connections cut off after --handshake-timeout. */
+  handshakeTimeout: number;
 }
 /** HTTP requests and WebSocket messages echoed (TCP echo is a stream: see the byte counts). */
 export interface MessageCounts {

@@ -27,20 +27,57 @@ describe("admin port", () => {
     });
   }
 
-  it("says not ready while a worker is being replaced, and ready again after", async (t) => {
+  it("stays ready, saying degraded, while one of two workers is replaced", async (t) => {
     const s = await serve(t, ["--mode", "handoff", "--workers", "2"]);
     const admin = s.listening.admin as number;
     const [victim] = childPids(s.pid);
     assert.ok(victim !== undefined);
     process.kill(victim, "SIGKILL");
     // A replacement takes a fork and a start-up (~100 ms and more): poll through it.
-    const seen: number[] = [];
+    const seen: { status: number; body: unknown }[] = [];
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && !(seen.includes(503) && seen.at(-1) === 200)) {
-      seen.push((await get(admin, "/readyz")).status);
+    const degraded = (r: { body: unknown }) => (r.body as { degraded?: boolean }).degraded;
+    while (
+      Date.now() < deadline &&
+      !(
+        seen.some(degraded) &&
+        seen.at(-1)?.body !== undefined &&
+        !degraded(seen.at(-1) as { body: unknown })
+      )
+    ) {
+      seen.push(await get(admin, "/readyz"));
     }
-    assert.ok(seen.includes(503), "503 between the exit and the replacement");
-    assert.equal(seen.at(-1), 200, "200 once the replacement is ready");
+    assert.ok(
+      seen.every((r) => r.status === 200),
+      "a crash alone never takes the server out",
+    );
+    assert.deepEqual(seen.find(degraded)?.body, {
+      ready: true,
+      degraded: true,
+      workers: { ready: 1, of: 2 },
+    });
+    assert.deepEqual(seen.at(-1)?.body, { ready: true }, "whole again once replaced");
+  });
+
+  it("says not ready while no worker is up, and ready again after", async (t) => {
+    const s = await serve(t, ["--mode", "handoff", "--workers", "1"]);
+    const admin = s.listening.admin as number;
+    const [victim] = childPids(s.pid);
+    assert.ok(victim !== undefined);
+    process.kill(victim, "SIGKILL");
+    const seen: { status: number; body: unknown }[] = [];
+    const deadline = Date.now() + 10_000;
+    while (
+      Date.now() < deadline &&
+      !(seen.some((r) => r.status === 503) && seen.at(-1)?.status === 200)
+    ) {
+      seen.push(await get(admin, "/readyz"));
+    }
+    assert.deepEqual(seen.find((r) => r.status === 503)?.body, {
+      ready: false,
+      reason: "no worker is ready",
+    });
+    assert.equal(seen.at(-1)?.status, 200, "200 once the replacement is ready");
   });
 
   it("says not ready (503) as soon as a drain begins, while /healthz stays 200", async (t) => {

@@ -44,6 +44,8 @@ describe("config", () => {
       maxBody: 1024 ** 2,
       maxMessage: 1024 ** 2,
       headerTimeout: 10,
+      httpBuffer: 64 * 1024 ** 2,
+      handshakeTimeout: 10,
       wsCompression: false,
       tlsCert: null,
       tlsKey: null,
@@ -83,11 +85,36 @@ describe("config", () => {
       codeOf(() => parseCommand(["--workers", "-1"], {})),
       "ECHOPLEX_BAD_FLAG",
     );
-    assert.equal(
-      codeOf(() => parseCommand(["--workers", "1e3"], {})),
-      undefined,
-      "1e3 is the integer 1000",
-    );
+    // Number() reads all of these as integers; only plain decimal digits are documented.
+    for (const raw of ["1e3", "0x1F90", "0b101", "0o17", " 12 ", "12 ", "+12", "12.0", "1_000"]) {
+      assert.equal(
+        codeOf(() => parseCommand(["--workers", raw], {})),
+        "ECHOPLEX_BAD_FLAG",
+        `--workers '${raw}'`,
+      );
+      assert.equal(
+        codeOf(() => parseCommand(["--port", raw], {})),
+        "ECHOPLEX_BAD_FLAG",
+      );
+      assert.equal(
+        codeOf(() => parseCommand(["--http", raw], {})),
+        "ECHOPLEX_BAD_FLAG",
+      );
+    }
+    for (const raw of [" 1", "1 ", "1e1", "0x10", "1.0001", "-1", "Infinity", "NaN", "1."]) {
+      assert.equal(
+        codeOf(() => parseCommand(["--header-timeout", raw], {})),
+        "ECHOPLEX_BAD_FLAG",
+        `--header-timeout '${raw}'`,
+      );
+    }
+    for (const raw of [" 1MiB", "1 MiB", "1.5", "1.5b", "1e6", "0x100"]) {
+      assert.equal(
+        codeOf(() => parseCommand(["--max-body", raw], {})),
+        "ECHOPLEX_BAD_FLAG",
+        `--max-body '${raw}'`,
+      );
+    }
     assert.equal(
       codeOf(() => parseCommand(["--port", " "], {})),
       "ECHOPLEX_BAD_FLAG",

@@ -7,31 +7,8 @@ import { describe, it } from "node:test";
 import { WebSocket } from "ws";
 import { echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
-import { childPids, type RunningServer, serve, sleep } from "./helpers/server.ts";
-
-/** Every sample of `/metrics`, keyed by name and labels as printed. */
-async function scrape(
-  server: RunningServer,
-): Promise<{ type: string; samples: Map<string, number> }> {
-  const res = await fetch(`http://${HOST}:${server.listening.admin}/metrics`);
-  const text = await res.text();
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return { type: res.headers.get("content-type") ?? "", samples };
-}
-
-/** The sum of a metric over its labels (filtered by `having`, e.g. outcome="answered"). */
-function sum(samples: Map<string, number>, name: string, having = ""): number {
-  let total = 0;
-  for (const [key, value] of samples) {
-    if ((key === name || key.startsWith(`${name}{`)) && key.includes(having)) total += value;
-  }
-  return total;
-}
+import { scrape, sum } from "./helpers/metrics.ts";
+import { childPids, serve, sleep } from "./helpers/server.ts";
 
 describe("/metrics", () => {
   for (const mode of ["single", "handoff", "threads"]) {

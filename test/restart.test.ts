@@ -4,14 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
+import { copyFileSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { echoThrough, HOST, open, random, roundTrip } from "./helpers/client.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
-import { CA, TLS } from "./helpers/tls.ts";
+import { CA, serveTlsFiles, TLS } from "./helpers/tls.ts";
 
 /** One TLS echo: connect trusting `ca` (the test certificate), send, half-close, collect. */
 function tlsRoundTrip(port: number, payload: Buffer, ca: Buffer = CA): Promise<Buffer> {
@@ -24,21 +22,6 @@ function tlsRoundTrip(port: number, payload: Buffer, ca: Buffer = CA): Promise<B
     socket.on("end", () => resolve(Buffer.concat(parts)));
     socket.on("error", reject);
   });
-}
-
-/** A handoff server whose TLS files are copies in a temporary directory, for a test to replace. */
-async function serveTlsFiles(t: TestContext, args: readonly string[]) {
-  const dir = mkdtempSync(join(tmpdir(), "echoplex-tls-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  copyFileSync(TLS.cert, cert);
-  copyFileSync(TLS.key, key);
-  const server = await serve(t, [
-    ...["--mode", "handoff", "--workers", "2", "--tls-cert", cert, "--tls-key", key],
-    ...["--log-level", "info", ...args],
-  ]);
-  return { server, cert, key };
 }
 
 async function readyz(admin: number): Promise<number> {

@@ -3,12 +3,14 @@
  * succeeding meanwhile. (handoff's own, stricter cases are in handoff.test.ts.)
  */
 import assert from "node:assert/strict";
+import { copyFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { startServer } from "../bench/lib/server.ts";
 import { listenError } from "../src/errors.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { ownerOf } from "./helpers/owners.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+import { serveTlsFiles, TLS } from "./helpers/tls.ts";
 
 describe("supervision", () => {
   for (const mode of ["handoff", "cluster", "cluster-shared", "reuseport"]) {
@@ -68,30 +70,41 @@ describe("supervision", () => {
     assert.deepEqual(await echoThrough(server.port, again), again);
   });
 
-  it("stops with ECHOPLEX_CRASH_LOOP when workers keep dying (5 exits within 60 s)", async (t) => {
+  it("replaces a worker that crashed after serving every time: no number of crashes stops the server", async (t) => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "1"]);
+    // More than the crash-loop rule's 5: only replacements that cannot start count there.
+    for (let kill = 1; kill <= 6; kill++) {
+      const worker = await waitFor(`worker ${kill}`, () => childPids(server.pid)[0]);
+      const payload = random(100);
+      assert.deepEqual(await echoThrough(server.port, payload), payload, "it served");
+      process.kill(worker, "SIGKILL");
+      await waitFor("its replacement", () => {
+        const now = childPids(server.pid);
+        return now.length === 1 && now[0] !== worker ? true : undefined;
+      });
+    }
+    const payload = random(100);
+    assert.deepEqual(await echoThrough(server.port, payload, 1000, 20_000), payload);
+    assert.equal(server.proc.exitCode, null, "still running");
+  });
+
+  it("stops with ECHOPLEX_CRASH_LOOP when replacement workers cannot start (5 within 60 s)", async (t) => {
+    const { server, cert } = await serveTlsFiles(t, ["--workers", "1"]);
     const exited = new Promise<number | null>((resolve) => server.proc.once("exit", resolve));
     let stderr = "";
     server.proc.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    for (let kill = 1; kill <= 5; kill++) {
-      const worker = await waitFor(`worker ${kill}`, () => childPids(server.pid)[0]);
-      process.kill(worker, "SIGKILL");
-      if (kill < 5) {
-        await waitFor("its replacement", () => {
-          const now = childPids(server.pid);
-          return now.length === 1 && now[0] !== worker ? true : undefined;
-        });
-        await sleep(100); // let it report ready
-      }
-    }
+    // The certificate goes bad on disk: every replacement fails to load it and exits.
+    copyFileSync(TLS.readme, cert);
+    const [worker] = childPids(server.pid) as [number];
+    process.kill(worker, "SIGKILL");
     assert.equal(await exited, 1);
     const lines = stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, stderr);
     assert.match(
       lines[0] ?? "",
-      /^echoplex: workers exited 5 times within 60 s; .*\[ECHOPLEX_CRASH_LOOP\]$/,
+      /^echoplex: replacement workers failed to start 5 times within 60 s; .*\[ECHOPLEX_CRASH_LOOP\]$/,
     );
   });
 

@@ -1,16 +1,19 @@
 /**
  * The admin port (--admin, on the primary): /healthz says the primary is alive; /readyz says
- * whether the server takes connections: every worker up, no drain or restart under way (503
- * otherwise, with the reason, so a load balancer stops sending before the drain closes
- * anything); /metrics is Prometheus text (metrics.ts).
+ * whether the server takes connections: at least one worker up and no drain or rolling restart
+ * under way (503 otherwise, with the reason, so a load balancer stops sending before the drain
+ * closes anything). While a worker is being replaced the others serve: /readyz stays 200 and
+ * says `degraded`, so workers that crash cannot by themselves take a replica out of rotation.
+ * /metrics is Prometheus text (metrics.ts).
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import { listen } from "../listen.ts";
+import type { WorkerCount } from "./topology.ts";
 
 export interface AdminStatus {
-  /** Every worker is up. */
-  readonly workersReady: boolean;
+  /** Workers up, of how many there should be. */
+  readonly workers: WorkerCount;
   /** A SIGTERM/SIGINT drain has begun. */
   readonly draining: boolean;
   /** A SIGHUP rolling restart is under way. */
@@ -20,6 +23,14 @@ export interface AdminStatus {
 export interface Admin {
   readonly port: number;
   close(): void;
+}
+
+/** Why the server should get no new connections now, or undefined when it should. */
+export function notReady(s: AdminStatus): string | undefined {
+  if (s.draining) return "draining";
+  if (s.restarting) return "rolling restart";
+  if (s.workers.ready === 0) return "no worker is ready";
+  return undefined;
 }
 
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
@@ -44,15 +55,14 @@ export async function startAdmin(
     if (path === "/healthz") {
       reply(res, 200, { status: "ok", pid: process.pid, uptime: (Date.now() - started) / 1000 });
     } else if (path === "/readyz") {
-      const { workersReady, draining, restarting } = status();
-      const reason = draining
-        ? "draining"
-        : restarting
-          ? "rolling restart"
-          : workersReady
-            ? undefined
-            : "a worker is not ready";
-      reply(res, reason === undefined ? 200 : 503, { ready: reason === undefined, reason });
+      const s = status();
+      const reason = notReady(s);
+      const degraded = reason === undefined && s.workers.ready < s.workers.of;
+      reply(res, reason === undefined ? 200 : 503, {
+        ready: reason === undefined,
+        reason,
+        ...(degraded ? { degraded: true, workers: s.workers } : {}),
+      });
     } else if (path === "/metrics") {
       metrics.metrics().then(
         (text) => {

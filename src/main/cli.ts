@@ -8,7 +8,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { startAdmin } from "./admin.ts";
+import { type AdminStatus, notReady, startAdmin } from "./admin.ts";
 import { helpText, parseCommand } from "./config.ts";
 import { asFile } from "./config-file.ts";
 import { createMetrics } from "./metrics.ts";
@@ -50,16 +50,21 @@ async function main(): Promise<void> {
   };
   const topology = await TOPOLOGIES[config.mode](config, log, fatal);
   stop = (ms) => topology.stop(ms);
+  const status = (): AdminStatus => ({
+    workers: topology.workers(),
+    draining: stopping,
+    restarting,
+  });
   const admin =
     config.admin === null
       ? undefined
       : await startAdmin(
           config.adminHost,
           config.admin,
-          () => ({ workersReady: topology.ready(), draining: stopping, restarting }),
+          status,
           createMetrics(
             () => topology.metrics(),
-            () => topology.ready() && !stopping,
+            () => notReady(status()) === undefined,
           ),
         ).catch(async (err: unknown) => {
           await topology.stop(0);

@@ -38,6 +38,10 @@ export interface Config {
   readonly udp: number | null;
   readonly udpRate: number;
   readonly maxBody: number;
+  /** Bytes of HTTP bodies and unsent answers the server holds at once, split over its loops. */
+  readonly httpBuffer: number;
+  /** Seconds a TLS client may take to finish its handshake. */
+  readonly handshakeTimeout: number;
   readonly maxMessage: number;
   /** Seconds a request may take to send its headers. */
   readonly headerTimeout: number;
@@ -159,6 +163,7 @@ function describeDefault(key: keyof Config): string {
   const value = SETTINGS.find((s) => s.key === key)?.fallback();
   if (typeof value === "boolean") return value ? "on" : "off";
   if (value === null) return key === "work" ? "none" : "off";
-  if (key === "maxBody" || key === "maxMessage") return `${Number(value) / 1024 ** 2}MiB`;
+  if (key === "maxBody" || key === "maxMessage" || key === "httpBuffer")
+    return `${Number(value) / 1024 ** 2}MiB`;
   return String(value);
 }

@@ -1,7 +1,9 @@
 /**
- * A crash loop: workers that keep dying will not come right by being replaced again. After
- * CRASHES exits of ready workers within WINDOW_S seconds, the server stops with one line and
- * exit 1 (ECHOPLEX_CRASH_LOOP) rather than restart forever.
+ * A crash loop: replacement workers that cannot start (a certificate gone bad, code that throws
+ * at load) will not come right by being started again. After CRASHES of them fail within
+ * WINDOW_S seconds, the server stops with one line and exit 1 (ECHOPLEX_CRASH_LOOP) rather than
+ * restart forever. Workers that crash after they served are not counted: they are replaced with
+ * back-off for as long as it takes (supervisor.ts), so no client traffic can stop the server.
  */
 import { EchoplexError } from "../errors.ts";
 
@@ -22,6 +24,6 @@ export class CrashWindow {
 export function crashLoopError(what: string): EchoplexError {
   return new EchoplexError(
     "ECHOPLEX_CRASH_LOOP",
-    `${what} exited ${CRASHES} times within ${WINDOW_S} s; stopping instead of restarting again (read the log lines above for why)`,
+    `${what} failed to start ${CRASHES} times within ${WINDOW_S} s; stopping instead of starting them again (read the log lines above for why)`,
   );
 }

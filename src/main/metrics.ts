@@ -51,7 +51,7 @@ const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats
 const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, number][]][] = [
   [
     "echoplex_udp_datagrams_total",
-    "UDP datagrams received, by outcome: answered, or dropped (reflection, rateLimited, queueFull)",
+    "UDP datagrams received, by outcome: answered, or dropped (reflection, rateLimited, queueFull, loop, busy, failed)",
     "outcome",
     ({ udp }) =>
       udp === null
@@ -61,11 +61,14 @@ const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, n
             ["reflection", udp.reflection],
             ["rateLimited", udp.rateLimited],
             ["queueFull", udp.queueFull],
+            ["loop", udp.loop],
+            ["busy", udp.busy],
+            ["failed", udp.failed],
           ],
   ],
   [
     "echoplex_errors_total",
-    "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error)",
+    "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error), internal (our own exception serving one client, which was closed)",
     "kind",
     (s) => Object.entries(s.errors),
   ],
@@ -85,6 +88,8 @@ const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, n
       ["max-body", s.limits.maxBody],
       ["max-message", s.limits.maxMessage],
       ["header-timeout", s.limits.headerTimeout],
+      ["http-buffer", s.limits.httpBuffer],
+      ["handshake-timeout", s.limits.handshakeTimeout],
       ["udp-rate", s.udp?.rateLimited ?? 0],
     ],
   ],
@@ -137,7 +142,7 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
   registry.registerMetric(handoffSeconds);
   new Gauge({
     name: "echoplex_ready",
-    help: "1 when every worker is up and no drain is under way (as /readyz)",
+    help: "1 when /readyz says ready: a worker is up, no drain or rolling restart under way",
     registers: [registry],
     collect() {
       this.set(ready() ? 1 : 0);

@@ -25,12 +25,15 @@ export function onOff(raw: string, source: string): boolean {
   return oneOf(["on", "off"] as const)(raw, source) === "on";
 }
 
+/** Plain decimal digits: no sign, spaces, exponent, or 0x/0b/0o prefix (Number() takes all of those). */
+const DIGITS = /^\d{1,15}$/;
+/** Seconds: decimal digits with at most three decimals (millisecond precision). */
+const SECONDS = /^\d{1,15}(\.\d{1,3})?$/;
+
 export function integer(min: number, max: number): Parser<number> {
   return (raw, source) => {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-      throw bad(source, raw, `an integer from ${min} to ${max}`);
-    }
+    const n = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (!(n >= min && n <= max)) throw bad(source, raw, `an integer from ${min} to ${max}`);
     return n;
   };
 }
@@ -38,18 +41,23 @@ export function integer(min: number, max: number): Parser<number> {
 /** A port, or "off" (null): for the protocols that are off unless asked for. */
 export function portOrOff(raw: string, source: string): number | null {
   if (raw === "off") return null;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65_535) {
+  const n = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 0 && n <= 65_535)) {
     throw bad(source, raw, "a port from 0 to 65535 (0 picks a free one) or off");
   }
   return n;
 }
 
-export function seconds(max: number): Parser<number> {
+/** Seconds from `min` to `max`, in whole milliseconds at most (1, 0.5, 2.125). */
+export function seconds(max: number, min = 0): Parser<number> {
   return (raw, source) => {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) {
-      throw bad(source, raw, `a number of seconds from 0 to ${max}`);
+    const n = SECONDS.test(raw) ? Number(raw) : Number.NaN;
+    if (!(n >= min && n <= max)) {
+      throw bad(
+        source,
+        raw,
+        `a number of seconds from ${min} to ${max}, to the millisecond at most`,
+      );
     }
     return n;
   };
@@ -69,14 +77,17 @@ const UNITS: Readonly<Record<string, number>> = {
   gib: 1024 ** 3,
 };
 
-/** A size in bytes: 65536, 64KiB, 1MiB, 1.5MB (KiB/MiB/GiB and bare k/m/g are powers of 1024). */
+/**
+ * A size in bytes: 65536, 64KiB, 1MiB, 1.5MB (KiB/MiB/GiB and bare k/m/g are powers of 1024); a
+ * fraction only with a unit larger than a byte.
+ */
 export function bytes(min: number, max: number): Parser<number> {
   return (raw, source) => {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
-    const unit = UNITS[match?.[2]?.toLowerCase() ?? "?"];
-    const n =
-      match === null || unit === undefined ? Number.NaN : Math.round(Number(match[1]) * unit);
-    if (!Number.isFinite(n) || n < min || n > max) {
+    const match = /^(\d{1,15})(\.\d{1,6})?([a-z]*)$/i.exec(raw);
+    const unit = UNITS[match?.[3]?.toLowerCase() ?? "?"];
+    const whole = match !== null && unit !== undefined && (unit > 1 || match[2] === undefined);
+    const n = whole ? Math.round(Number(`${match[1]}${match[2] ?? ""}`) * unit) : Number.NaN;
+    if (!(n >= min && n <= max)) {
       throw bad(source, raw, `a size from ${min} to ${max} bytes (e.g. 65536, 64KiB, 1MiB)`);
     }
     return n;

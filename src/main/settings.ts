@@ -181,6 +181,14 @@ export const SETTINGS = [
     parse: bytes(0, 1024 ** 3),
   }),
   setting({
+    key: "httpBuffer",
+    flag: "http-buffer",
+    env: "ECHOPLEX_HTTP_BUFFER",
+    help: "bytes of HTTP request bodies and unsent answers held at once, split evenly over the workers; beyond, new requests get 503 and a close",
+    fallback: () => 64 * 1024 ** 2,
+    parse: bytes(64 * 1024, 64 * 1024 ** 3),
+  }),
+  setting({
     key: "maxMessage",
     flag: "max-message",
     env: "ECHOPLEX_MAX_MESSAGE",
@@ -195,6 +203,14 @@ export const SETTINGS = [
     help: "seconds an HTTP client may take to send its headers (then 408 and close)",
     fallback: () => 10,
     parse: seconds(3_600),
+  }),
+  setting({
+    key: "handshakeTimeout",
+    flag: "handshake-timeout",
+    env: "ECHOPLEX_HANDSHAKE_TIMEOUT",
+    help: "seconds a TLS client may take to finish its handshake (then the connection is closed)",
+    fallback: () => 10,
+    parse: seconds(3_600, 0.001),
   }),
   setting({
     key: "wsCompression",

@@ -73,9 +73,9 @@ export class Supervisor {
     return { workers, restarts: this.#restarts };
   }
 
-  /** Every worker slot holds a ready worker, and no rolling restart is under way. */
-  allReady(): boolean {
-    return !this.#rolling && this.slots.length > 0 && this.slots.every((slot) => slot.ready);
+  /** Slots holding a ready worker. */
+  readyCount(): number {
+    return this.slots.filter((slot) => slot.ready).length;
   }
 
   /** Start `count` workers one after another; resolves when all are ready. */
@@ -174,9 +174,12 @@ export class Supervisor {
       // A worker that never got ready on first start fails the start (rejected above); one that
       // dies while replacing another is replaced in turn, so a slot is never left empty.
       if (this.#stopping || !installed || !this.#served.has(slot.id)) return;
-      // With no crashLoop hook to stop the server, replacing goes on whatever the rate.
-      if (this.#crashes.record() && this.#hooks.crashLoop !== undefined) {
-        this.#hooks.crashLoop(crashLoopError("workers"));
+      // Only replacements that cannot start make a crash loop (a bad certificate, code that
+      // throws at load): a worker that crashed after serving is replaced for as long as it takes,
+      // so what clients send can never stop the server. With no crashLoop hook, replacing goes
+      // on whatever the rate.
+      if (!wasReady && this.#crashes.record() && this.#hooks.crashLoop !== undefined) {
+        this.#hooks.crashLoop(crashLoopError("replacement workers"));
         return;
       }
       this.#log.warn(

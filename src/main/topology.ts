@@ -1,6 +1,11 @@
 import type { Logger } from "../log.ts";
 import type { Ports, WorkerStats } from "../messages.ts";
 
+export interface WorkerCount {
+  readonly ready: number;
+  readonly of: number;
+}
+
 /** What /metrics reads from a topology. */
 export interface TopologyMetrics {
   /** The latest counters each worker (by id) reported. */
@@ -19,8 +24,8 @@ import type { Config } from "./config.ts";
 export interface Topology {
   /** The bound ports (the real ones where 0 was asked for; null when off). */
   readonly ports: Ports;
-  /** Every worker is up and taking connections (false while one is being replaced). */
-  ready(): boolean;
+  /** Workers up and taking connections, of how many there should be (fewer while one is replaced). */
+  workers(): WorkerCount;
   metrics(): TopologyMetrics;
   /**
    * Rolling restart (SIGHUP): replace the workers one at a time, each successor ready before its

@@ -30,14 +30,16 @@ export function serveOptions(config: Config): ServeOptions {
     // Each loop enforces its share of the server-wide cap: connections are spread evenly.
     maxConnections:
       config.maxConnections === 0 ? 0 : Math.ceil(config.maxConnections / config.workers),
-    idleTimeoutMs: config.idleTimeout * 1000,
+    idleTimeoutMs: Math.round(config.idleTimeout * 1000),
     tls:
       config.tlsCert === null || config.tlsKey === null
         ? null
         : { cert: config.tlsCert, key: config.tlsKey },
     maxBody: config.maxBody,
+    httpBuffer: Math.ceil(config.httpBuffer / config.workers),
+    handshakeTimeoutMs: Math.round(config.handshakeTimeout * 1000),
     maxMessage: config.maxMessage,
-    headerTimeoutMs: config.headerTimeout * 1000,
+    headerTimeoutMs: Math.round(config.headerTimeout * 1000),
     wsCompression: config.wsCompression,
     udpRate: config.udpRate,
     work: config.work,
@@ -59,7 +61,7 @@ export function workerOptions(
     serve: serveOptions(config),
     logLevel: config.logLevel,
     loadIntervalMs: LOAD_INTERVAL_MS,
-    drainMs: config.drainTimeout * 1000,
+    drainMs: Math.round(config.drainTimeout * 1000),
   };
 }
 

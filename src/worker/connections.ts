@@ -65,6 +65,14 @@ export function openConnections(): number {
 }
 
 /**
+ * A TLS connection was admitted (and counted) as the raw socket it arrived on; its idle timer
+ * runs there too, and sees the TLS socket's traffic. Nothing more to do for the TLS socket.
+ */
+export function admitted(_socket: Socket): boolean {
+  return true;
+}
+
+/**
  * ws turns a socket's timeout off when it takes the socket over: turn --idle-timeout back on (the
  * close-on-idle listener admit() added is still there).
  */

@@ -2,6 +2,10 @@
  * The JSON an HTTP echo answers GET (or ?format=json, or Accept: application/json) with: what the
  * request looked like when it reached this server, and which worker served it. The fields follow
  * the echo servers people point ingresses and load balancers at.
+ *
+ * The request-target is the client's: nothing here may throw on it. `new URL()` rejects targets
+ * llhttp accepts (`//`, `http://a:99999/`), so the path and query are split by hand and the query
+ * read with URLSearchParams, which takes any string.
  */
 import type { IncomingMessage } from "node:http";
 import { hostname } from "node:os";
@@ -9,31 +13,66 @@ import type { TLSSocket } from "node:tls";
 
 const HOST = hostname();
 
+/** Body bytes a description includes at most; the rest is cut (`bodyTruncated`). */
+export const DESCRIBED_BODY_MAX = 64 * 1024;
+
 export interface Served {
   readonly worker: number;
   readonly pid: number;
 }
 
-export function describe(req: IncomingMessage, body: Buffer | undefined, by: Served): string {
-  const url = new URL(req.url ?? "/", "http://echoplex.invalid");
-  const query: Record<string, string | string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    const seen = query[key];
-    query[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+export interface Target {
+  /** origin-form: up to `?` or `#`; absolute-form: the part after the authority (or `/`); else the target. */
+  readonly path: string;
+  /** Everything after the first `?` (before any `#`), or "". */
+  readonly query: string;
+}
+
+/** absolute-form (RFC 9112 3.2.2): scheme "://" authority, then the path. */
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/** Split a request-target into path and query (any string: origin, absolute, authority, `*`). */
+export function splitTarget(target: string): Target {
+  const absolute = ABSOLUTE.exec(target);
+  const rest = absolute === null ? target : target.slice(absolute[0].length);
+  const hash = rest.indexOf("#");
+  const bare = hash < 0 ? rest : rest.slice(0, hash);
+  const q = bare.indexOf("?");
+  const path = q < 0 ? bare : bare.slice(0, q);
+  return {
+    path: absolute !== null && !path.startsWith("/") ? `/${path}` : path,
+    query: q < 0 ? "" : bare.slice(q + 1),
+  };
+}
+
+function queryObject(query: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
   }
+  return out;
+}
+
+export function describe(req: IncomingMessage, body: Buffer | undefined, by: Served): string {
+  const url = req.url ?? "/";
+  const { path, query } = splitTarget(url);
   const socket = req.socket;
+  const length = body?.length ?? 0;
+  const cut = length > DESCRIBED_BODY_MAX;
   return `${JSON.stringify({
     method: req.method,
-    url: req.url,
-    path: url.pathname,
-    query,
+    url,
+    path,
+    query: queryObject(query),
     httpVersion: req.httpVersion,
     headers: req.headers,
     protocol: (socket as TLSSocket).encrypted === true ? "https" : "http",
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remotePort,
-    bodyLength: body?.length ?? 0,
-    body: body?.toString("utf8"),
+    bodyLength: length,
+    body: body?.toString("utf8", 0, DESCRIBED_BODY_MAX),
+    ...(cut ? { bodyTruncated: true } : {}),
     hostname: HOST,
     pid: by.pid,
     worker: by.worker,
@@ -43,8 +82,9 @@ export function describe(req: IncomingMessage, body: Buffer | undefined, by: Ser
 /** Did the client ask for JSON (?format=json or Accept: application/json)? */
 export function wantsJson(req: IncomingMessage): boolean {
   const url = req.url ?? "";
-  // Cheap test first: only URLs that mention it are parsed.
-  if (url.includes("format=json") && new URL(url, "http://x").searchParams.get("format") === "json")
-    return true;
+  // Cheap test first: only targets that mention it are split and parsed.
+  if (url.includes("format=json")) {
+    if (new URLSearchParams(splitTarget(url).query).get("format") === "json") return true;
+  }
   return req.headers.accept?.includes("application/json") === true;
 }

@@ -28,12 +28,15 @@ function onError(): void {
   tally.errors.connection++;
 }
 
+type Admit = (socket: Socket) => boolean;
+
 function serve(
   socket: Socket,
   onChunk: (this: Socket, chunk: Buffer) => void,
   onFin: (this: Socket) => void = onEnd,
+  take: Admit = admit,
 ): void {
-  if (!admit(socket)) return;
+  if (!take(socket)) return;
   socket.setNoDelay(true);
   socket.on("data", onChunk);
   socket.on("drain", onDrain);
@@ -52,16 +55,19 @@ interface Offloaded extends Socket {
   [PENDING]?: Promise<void> | undefined;
 }
 
-/** The connection handler for an echo loop that does `work` per chunk first (or none). */
-export function echoHandler(work: Work | null): (socket: Socket) => void {
-  if (work === null) return echo;
+/**
+ * The connection handler for an echo loop that does `work` per chunk first (or none). `take`
+ * admits a connection (connections.ts): TLS connections were admitted as raw sockets already.
+ */
+export function echoHandler(work: Work | null, take: Admit = admit): (socket: Socket) => void {
+  if (work === null) return take === admit ? echo : (socket) => serve(socket, onData, onEnd, take);
   // One data listener per handler, shared by its connections (no closure per connection).
   if (!work.offloaded) {
     const onChunk = function (this: Socket, chunk: Buffer): void {
       work.digest(chunk);
       onData.call(this, chunk);
     };
-    return (socket) => serve(socket, onChunk);
+    return (socket) => serve(socket, onChunk, onEnd, take);
   }
   // One chunk in flight per connection: reading pauses until its digest is back, so chunks go
   // back in order and a fast sender has at most one chunk waiting here.
@@ -83,5 +89,5 @@ export function echoHandler(work: Work | null): (socket: Socket) => void {
     if (pending === undefined) this.end();
     else void pending.then(() => this.end());
   };
-  return (socket) => serve(socket, onChunk, onFin);
+  return (socket) => serve(socket, onChunk, onFin, take);
 }

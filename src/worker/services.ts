@@ -11,8 +11,10 @@ import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
 import { loadTls } from "../tls.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
+import { ByteBudget } from "./byte-budget.ts";
 import {
   admit,
+  admitted,
   bytesMoved,
   drainConnections,
   openConnections,
@@ -21,6 +23,7 @@ import {
   setLimits,
 } from "./connections.ts";
 import { echoHandler } from "./echo.ts";
+import { Faults } from "./faults.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
 import { tally, tallyCopy } from "./tally.ts";
 import { createUdpEcho, type UdpEcho } from "./udp.ts";
@@ -60,22 +63,39 @@ function beyondInterval(ns: number): number {
   return Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
 }
 
+/**
+ * A failed TLS handshake (also on the HTTPS server), or one not done within
+ * --handshake-timeout: counted, and the connection closed (Node only reports a handshake
+ * timeout: without this the connection stayed open for good).
+ */
+function onTlsError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") tally.limits.handshakeTimeout++;
+  else tally.errors.tls++;
+  socket.destroy();
+}
+
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
   setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
   const tls = o.tls === null ? null : loadTls(o.tls);
   const work = createWork(o.work, o.offload);
-  const onEcho = echoHandler(work);
+  const faults = new Faults(log);
+  const budget = new ByteBudget(o.httpBuffer);
+  // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
+  // 'connection', before its handshake; the TLS socket it becomes is served as it is.
+  const onEcho = echoHandler(work, tls === null ? admit : admitted);
   const echo: NetServer =
     tls === null
       ? createNetServer({ allowHalfOpen: true }, onEcho)
-      : createTlsServer({ ...tls, allowHalfOpen: true }, onEcho);
-  // A failed TLS handshake (also on the HTTPS server): counted; the socket is already closed.
-  const onTlsError = (): void => {
-    tally.errors.tls++;
-  };
-  if (tls !== null) echo.on("tlsClientError", onTlsError);
+      : createTlsServer(
+          { ...tls, allowHalfOpen: true, handshakeTimeout: o.handshakeTimeoutMs },
+          onEcho,
+        );
+  if (tls !== null) {
+    echo.on("connection", admit);
+    echo.on("tlsClientError", onTlsError);
+  }
   let http: HttpEcho | undefined;
   let udp: UdpEcho | undefined;
 
@@ -83,9 +103,12 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     const h = createHttpEcho({
       maxBody: o.maxBody,
       headerTimeoutMs: o.headerTimeoutMs,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
       tls,
       work,
       served: { worker, pid: process.pid },
+      budget,
+      faults,
     });
     h.server.on("connection", admit);
     if (tls !== null) h.server.on("tlsClientError", onTlsError);
@@ -99,6 +122,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       maxMessage: o.maxMessage,
       compression: o.wsCompression,
       work,
+      faults,
     });
     return {
       server: h.server,
@@ -137,7 +161,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
       const echoPort = how.tcp ? await bind(echo, ports.echo, "--port") : 0;
       let udpPort: number | null = null;
       if (ports.udp !== null) {
-        udp = createUdpEcho(o.udpRate, work);
+        udp = createUdpEcho(o.udpRate, work, faults);
         udpPort = await udp.bind(bindHost, ports.udp, how.udpReusePort);
       }
       return { echo: echoPort, http: httpPort, udp: udpPort };

@@ -1,13 +1,16 @@
 /**
- * WebSocket echo on the HTTP port at /ws (ws): each text or binary message goes back as it came.
- * ws answers pings with pongs, does the close handshake, and closes with 1009 a message over
- * --max-message. Other upgrade paths get 404.
+ * WebSocket echo on the HTTP port at /ws (ws): each text or binary message goes back as it came,
+ * in the order it came (also with --offload, where digests finish in any order). ws answers
+ * pings with pongs, does the close handshake, and closes with 1009 a message over --max-message.
+ * Other upgrade paths get 404. Our own exception while echoing a message closes that connection
+ * with 1011 (counted as internal); the other connections carry on.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { rearmIdle } from "./connections.ts";
+import type { Faults } from "./faults.ts";
 import { tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
@@ -15,6 +18,7 @@ export interface WebSocketEchoOptions {
   readonly maxMessage: number;
   readonly compression: boolean;
   readonly work: Work | null;
+  readonly faults: Faults;
 }
 
 /** Bytes queued to one client past which we stop reading from it until they are sent. */
@@ -33,10 +37,14 @@ function send(ws: WebSocket, data: RawData, isBinary: boolean): void {
   ws.send(data, isBinary ? BINARY : TEXT, () => ws.resume());
 }
 
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  tally.messages.websocket++;
-  send(this, data, isBinary);
+/** Offloaded echo: replies wait for the digests before them (a chain per connection). */
+const TAIL = Symbol("echoplex.tail");
+const PENDING = Symbol("echoplex.pending");
+interface Ordered extends WebSocket {
+  [TAIL]?: Promise<void>;
+  [PENDING]?: number;
 }
+const SETTLED = Promise.resolve();
 
 function ignore(): void {}
 function onWsError(err: Error & { code?: string }): void {
@@ -51,25 +59,38 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     maxPayload: o.maxMessage,
     perMessageDeflate: o.compression,
   });
-  const { work } = o;
-  const listener =
-    work === null
-      ? onMessage
-      : function (this: WebSocket, data: RawData, isBinary: boolean): void {
-          tally.messages.websocket++;
-          const digest = work.digest(data as Buffer);
-          if (typeof digest === "string") {
-            send(this, data, isBinary);
-            return;
-          }
-          // One message in flight per connection keeps replies in order.
-          this.pause();
-          digest.then(() => {
-            this.resume();
-            send(this, data, isBinary);
-          }, ignore);
-        };
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const { work, faults } = o;
+  const fail = (ws: WebSocket, err: unknown): void => {
+    faults.caught(err, "websocket");
+    ws.close(1011, "internal error");
+  };
+  /**
+   * Reading pauses while digests are out, but ws has parsed every message of the chunk it read
+   * already: each reply is chained behind the one before it, so replies keep their order.
+   */
+  const later = (ws: Ordered, data: RawData, isBinary: boolean, digest: Promise<string>): void => {
+    ws.pause();
+    ws[PENDING] = (ws[PENDING] ?? 0) + 1;
+    const reply = (): void => {
+      ws[PENDING] = (ws[PENDING] ?? 1) - 1;
+      if (ws[PENDING] === 0 && ws.bufferedAmount < HIGH_WATER) ws.resume();
+      send(ws, data, isBinary);
+    };
+    ws[TAIL] = (ws[TAIL] ?? SETTLED).then(() =>
+      digest.then(reply).catch((err: unknown) => fail(ws, err)),
+    );
+  };
+  const listener = function (this: WebSocket, data: RawData, isBinary: boolean): void {
+    tally.messages.websocket++;
+    try {
+      const digest = work?.digest(data as Buffer);
+      if (typeof digest === "object") later(this, data, isBinary, digest);
+      else send(this, data, isBinary);
+    } catch (err) {
+      fail(this, err);
+    }
+  };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", ignore);
     if (req.url?.split("?", 1)[0] !== "/ws") {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -80,6 +101,14 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
       ws.on("error", onWsError);
       rearmIdle(socket as Socket);
     });
+  };
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      faults.caught(err, "websocket");
+      socket.destroy();
+    }
   });
   return () => {
     for (const ws of wss.clients) ws.close(1001, "server draining");

@@ -43,7 +43,7 @@ function startCluster(policy: number): StartTopology {
     }
     return {
       ports: bound,
-      ready: () => supervisor.allReady(),
+      workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
       restart: (ms) => supervisor.restart(ms),
       metrics: () => supervisor.metrics(),
       stop: (ms) => supervisor.stop(ms),

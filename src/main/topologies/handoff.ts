@@ -55,7 +55,7 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
   }
   return {
     ports,
-    ready: () => supervisor.allReady(),
+    workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
     restart: (ms) => supervisor.restart(ms),
     metrics: () => ({
       ...supervisor.metrics(),

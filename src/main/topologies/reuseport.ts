@@ -23,7 +23,7 @@ export const startReuseport: StartTopology = async (config, log, fatal) => {
   }
   return {
     ports,
-    ready: () => supervisor.allReady(),
+    workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
     restart: (ms) => supervisor.restart(ms),
     metrics: () => supervisor.metrics(),
     stop: (ms) => supervisor.stop(ms),

@@ -16,7 +16,7 @@ export const startSingle: StartTopology = async (config, log) => {
   });
   return {
     ports,
-    ready: () => true,
+    workers: () => ({ ready: 1, of: 1 }),
     metrics: () => ({ workers: new Map([[0, services.stats()]]), restarts: 0 }),
     async stop(ms) {
       await services.drain(ms);

@@ -26,7 +26,7 @@ export const startThreads: StartTopology = async (config, log, fatal) => {
     for (let id = 1; id < config.workers; id++) await threads.add(id, ports);
     return {
       ports,
-      ready: () => threads.allReady(config.workers),
+      workers: () => ({ ready: threads.readyCount(), of: config.workers }),
       restart: (ms) => threads.restart(config.workers, ports, ms),
       metrics: () => threads.metrics(),
       stop: (ms) => threads.stop(ms),
@@ -137,8 +137,9 @@ class Threads {
         }
         // A thread that dies while replacing another is replaced in turn (see supervisor.ts).
         if (this.#stopping || !this.#served.has(id)) return;
-        if (this.#crashes.record()) {
-          this.#fatal(crashLoopError("worker threads"));
+        // Only threads that cannot start make a crash loop (see supervisor.ts).
+        if (!ready && this.#crashes.record()) {
+          this.#fatal(crashLoopError("replacement worker threads"));
           return;
         }
         this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
@@ -157,9 +158,9 @@ class Threads {
     return { workers: this.#stats, restarts: this.#restarts };
   }
 
-  /** `count` threads are running and ready, and no rolling restart is under way. */
-  allReady(count: number): boolean {
-    return !this.#rolling && this.#ready.size === count;
+  /** Threads running and ready. */
+  readyCount(): number {
+    return this.#ready.size;
   }
 
   async stop(ms: number): Promise<void> {

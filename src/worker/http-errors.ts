@@ -1,0 +1,31 @@
+/**
+ * Requests node:http itself rejects (llhttp parse errors, oversized or slow headers): counted,
+ * then answered as node:http's default would (lib/_http_server.js) and closed.
+ */
+import type { Duplex } from "node:stream";
+import { tally } from "./tally.ts";
+
+/** node:http's own answers to a bad request, by error code; else 400. */
+const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+};
+
+/**
+ * A listener replaces node:http's default handling, so this counts the error and then does what
+ * the default does: answer unless a response has started on this socket, and close.
+ */
+export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const code = err.code ?? "";
+  if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
+  else if (code === "ERR_HTTP_REQUEST_TIMEOUT") tally.limits.headerTimeout++;
+  else tally.errors.http++;
+  const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?._headerSent !== true) {
+    socket.write(
+      `HTTP/1.1 ${CLIENT_ERROR_REPLY[code] ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`,
+    );
+  }
+  socket.destroy(err);
+}
