@@ -66,9 +66,13 @@ export function openConnections(): number {
 
 /**
  * A TLS connection was admitted (and counted) as the raw socket it arrived on; its idle timer
- * runs there too, and sees the TLS socket's traffic. Nothing more to do for the TLS socket.
+ * runs there too, and sees the TLS socket's traffic. The TLS server does not allow half-open
+ * connections, so that a client's FIN during the handshake closes the connection at once (with
+ * half-open on, it waited for --handshake-timeout); once secure, the connection is half-open like
+ * every echo connection (the client's FIN ends our side only after its last echo).
  */
-export function admitted(_socket: Socket): boolean {
+export function admitted(socket: Socket): boolean {
+  socket.allowHalfOpen = true;
   return true;
 }
 

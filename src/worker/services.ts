@@ -74,6 +74,15 @@ function onTlsError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy();
 }
 
+/**
+ * Serve a handed-in socket as if `server` had accepted it: with the server's half-open setting
+ * (a TLS socket takes it from the raw one; see connections.ts admitted()).
+ */
+function handOver(server: NetServer, socket: Socket): void {
+  socket.allowHalfOpen = (server as NetServer & { allowHalfOpen: boolean }).allowHalfOpen;
+  server.emit("connection", socket);
+}
+
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
   setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
@@ -89,7 +98,7 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     tls === null
       ? createNetServer({ allowHalfOpen: true }, onEcho)
       : createTlsServer(
-          { ...tls, allowHalfOpen: true, handshakeTimeout: o.handshakeTimeoutMs },
+          { ...tls, allowHalfOpen: false, handshakeTimeout: o.handshakeTimeoutMs },
           onEcho,
         );
   if (tls !== null) {
@@ -170,9 +179,9 @@ export function createServices(o: ServeOptions, worker: number, log: Logger): Se
     accept(service, socket) {
       if (service === "echo") {
         if (tls === null) onEcho(socket);
-        else echo.emit("connection", socket);
+        else handOver(echo, socket);
       } else if (http !== undefined) {
-        http.server.emit("connection", socket);
+        handOver(http.server, socket);
       } else {
         log.warn({ service }, "connection for a service this worker does not run; closing it");
         socket.destroy();
