@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { createLogger } from "../src/log.ts";
@@ -22,6 +22,7 @@ import { echoThrough, HOST, random } from "./helpers/client.ts";
 import { exchange, statuses } from "./helpers/http.ts";
 import { restarts } from "./helpers/metrics.ts";
 import { childPids, serve } from "./helpers/server.ts";
+import { TLS_FLAGS } from "./helpers/tls.ts";
 
 /** Request-targets llhttp accepts and `new URL()` rejects: each one killed the worker. */
 const KILLERS = [
@@ -152,4 +153,37 @@ describe("our own exception serving one client closes that one, counted", () => 
     assert.equal(udp.stats.answered, 0);
     assert.equal(tally.errors.internal, before + 2);
   });
+});
+
+describe("found by fuzzing (npm run fuzz)", () => {
+  it("--header-timeout 1.01 starts (node:http refused a check interval of 252.5 ms)", async (t) => {
+    const server = await serve(t, ["--mode", "single", "--http", "0", "--header-timeout", "1.01"]);
+    const reply = await exchange(
+      server.listening.http as number,
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n"],
+      {
+        until: (x) => x.endsWith("}\n"),
+      },
+    );
+    assert.deepEqual(statuses(reply.text), [200]);
+  });
+
+  for (const mode of ["single", "handoff"]) {
+    it(`TLS: part of a ClientHello then FIN is closed at once, not after --handshake-timeout (${mode})`, async (t) => {
+      const server = await serve(t, [
+        ...["--mode", mode, "--workers", "1", "--http", "0", ...TLS_FLAGS],
+        ...["--handshake-timeout", "60"],
+      ]);
+      for (const port of [server.port, server.listening.http as number]) {
+        const started = Date.now();
+        const socket = connect({ host: HOST, port });
+        await once(socket, "connect");
+        socket.end(Buffer.from([22, 3, 1, 0, 200, 1, 0]));
+        socket.resume();
+        await once(socket, "close");
+        // Measured: ~10 ms. Before the fix it waited out the handshake timeout (60 s here).
+        assert.ok(Date.now() - started < 6_000, `closed after ${Date.now() - started} ms`);
+      }
+    });
+  }
 });

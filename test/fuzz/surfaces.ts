@@ -1,0 +1,155 @@
+/** Every port echoplex opens, as a fuzzing surface (surface.ts runs them). */
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { once } from "node:events";
+import fc from "fast-check";
+import type { RunningServer } from "../helpers/server.ts";
+import { TLS_FLAGS } from "../helpers/tls.ts";
+import { httpStream, request } from "./http.ts";
+import { cuts, split } from "./mutate.ts";
+import { CASE_MS, connectTo, type Surface, sendAndClose } from "./surface.ts";
+import { tlsStream } from "./tls.ts";
+import { MAX_MESSAGE, upgradeRequest, wsStream } from "./websocket.ts";
+
+const COMMON = ["--header-timeout", "2", "--handshake-timeout", "2", "--max-body", "8KiB"];
+
+interface Stream {
+  readonly data: Buffer;
+  readonly cuts: readonly number[];
+}
+const stream = (data: fc.Arbitrary<Buffer>): fc.Arbitrary<Stream> => fc.record({ data, cuts });
+
+function streamSurface(
+  name: string,
+  data: fc.Arbitrary<Buffer>,
+  port: (s: RunningServer) => number,
+  o: { args?: readonly string[]; tls?: boolean; prelude?: () => string } = {},
+): Surface<Stream> {
+  return {
+    name,
+    args: [...COMMON, "--http", "0", ...(o.args ?? [])],
+    ...(o.tls === undefined ? {} : { tls: o.tls }),
+    cases: stream(data),
+    send(server, c) {
+      const parts = split(c.data, c.cuts);
+      const prelude = o.prelude?.();
+      return sendAndClose(
+        connectTo(port(server)),
+        prelude === undefined ? parts : [Buffer.from(prelude), ...parts],
+      );
+    },
+  };
+}
+
+const httpPort = (s: RunningServer) => s.listening.http as number;
+
+export const HTTP = streamSurface("http", httpStream, httpPort);
+
+export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
+  args: ["--max-message", String(MAX_MESSAGE)],
+  prelude: upgradeRequest,
+});
+
+/** TLS on the echo port (TLS echo) and the HTTP port (HTTPS): garbage and broken ClientHellos. */
+export const TLS_HELLO: Surface<Stream & { http: boolean }> = {
+  name: "tls",
+  args: [...COMMON, "--http", "0", ...TLS_FLAGS],
+  tls: true,
+  cases: fc.record({ data: tlsStream, cuts, http: fc.boolean() }),
+  send(server, c) {
+    return sendAndClose(connectTo(c.http ? httpPort(server) : server.port), split(c.data, c.cuts));
+  },
+};
+
+/** Admin port: generated HTTP requests; then /healthz must still answer (the primary serves it). */
+export const ADMIN: Surface<Stream> = {
+  name: "admin",
+  args: COMMON,
+  cases: stream(fc.array(request, { minLength: 1, maxLength: 2 }).map((r) => Buffer.concat(r))),
+  async send(server, c) {
+    const admin = server.listening.admin as number;
+    await sendAndClose(connectTo(admin), split(c.data, c.cuts));
+    const res = await fetch(`http://127.0.0.1:${admin}/healthz`);
+    if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
+    await res.arrayBuffer();
+  },
+};
+
+/** Datagrams of 0 to 65,507 bytes from many sources (addresses 127.0.0.2-9, any port). */
+interface Datagrams {
+  readonly sends: readonly { readonly from: number; readonly size: number }[];
+}
+const SOURCES = 8;
+const sockets: UdpSocket[] = [];
+async function sources(): Promise<UdpSocket[]> {
+  if (sockets.length > 0) return sockets;
+  for (let i = 0; i < SOURCES; i++) {
+    const s = createSocket("udp4");
+    s.on("error", () => {});
+    s.on("message", () => {});
+    s.bind(0, `127.0.0.${2 + i}`);
+    await once(s, "listening");
+    s.unref();
+    sockets.push(s);
+  }
+  return sockets;
+}
+
+let probe: UdpSocket | undefined;
+/** A datagram from a source of its own comes back: the UDP loop still serves. */
+async function udpAnswers(port: number): Promise<void> {
+  if (probe === undefined) {
+    probe = createSocket("udp4");
+    probe.bind(0, "127.0.0.1");
+    await once(probe, "listening");
+    probe.unref();
+  }
+  const p = probe;
+  const payload = Buffer.from(`probe ${Math.random()}`);
+  const back = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("UDP probe not answered")), CASE_MS);
+    const on = (m: Buffer) => {
+      if (!m.equals(payload)) return;
+      clearTimeout(timer);
+      p.off("message", on);
+      resolve();
+    };
+    p.on("message", on);
+  });
+  p.send(payload, port, "127.0.0.1");
+  await back;
+}
+
+export const UDP: Surface<Datagrams> = {
+  name: "udp",
+  // The probe's source sends one datagram a case: keep it under the per-source rate.
+  args: [...COMMON, "--udp", "0", "--udp-rate", "5000"],
+  cases: fc.record({
+    sends: fc.array(
+      fc.record({
+        from: fc.integer({ min: 0, max: SOURCES - 1 }),
+        size: fc.oneof(
+          { weight: 8, arbitrary: fc.integer({ min: 0, max: 1500 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 1501, max: 65_507 }) },
+          { weight: 1, arbitrary: fc.constantFrom(0, 65_507) },
+        ),
+      }),
+      { minLength: 1, maxLength: 20 },
+    ),
+  }),
+  async send(server, c) {
+    const port = server.listening.udp as number;
+    const from = await sources();
+    for (const { from: i, size } of c.sends) {
+      (from[i] as UdpSocket).send(Buffer.alloc(size, i), port, "127.0.0.1");
+    }
+    await udpAnswers(port);
+  },
+};
+
+export const SURFACES: readonly Surface<never>[] = [
+  HTTP,
+  WEBSOCKET,
+  TLS_HELLO,
+  ADMIN,
+  UDP,
+] as unknown as Surface<never>[];
