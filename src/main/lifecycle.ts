@@ -1,0 +1,164 @@
+/**
+ * The running server's life: start the topology and the admin port, announce "listening", and
+ * answer signals. The handlers are installed before anything starts, because whoever launched
+ * the server may signal at once (systemd's ExecReload, a supervisor's stop): SIGHUP before the
+ * server is up is ignored with a warning (the workers starting read the current files anyway);
+ * SIGTERM or SIGINT then stops the server as soon as it is up, without announcing it.
+ */
+import type { Logger } from "../log.ts";
+import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
+import type { Config } from "./config.ts";
+import { takeOverSignals } from "./early-signals.ts";
+import { createMetrics } from "./metrics.ts";
+import { TOPOLOGIES } from "./topologies/index.ts";
+import type { Topology } from "./topology.ts";
+
+/** The one line scripts and tests wait for. */
+export const LISTENING = "listening";
+
+export class Lifecycle {
+  readonly #config: Config;
+  readonly #log: Logger;
+  /** How a failure ends the process (the CLI prints it and exits 1 or 2). */
+  readonly #fail: (err: unknown) => never;
+  #topology: Topology | undefined;
+  #admin: Admin | undefined;
+  #stopping = false;
+  #restarting = false;
+
+  constructor(config: Config, log: Logger, fail: (err: unknown) => never) {
+    this.#config = config;
+    this.#log = log;
+    this.#fail = fail;
+  }
+
+  /** Install the signal handlers, start everything, announce. */
+  async run(): Promise<void> {
+    process.on("SIGTERM", (s: NodeJS.Signals) => this.#shutdown(s));
+    process.on("SIGINT", (s: NodeJS.Signals) => this.#shutdown(s));
+    process.on("SIGHUP", () => this.#restart());
+    for (const signal of takeOverSignals()) process.emit(signal, signal);
+    const config = this.#config;
+    const topology = await TOPOLOGIES[config.mode](config, this.#log, (err) => this.#fatal(err));
+    this.#topology = topology;
+    this.#admin = await this.#startAdmin(topology);
+    if (this.#stopping) {
+      this.#log.info("a stop signal came while starting: stopping now");
+      this.#stop();
+      return;
+    }
+    this.#announce(topology, this.#admin);
+  }
+
+  #status(): AdminStatus {
+    return {
+      workers: this.#topology?.workers() ?? { ready: 0, of: this.#config.workers },
+      draining: this.#stopping,
+      restarting: this.#restarting,
+    };
+  }
+
+  async #startAdmin(topology: Topology): Promise<Admin | undefined> {
+    const { admin, adminHost } = this.#config;
+    if (admin === null) return undefined;
+    const status = () => this.#status();
+    const metrics = createMetrics(
+      () => topology.metrics(),
+      () => notReady(status()) === undefined,
+    );
+    return startAdmin(adminHost, admin, status, metrics).catch(async (err: unknown) => {
+      await topology.stop(0);
+      throw err;
+    });
+  }
+
+  #announce(topology: Topology, admin: Admin | undefined): void {
+    const c = this.#config;
+    // Printed at every level but "silent".
+    const announce = c.logLevel === "silent" ? this.#log : this.#log.child({}, { level: "info" });
+    const { echo, http, udp } = topology.ports;
+    announce.info(
+      {
+        mode: c.mode,
+        workers: c.workers,
+        host: c.host,
+        port: echo,
+        ...(http === null ? {} : { http }),
+        ...(udp === null ? {} : { udp }),
+        ...(c.tlsCert === null ? {} : { tls: true }),
+        ...(admin === undefined ? {} : { admin: admin.port }),
+      },
+      LISTENING,
+    );
+  }
+
+  /** A crash loop (or another fault of the server itself): stop and exit with it. */
+  #fatal(err: Error): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#log.error({ err: err.message, code: (err as { code?: string }).code }, "stopping");
+    void (this.#topology?.stop(0) ?? Promise.resolve()).finally(() => this.#fail(err));
+  }
+
+  #shutdown(signal: NodeJS.Signals): void {
+    if (this.#stopping) {
+      // A second Ctrl-C is an impatient human. A second SIGTERM is a supervisor repeating
+      // itself (Kubernetes sends one after a preStop hook that already started the drain).
+      if (signal === "SIGTERM") return;
+      this.#log.warn({ signal }, "second signal: exiting without waiting for the drain");
+      process.exit(1);
+    }
+    this.#stopping = true;
+    this.#log.info({ signal, drainTimeout: this.#config.drainTimeout }, "draining");
+    // Still starting: run() stops once the topology is up.
+    if (this.#topology !== undefined) this.#stop();
+  }
+
+  #stop(): void {
+    (this.#topology as Topology).stop(Math.round(this.#config.drainTimeout * 1000)).then(
+      () => {
+        this.#admin?.close();
+        this.#log.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => this.#fail(err),
+    );
+  }
+
+  #restart(): void {
+    const topology = this.#topology;
+    if (this.#stopping) return;
+    if (topology === undefined) {
+      this.#log.warn(
+        "SIGHUP ignored: the server is still starting (its workers read the current files)",
+      );
+      return;
+    }
+    if (topology.restart === undefined) {
+      this.#log.warn(
+        { mode: this.#config.mode },
+        "SIGHUP ignored: this mode has no workers to restart",
+      );
+      return;
+    }
+    if (this.#restarting) {
+      this.#log.warn("SIGHUP ignored: a rolling restart is under way");
+      return;
+    }
+    this.#restarting = true;
+    this.#log.info({ drainTimeout: this.#config.drainTimeout }, "rolling restart");
+    topology
+      .restart(Math.round(this.#config.drainTimeout * 1000))
+      .then(
+        () => this.#log.info("rolling restart done"),
+        (err: Error) =>
+          this.#log.error(
+            { err: err.message, code: (err as { code?: string }).code },
+            "rolling restart stopped; the old workers keep serving",
+          ),
+      )
+      .finally(() => {
+        this.#restarting = false;
+      });
+  }
+}
