@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "../src/log.ts";
@@ -24,4 +25,53 @@ it("replaces a worker that keeps dying young after a growing delay", async () =>
     `gaps between spawns: ${gaps.join(", ")} ms`,
   );
   assert.ok((gaps[4] as number) >= 800, `gaps between spawns: ${gaps.join(", ")} ms`);
+});
+
+/** A stand-in for a worker process: the test says when it is ready and when it dies. */
+class FakeChild extends EventEmitter {
+  static next = 1000;
+  readonly pid = FakeChild.next++;
+  connected = true;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  readonly sent: unknown[] = [];
+  send(message: unknown): boolean {
+    this.sent.push(message);
+    return true;
+  }
+  kill(): boolean {
+    this.die();
+    return true;
+  }
+  ready(): void {
+    this.emit("message", { t: "ready", id: 0, ports: { echo: 1, http: null, udp: null } });
+  }
+  die(): void {
+    if (this.exitCode !== null) return;
+    this.exitCode = 1;
+    this.connected = false;
+    this.emit("exit", 1, null);
+  }
+}
+
+it("a crashed worker's delayed replacement never takes the slot a rolling restart filled meanwhile", async () => {
+  const children: FakeChild[] = [];
+  const supervisor = new Supervisor(() => {
+    const child = new FakeChild();
+    children.push(child);
+    return child as unknown as ChildProcess;
+  }, createLogger("silent"));
+  const first = supervisor.add(0);
+  (children[0] as FakeChild).ready();
+  await first;
+  const restart = supervisor.restart(1_000);
+  const successor = children[1] as FakeChild;
+  // The old worker dies young (a delayed replacement is scheduled), then the successor is ready.
+  (children[0] as FakeChild).die();
+  successor.ready();
+  await restart;
+  await new Promise((r) => setTimeout(r, 200)); // past the replacement's delay
+  assert.equal(children.length, 2, "no replacement was spawned over the successor");
+  assert.equal(supervisor.slots[0]?.child, successor as unknown as ChildProcess);
+  await Promise.all([supervisor.stop(0), Promise.resolve().then(() => successor.die())]);
 });

@@ -31,6 +31,8 @@ export interface Config {
   readonly adminHost: string;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
+  /** Seconds a worker may take to become ready before it is killed and its start fails. */
+  readonly startTimeout: number;
   readonly logLevel: LogLevel;
   /** HTTP/1.1 echo (and WebSocket on /ws) port, or null when off. */
   readonly http: number | null;

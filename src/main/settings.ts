@@ -141,6 +141,14 @@ export const SETTINGS = [
     parse: seconds(86_400),
   }),
   setting({
+    key: "startTimeout",
+    flag: "start-timeout",
+    env: "ECHOPLEX_START_TIMEOUT",
+    help: "seconds a worker may take to become ready; then it is killed and its start fails (a rolling restart stops there)",
+    fallback: () => 30,
+    parse: seconds(3_600, 0.001),
+  }),
+  setting({
     key: "logLevel",
     flag: "log-level",
     env: "ECHOPLEX_LOG_LEVEL",

@@ -36,6 +36,11 @@ export interface SupervisorHooks {
   exit?(slot: Slot): void;
   /** Workers keep dying (a crash loop): the server should stop. */
   crashLoop?(err: Error): void;
+  /**
+   * A worker not ready this long after it was spawned is killed, and its start fails (a hung
+   * successor would hold a rolling restart for ever); 0: no limit.
+   */
+  startTimeoutMs?: number;
 }
 
 const NO_PORTS: Ports = { echo: 0, http: null, udp: null };
@@ -126,8 +131,31 @@ export class Supervisor {
       const slot: Slot = { id, child: this.#spawn(id), ready: false, ports: NO_PORTS };
       if (install) this.slots[id] = slot;
       else this.#aside.add(slot);
-      this.#watch(slot, resolve, reject);
+      const limit = this.#hooks.startTimeoutMs ?? 0;
+      const timer =
+        limit > 0 ? setTimeout(() => this.#startTimedOut(slot, limit, reject), limit) : undefined;
+      const settled = () => clearTimeout(timer);
+      slot.child.once("exit", settled);
+      this.#watch(
+        slot,
+        (s) => {
+          settled();
+          resolve(s);
+        },
+        reject,
+      );
     });
+  }
+
+  #startTimedOut(slot: Slot, ms: number, reject: (err: Error) => void): void {
+    if (slot.ready) return;
+    reject(
+      new EchoplexError(
+        "ECHOPLEX_WORKER_FAILED",
+        `worker ${slot.id} was not ready within --start-timeout (${ms / 1000} s); killed it`,
+      ),
+    );
+    slot.child.kill("SIGKILL");
   }
 
   #send(slot: Slot, message: ToWorker): void {
@@ -194,7 +222,8 @@ export class Supervisor {
       );
       setTimeout(
         () => {
-          if (this.#stopping) return;
+          // A rolling restart may have put a successor in the slot meanwhile: it stays.
+          if (this.#stopping || this.slots[slot.id] !== slot) return;
           this.add(slot.id).catch((err: Error) =>
             this.#log.error({ worker: slot.id, err: err.message }, "replacement worker failed"),
           );

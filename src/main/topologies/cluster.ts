@@ -27,7 +27,7 @@ function startCluster(policy: number): StartTopology {
         return cluster.fork().process;
       },
       log,
-      { crashLoop: fatal },
+      { crashLoop: fatal, startTimeoutMs: Math.round(config.startTimeout * 1000) },
     );
     let bound: Ports;
     try {

@@ -42,6 +42,7 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
       exit: (slot) => dispatcher.detach(slot.child),
       message: (slot, message, handle) => dispatcher.message(slot.child, message, handle),
       crashLoop: fatal,
+      startTimeoutMs: Math.round(config.startTimeout * 1000),
     },
   );
   try {

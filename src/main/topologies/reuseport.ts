@@ -12,7 +12,7 @@ export const startReuseport: StartTopology = async (config, log, fatal) => {
   const supervisor = new Supervisor(
     (id) => forkWorker(workerOptions(config, id, "reuseport", ports)),
     log,
-    { crashLoop: fatal },
+    { crashLoop: fatal, startTimeoutMs: Math.round(config.startTimeout * 1000) },
   );
   try {
     ports = boundPorts(ports, (await supervisor.add(0)).ports);

@@ -18,6 +18,9 @@ import type { StartTopology, TopologyMetrics } from "../topology.ts";
 import { WORKER_THREAD_ENTRY } from "../worker-entry.ts";
 import { boundPorts, configPorts, workerOptions } from "../workers.ts";
 
+/** After the drain timeout, how long threads get to exit before terminate() (as processes). */
+const EXIT_GRACE_MS = 3_000;
+
 export const startThreads: StartTopology = async (config, log, fatal) => {
   const threads = new Threads(config, log, fatal);
   try {
@@ -97,6 +100,18 @@ class Threads {
     else this.#aside.add(worker);
     return new Promise((resolve, reject) => {
       let ready = false;
+      const limit = Math.round(this.#config.startTimeout * 1000);
+      const timer = setTimeout(() => {
+        if (ready) return;
+        reject(
+          new EchoplexError(
+            "ECHOPLEX_WORKER_FAILED",
+            `worker thread ${id} was not ready within --start-timeout (${limit / 1000} s); terminated it`,
+          ),
+        );
+        void worker.terminate();
+      }, limit);
+      worker.once("exit", () => clearTimeout(timer));
       worker.on("message", (message: unknown) => {
         if (!isFromWorker(message)) return;
         const m: FromWorker = message;
@@ -104,6 +119,7 @@ class Threads {
           if (this.#workers.get(id) === worker) this.#stats.set(id, m.stats);
         } else if (m.t === "ready") {
           ready = true;
+          clearTimeout(timer);
           if (install) this.#ready.add(id);
           this.#served.add(id);
           resolve([m.ports, worker]);
@@ -163,11 +179,16 @@ class Threads {
     return this.#ready.size;
   }
 
+  /** Drain every thread for `ms`; a thread still running EXIT_GRACE_MS later is terminated. */
   async stop(ms: number): Promise<void> {
     this.#stopping = true;
     const all = [...this.#workers.values(), ...this.#aside];
     const exits = all.map((w) => new Promise((r) => w.once("exit", r)));
     for (const w of all) w.postMessage({ t: "drain", ms });
+    const killer = setTimeout(() => {
+      for (const w of all) void w.terminate();
+    }, ms + EXIT_GRACE_MS);
     await Promise.all(exits);
+    clearTimeout(killer);
   }
 }
