@@ -1,23 +1,25 @@
 /**
  * A token bucket per source address: `rate` tokens a second, up to `rate` saved (one second's
- * burst). Memory is bounded whatever the sources: at most `maxSources` buckets, a full bucket is
- * forgotten (a new one starts full anyway), and at the cap the oldest bucket makes room, in
- * constant time (sweeping a full table for every new source cost 65,536 steps each).
+ * burst). Memory is bounded whatever the sources: at most `maxSources` buckets (bounded-map.ts:
+ * the least recently used age out, in constant time; sweeping the whole table for every new
+ * source, as before, cost 65,536 steps each), and sweep() forgets full buckets (a new one starts
+ * full anyway).
  */
+import { BoundedMap } from "./bounded-map.ts";
+
 interface Bucket {
   tokens: number;
   at: number;
 }
 
 export class SourceLimiter {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets: BoundedMap<Bucket>;
   readonly #rate: number;
-  readonly #maxSources: number;
   readonly #now: () => number;
 
   constructor(rate: number, maxSources = 65_536, now: () => number = () => performance.now()) {
     this.#rate = rate;
-    this.#maxSources = maxSources;
+    this.#buckets = new BoundedMap(maxSources);
     this.#now = now;
   }
 
@@ -30,12 +32,8 @@ export class SourceLimiter {
     const now = this.#now();
     let bucket = this.#buckets.get(source);
     if (bucket === undefined) {
-      if (this.#buckets.size >= this.#maxSources) {
-        // A Map iterates in insertion order: its first key is the oldest bucket.
-        this.#buckets.delete(this.#buckets.keys().next().value as string);
-      }
       bucket = { tokens: this.#rate, at: now };
-      this.#buckets.set(source, bucket);
+      this.#buckets.add(source, bucket);
     } else {
       bucket.tokens = Math.min(this.#rate, bucket.tokens + ((now - bucket.at) * this.#rate) / 1000);
       bucket.at = now;
@@ -47,10 +45,7 @@ export class SourceLimiter {
 
   /** Forget the buckets that have refilled (as if their sources had never sent). */
   sweep(now = this.#now()): void {
-    for (const [source, bucket] of this.#buckets) {
-      if (bucket.tokens + ((now - bucket.at) * this.#rate) / 1000 >= this.#rate) {
-        this.#buckets.delete(source);
-      }
-    }
+    const rate = this.#rate;
+    this.#buckets.deleteWhere((b) => b.tokens + ((now - b.at) * rate) / 1000 >= rate);
   }
 }

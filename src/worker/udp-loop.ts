@@ -5,9 +5,10 @@
  * address and port, within WINDOW_MS of it, is not answered. The price: a client that sends back,
  * within that window, exactly the bytes it just got from us is not answered either (vary a byte,
  * as any counter or timestamp does). Remembered per destination: length, CRC-32 and time; at
- * most MAX_PEERS destinations, the oldest forgotten first.
+ * most MAX_PEERS destinations (bounded-map.ts).
  */
 import { crc32 } from "node:zlib";
+import { BoundedMap } from "./bounded-map.ts";
 
 export const WINDOW_MS = 1_000;
 const MAX_PEERS = 65_536;
@@ -19,13 +20,12 @@ interface LastReply {
 }
 
 export class LoopGuard {
-  readonly #last = new Map<string, LastReply>();
+  readonly #last: BoundedMap<LastReply>;
   readonly #now: () => number;
-  readonly #maxPeers: number;
 
   constructor(now: () => number = () => performance.now(), maxPeers = MAX_PEERS) {
     this.#now = now;
-    this.#maxPeers = maxPeers;
+    this.#last = new BoundedMap(maxPeers);
   }
 
   get peers(): number {
@@ -48,11 +48,7 @@ export class LoopGuard {
       last.at = now;
       return false;
     }
-    if (this.#last.size >= this.#maxPeers) {
-      // A Map iterates in insertion order: its first key is the oldest peer (constant time).
-      this.#last.delete(this.#last.keys().next().value as string);
-    }
-    this.#last.set(peer, { length: data.length, crc, at: now });
+    this.#last.add(peer, { length: data.length, crc, at: now });
     return false;
   }
 }
