@@ -4,25 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { open, random, roundTrip } from "./helpers/client.ts";
-import { childPids, serve, sleep } from "./helpers/server.ts";
-
-function rssBytes(pid: number): number {
-  let total = 0;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    total += Number(match?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-  for (const child of childPids(pid)) total += rssBytes(child);
-  return total;
-}
-
-const MiB = 1024 * 1024;
+import { MiB, treeRss } from "./helpers/memory.ts";
+import { serve, sleep } from "./helpers/server.ts";
 
 /** A client that writes and never reads: how much it still holds unsent. */
 interface Hostile {
@@ -44,11 +30,11 @@ async function assertPushedBack(
 ): Promise<void> {
   await warm();
   await sleep(200);
-  const before = rssBytes(pid);
+  const before = treeRss(pid);
   const hostile = await attack();
   t.after(() => hostile.close());
   await sleep(1_500);
-  const grown = rssBytes(pid) - before;
+  const grown = treeRss(pid) - before;
   assert.ok(grown < 48 * MiB, `server memory grew by ${(grown / MiB).toFixed(1)} MiB`);
   assert.ok(
     hostile.queued() > total / 2,

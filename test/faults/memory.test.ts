@@ -4,27 +4,11 @@
  * and its workers, read from /proc.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { HOST, open } from "../helpers/client.ts";
-import { childPids, serve, sleep } from "../helpers/server.ts";
-
-const MiB = 2 ** 20;
-
-/** Resident memory, in bytes, of `pid` and its child processes. */
-function treeRss(pid: number): number {
-  let total = 0;
-  for (const p of [pid, ...childPids(pid)]) {
-    try {
-      const status = readFileSync(`/proc/${p}/status`, "utf8");
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
+import { MiB, treeRss } from "../helpers/memory.ts";
+import { serve, sleep } from "../helpers/server.ts";
 
 /** p99 of `rounds` 64-byte round trips on each of `sockets`, in microseconds. */
 async function p99Micros(sockets: readonly Socket[], rounds: number): Promise<number> {
