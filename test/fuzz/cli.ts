@@ -71,7 +71,7 @@ runMain("npm run fuzz", async () => {
     } catch (err) {
       failed++;
       process.stdout.write(
-        `${name}: FAILED (replay: npm run fuzz -- --surface ${name} --seed ${flags.seed})\n${(err as Error).message}\n`,
+        `${name}: FAILED (replay: npm run fuzz -- --surface ${name} --seed ${flags.seed})\n${(err as Error).message}\n${String((err as Error).cause ?? "")}\n`,
       );
     }
   }

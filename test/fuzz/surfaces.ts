@@ -95,7 +95,12 @@ async function sources(): Promise<UdpSocket[]> {
 }
 
 let probe: UdpSocket | undefined;
-/** A datagram from a source of its own comes back: the UDP loop still serves. */
+/**
+ * A datagram from a source of its own comes back: the UDP loop still serves. UDP may drop it
+ * (the kernel's receive buffer overflows under a burst of 64 KiB datagrams), so the probe is
+ * sent again every PROBE_RETRY_MS until CASE_MS runs out.
+ */
+const PROBE_RETRY_MS = 250;
 async function udpAnswers(port: number): Promise<void> {
   if (probe === undefined) {
     probe = createSocket("udp4");
@@ -105,18 +110,24 @@ async function udpAnswers(port: number): Promise<void> {
   }
   const p = probe;
   const payload = Buffer.from(`probe ${Math.random()}`);
-  const back = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("UDP probe not answered")), CASE_MS);
-    const on = (m: Buffer) => {
-      if (!m.equals(payload)) return;
-      clearTimeout(timer);
-      p.off("message", on);
-      resolve();
-    };
-    p.on("message", on);
-  });
-  p.send(payload, port, "127.0.0.1");
-  await back;
+  let retry: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("UDP probe not answered")), CASE_MS);
+      const on = (m: Buffer) => {
+        if (!m.equals(payload)) return;
+        clearTimeout(timer);
+        p.off("message", on);
+        resolve();
+      };
+      p.on("message", on);
+      const send = () => p.send(payload, port, "127.0.0.1");
+      send();
+      retry = setInterval(send, PROBE_RETRY_MS);
+    });
+  } finally {
+    clearInterval(retry);
+  }
 }
 
 export const UDP: Surface<Datagrams> = {
