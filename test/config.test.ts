@@ -204,6 +204,15 @@ describe("config", () => {
       assert.deepEqual(config(["--config", path]), (printed as { config: Config }).config);
     });
 
+    it("reads back what --print-config prints with the admin port off (found by fuzzing)", () => {
+      // "admin": null was refused as "cannot be off": its default is a port, yet off is allowed.
+      const printed = asFile(config(["--admin", "off"]));
+      assert.equal(printed.admin, null);
+      const file = join(dir, "admin-off.json");
+      writeFileSync(file, JSON.stringify(printed));
+      assert.equal(config(["--config", file]).admin, null);
+    });
+
     it("names the file, the key and what is allowed when something is wrong", () => {
       const cases: [string, RegExp][] = [
         ['{"prot": 1}', /unknown key 'prot'; known keys: mode,/],

@@ -52,8 +52,8 @@ export function fileValue<K extends keyof Config>(
 ): Config[K] {
   const where = `--config ${file}: ${setting.key}`;
   if (value === null) {
-    // null is "off", for the settings that are off by default.
-    if (setting.fallback() === null) return null as Config[K];
+    // null is "off", for the settings that can be off (what --print-config prints for them).
+    if (setting.fallback() === null || canBeOff(setting)) return null as Config[K];
     throw bad(`${where}: null is not allowed; this setting cannot be off`);
   }
   let raw: string;
@@ -67,6 +67,15 @@ export function fileValue<K extends keyof Config>(
   } catch (err) {
     if (err instanceof EchoplexError) throw bad(err.message);
     throw err;
+  }
+}
+
+/** Does the setting take "off" for null (--admin off, say, whose default is a port)? */
+function canBeOff(setting: { readonly parse: (raw: string, source: string) => unknown }): boolean {
+  try {
+    return setting.parse("off", "") === null;
+  } catch {
+    return false;
   }
 }
 
