@@ -161,7 +161,8 @@ class Threads {
         this.#log.warn({ worker: id, code }, "worker thread exited; replacing it");
         this.#restarts++;
         setTimeout(() => {
-          if (!this.#stopping)
+          // A rolling restart may have put a successor in the slot meanwhile: it stays.
+          if (!this.#stopping && !this.#workers.has(id))
             this.add(id, ports).catch((err: Error) =>
               this.#log.error({ err: err.message }, "replacement thread failed"),
             );
