@@ -4,7 +4,7 @@
  * prints the medians of the rate and of the server's CPU per connection (or per message).
  * Make the other checkout with `git worktree add /tmp/a <commit>` and link its node_modules.
  *
- *   npm run bench:ab -- --a /tmp/a [--mode handoff] [--workers 2] [--churn] [--rounds 10]
+ *   npm run bench:ab -- --a /tmp/a [--mode handoff] [--workers 2] [--churn | --http] [--rounds 10]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -25,6 +25,7 @@ const FLAGS = {
   mode: text("handoff", "the mode both run"),
   workers: number(1, 64, 2, "workers"),
   churn: toggle("connection churn (connections per second) instead of steady 64 B echo"),
+  http: toggle("HTTP echo: 64 B POSTs on 50 keep-alive connections (autocannon) instead"),
   duration: number(1, 600, 4, "seconds measured per run, after 1 s of warm-up"),
   rounds: number(1, 100, 10, "runs of each, interleaved"),
 };
@@ -47,13 +48,19 @@ async function main(): Promise<void> {
     const order: ("A" | "B")[] = round % 2 === 0 ? ["A", "B"] : ["B", "A"];
     for (const side of order) {
       const server = await startServer(
-        ["--port", "0", "--mode", f.mode, "--workers", String(f.workers), "--admin", "off"],
+        [
+          ...["--port", "0", "--mode", f.mode, "--workers", String(f.workers), "--admin", "off"],
+          ...(f.http ? ["--http", "0"] : []),
+        ],
         {},
         20_000,
         sides[side],
       );
-      const workload = f.churn ? ["--churn", "--connections", "32"] : ["--connections", "50"];
-      const load = [LOAD, "--port", String(server.port), ...workload, "--json"];
+      const workload = f.churn
+        ? ["--churn", "--connections", "32"]
+        : ["--connections", "50", ...(f.http ? ["--http"] : [])];
+      const port = f.http ? (server.listening.http as number) : server.port;
+      const load = [LOAD, "--port", String(port), ...workload, "--json"];
       // Warm up, then measure with the server's CPU read around the measured run alone.
       spawnSync(process.execPath, [...load, "--duration", "1", "--warmup", "0"]);
       const cpu0 = treeCpuSeconds(server.pid);
@@ -78,10 +85,15 @@ async function main(): Promise<void> {
       );
     }
   }
-  const unit = f.churn ? "conn/s" : "msg/s";
+  const unit = f.churn ? "conn/s" : f.http ? "req/s" : "msg/s";
+  const workload = f.churn
+    ? "churn, 32 connect loops"
+    : f.http
+      ? "HTTP 64 B POSTs, 50 keep-alive connections"
+      : "steady 64 B, 50 connections";
   process.stdout.write(
     `${[
-      `${describeMachine(m)}; ${f.mode}, ${f.workers} workers, ${f.churn ? "churn, 32 connect loops" : "steady 64 B, 50 connections"}; ${f.rounds} rounds of ${f.duration} s, interleaved`,
+      `${describeMachine(m)}; ${f.mode}, ${f.workers} workers, ${workload}; ${f.rounds} rounds of ${f.duration} s, interleaved`,
       `A ${f.a}: median ${Math.round(median(rates.A))} ${unit}, ${median(cpu.A).toFixed(1)} µs server CPU each`,
       `B ${f.b}: median ${Math.round(median(rates.B))} ${unit}, ${median(cpu.B).toFixed(1)} µs server CPU each`,
       `B/A: rate ${(median(rates.B) / median(rates.A)).toFixed(2)}x, CPU each ${(median(cpu.B) / median(cpu.A)).toFixed(2)}x` +

@@ -1,30 +1,38 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createLogger } from "../src/log.ts";
 import { Supervisor } from "../src/main/supervisor.ts";
-import { waitFor } from "./helpers/server.ts";
 
-const FIXTURE = fileURLToPath(new URL("fixtures/short-lived-worker.ts", import.meta.url));
-
-it("replaces a worker that keeps dying young after a growing delay", async () => {
-  const spawns: number[] = [];
+it("replaces a worker that keeps dying young after 50, 100, 200, 400, 800, 1600 ms", async (t) => {
+  // Stand-in processes and mocked timers: the delays are the supervisor's, not a fork's.
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  const children: FakeChild[] = [];
   const supervisor = new Supervisor(() => {
-    spawns.push(Date.now());
-    return fork(FIXTURE, [], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+    const child = new FakeChild();
+    children.push(child);
+    return child as unknown as ChildProcess;
   }, createLogger("silent"));
-  await supervisor.add(0);
-  await waitFor("five replacements", () => (spawns.length >= 6 ? true : undefined), 20_000);
-  await supervisor.stop(0);
-  const gaps = spawns.slice(1).map((t, i) => t - (spawns[i] as number));
-  // Delays of 50, 100, 200, 400, 800 ms on top of each worker's short life.
-  assert.ok(
-    (gaps[4] as number) > 3 * (gaps[1] as number),
-    `gaps between spawns: ${gaps.join(", ")} ms`,
-  );
-  assert.ok((gaps[4] as number) >= 800, `gaps between spawns: ${gaps.join(", ")} ms`);
+  const first = supervisor.add(0);
+  (children[0] as FakeChild).ready();
+  await first;
+  const delays: number[] = [];
+  for (let death = 0; death < 6; death++) {
+    (children.at(-1) as FakeChild).die();
+    const spawned = children.length;
+    let waited = 0;
+    while (children.length === spawned && waited < 10_000) {
+      t.mock.timers.tick(10);
+      waited += 10;
+    }
+    delays.push(waited);
+    (children.at(-1) as FakeChild).ready();
+    await Promise.resolve();
+  }
+  assert.deepEqual(delays, [50, 100, 200, 400, 800, 1600]);
+  t.mock.timers.reset();
+  await Promise.all([supervisor.stop(0), Promise.resolve().then(() => children.at(-1)?.die())]);
 });
 
 /** A stand-in for a worker process: the test says when it is ready and when it dies. */
