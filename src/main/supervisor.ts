@@ -1,8 +1,9 @@
 /**
- * Keeps N worker processes alive: starts them, reports their messages and exits to the topology,
+ * Keeps N workers alive: starts them, reports their messages and exits to the topology,
  * replaces a worker that dies (with a growing delay if it keeps dying), restarts them one at a
- * time on request (rolling restart), and drains them all on stop. Workers are any ChildProcess
- * with an IPC channel: child_process.fork or node:cluster.
+ * time on request (rolling restart), and drains them all on stop. A worker is anything
+ * Supervised: a ChildProcess with an IPC channel (child_process.fork, node:cluster) or a worker
+ * thread behind its adapter (thread-child.ts).
  */
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError } from "../errors.ts";
@@ -17,9 +18,26 @@ import {
 import { CrashWindow, crashLoopError } from "./crash-loop.ts";
 import type { TopologyMetrics } from "./topology.ts";
 
-export interface Slot {
+/** What the supervisor uses of a worker: ChildProcess has it, ThreadChild adapts a thread. */
+export interface Supervised {
+  readonly pid?: number | undefined;
+  readonly connected: boolean;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  send(message: ToWorker): unknown;
+  /** SIGKILL a process, terminate() a thread. */
+  kill(signal: "SIGKILL"): unknown;
+  on(event: "message", listener: (message: unknown, handle: object | undefined) => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  once(
+    event: "exit",
+    listener: (code: number | null, signal: NodeJS.Signals | null) => void,
+  ): unknown;
+}
+
+export interface Slot<C extends Supervised = ChildProcess> {
   readonly id: number;
-  child: ChildProcess;
+  child: C;
   ready: boolean;
   /** The ports the worker reported in its ready message. */
   ports: Ports;
@@ -27,13 +45,13 @@ export interface Slot {
   stats?: WorkerStats;
 }
 
-export interface SupervisorHooks {
+export interface SupervisorHooks<C extends Supervised = ChildProcess> {
   /** Every message of ours from a worker, before the supervisor looks at it. */
-  message?(slot: Slot, message: FromWorker, handle: object | undefined): void;
+  message?(slot: Slot<C>, message: FromWorker, handle: object | undefined): void;
   /** A (new or replacement) worker is ready. */
-  ready?(slot: Slot): void;
+  ready?(slot: Slot<C>): void;
   /** A worker exited; it will be replaced unless the supervisor is stopping. */
-  exit?(slot: Slot): void;
+  exit?(slot: Slot<C>): void;
   /** Workers keep dying (a crash loop): the server should stop. */
   crashLoop?(err: Error): void;
   /**
@@ -51,22 +69,22 @@ const HEALTHY_MS = 10_000;
 /** After the drain timeout, how long workers get to exit before SIGKILL. */
 const EXIT_GRACE_MS = 3_000;
 
-export class Supervisor {
-  readonly slots: Slot[] = [];
+export class Supervisor<C extends Supervised = ChildProcess> {
+  readonly slots: Slot<C>[] = [];
   #stopping = false;
   #rolling = false;
   /** Workers outside `slots`: successors starting in a rolling restart, predecessors draining. */
-  readonly #aside = new Set<Slot>();
+  readonly #aside = new Set<Slot<C>>();
   #failures = 0;
   #restarts = 0;
   /** Slots that have had a ready worker: a worker that dies there, even starting, is replaced. */
   readonly #served = new Set<number>();
   readonly #crashes = new CrashWindow();
-  readonly #spawn: (id: number) => ChildProcess;
+  readonly #spawn: (id: number) => C;
   readonly #log: Logger;
-  readonly #hooks: SupervisorHooks;
+  readonly #hooks: SupervisorHooks<C>;
 
-  constructor(spawn: (id: number) => ChildProcess, log: Logger, hooks: SupervisorHooks = {}) {
+  constructor(spawn: (id: number) => C, log: Logger, hooks: SupervisorHooks<C> = {}) {
     this.#spawn = spawn;
     this.#log = log;
     this.#hooks = hooks;
@@ -83,13 +101,8 @@ export class Supervisor {
     return this.slots.filter((slot) => slot.ready).length;
   }
 
-  /** Start `count` workers one after another; resolves when all are ready. */
-  async start(count: number): Promise<void> {
-    for (let id = 0; id < count; id++) await this.add(id);
-  }
-
   /** Start worker `id` and wait until it is ready. Rejects if it fails or dies first. */
-  add(id: number): Promise<Slot> {
+  add(id: number): Promise<Slot<C>> {
     return this.#start(id, true);
   }
 
@@ -111,7 +124,7 @@ export class Supervisor {
           return;
         }
         // Read now, not before the wait: a crash may have replaced the worker meanwhile.
-        const old = this.slots[id] as Slot;
+        const old = this.slots[id] as Slot<C>;
         this.slots[id] = next;
         this.#aside.add(old);
         this.#send(old, { t: "drain", ms });
@@ -126,9 +139,9 @@ export class Supervisor {
   }
 
   /** Spawn worker `id`, in its slot or (`install` false) aside; resolves once it is ready. */
-  #start(id: number, install: boolean): Promise<Slot> {
+  #start(id: number, install: boolean): Promise<Slot<C>> {
     return new Promise((resolve, reject) => {
-      const slot: Slot = { id, child: this.#spawn(id), ready: false, ports: NO_PORTS };
+      const slot: Slot<C> = { id, child: this.#spawn(id), ready: false, ports: NO_PORTS };
       if (install) this.slots[id] = slot;
       else this.#aside.add(slot);
       const limit = this.#hooks.startTimeoutMs ?? 0;
@@ -147,7 +160,7 @@ export class Supervisor {
     });
   }
 
-  #startTimedOut(slot: Slot, ms: number, reject: (err: Error) => void): void {
+  #startTimedOut(slot: Slot<C>, ms: number, reject: (err: Error) => void): void {
     if (slot.ready) return;
     reject(
       new EchoplexError(
@@ -158,11 +171,11 @@ export class Supervisor {
     slot.child.kill("SIGKILL");
   }
 
-  #send(slot: Slot, message: ToWorker): void {
+  #send(slot: Slot<C>, message: ToWorker): void {
     if (slot.child.connected) slot.child.send(message);
   }
 
-  #watch(slot: Slot, resolve: (slot: Slot) => void, reject: (err: Error) => void): void {
+  #watch(slot: Slot<C>, resolve: (slot: Slot<C>) => void, reject: (err: Error) => void): void {
     const child = slot.child;
     const startedAt = Date.now();
     child.on("message", (message: unknown, handle: object | undefined) => {
@@ -247,7 +260,7 @@ export class Supervisor {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
+function exited(child: Supervised): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import type { Ports, ServeOptions, WorkerOptions, WorkerRole } from "../messages.ts";
 import type { Config } from "./config.ts";
+import type { Supervised, Supervisor } from "./supervisor.ts";
 import { WORKER_PROCESS_ENTRY } from "./worker-entry.ts";
 
 /** How often workers report their open-connection count (least-connections reads it). */
@@ -65,9 +66,43 @@ export function workerOptions(
   };
 }
 
-/** A worker process with an IPC channel; its stdout/stderr are the primary's. */
+/** A worker process's stdio: stdout and stderr are the primary's, and an IPC channel. */
+export const WORKER_STDIO: ["ignore", "inherit", "inherit", "ipc"] = [
+  "ignore",
+  "inherit",
+  "inherit",
+  "ipc",
+];
+
+/** A worker process (handoff, reuseport); node:cluster forks its own (cluster.ts). */
 export function forkWorker(options: WorkerOptions): ChildProcess {
-  return fork(WORKER_PROCESS_ENTRY, [JSON.stringify(options)], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  return fork(WORKER_PROCESS_ENTRY, [JSON.stringify(options)], { stdio: WORKER_STDIO });
+}
+
+/** The supervisor's hooks every mode shares: a crash loop is fatal, and the start timeout. */
+export function supervisorOptions(config: Config, fatal: (err: Error) => void) {
+  return { crashLoop: fatal, startTimeoutMs: Math.round(config.startTimeout * 1000) };
+}
+
+/**
+ * Start `count` workers one after another. The first one's ports go to `passOn` before the
+ * others start (later workers bind the ports it got where 0 was asked for); resolves with them.
+ * If any fails, every worker is stopped (after `cleanup`) and the error rethrown.
+ */
+export async function startWorkers<C extends Supervised>(
+  supervisor: Supervisor<C>,
+  count: number,
+  passOn: (first: Ports) => void,
+  cleanup: () => Promise<void> = () => Promise.resolve(),
+): Promise<Ports> {
+  try {
+    const first = (await supervisor.add(0)).ports;
+    passOn(first);
+    for (let id = 1; id < count; id++) await supervisor.add(id);
+    return first;
+  } catch (err) {
+    await cleanup();
+    await supervisor.stop(0);
+    throw err;
+  }
 }

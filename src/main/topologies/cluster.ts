@@ -6,11 +6,16 @@
  */
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
-import type { Ports } from "../../messages.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology, Topology } from "../topology.ts";
 import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
-import { configPorts, workerOptions } from "../workers.ts";
+import {
+  configPorts,
+  startWorkers,
+  supervisorOptions,
+  WORKER_STDIO,
+  workerOptions,
+} from "../workers.ts";
 
 function startCluster(policy: number): StartTopology {
   return async (config, log, fatal): Promise<Topology> => {
@@ -22,25 +27,19 @@ function startCluster(policy: number): StartTopology {
         cluster.setupPrimary({
           exec: fileURLToPath(WORKER_PROCESS_ENTRY),
           args: [JSON.stringify(workerOptions(config, id, "listen", ports))],
-          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          stdio: WORKER_STDIO,
         });
         return cluster.fork().process;
       },
       log,
-      { crashLoop: fatal, startTimeoutMs: Math.round(config.startTimeout * 1000) },
+      supervisorOptions(config, fatal),
     );
-    let bound: Ports;
-    try {
-      bound = (await supervisor.add(0)).ports;
-      // TCP: node:cluster keys its listening handles by the address asked for, so workers that
-      // all ask for the same port (0 included) share one socket. UDP: each worker binds its own
-      // SO_REUSEPORT socket, which must be on the port the first one got.
-      ports = { ...ports, udp: bound.udp };
-      for (let id = 1; id < config.workers; id++) await supervisor.add(id);
-    } catch (err) {
-      await supervisor.stop(0);
-      throw err;
-    }
+    // TCP: node:cluster keys its listening handles by the address asked for, so workers that
+    // all ask for the same port (0 included) share one socket. UDP: each worker binds its own
+    // SO_REUSEPORT socket, which must be on the port the first one got.
+    const bound = await startWorkers(supervisor, config.workers, (first) => {
+      ports = { ...ports, udp: first.udp };
+    });
     return {
       ports: bound,
       workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),

@@ -10,7 +10,13 @@ import { Dispatcher } from "../handoff/dispatcher.ts";
 import type { TcpHandle } from "../handoff/handles.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
-import { configPorts, forkWorker, workerOptions } from "../workers.ts";
+import {
+  configPorts,
+  forkWorker,
+  startWorkers,
+  supervisorOptions,
+  workerOptions,
+} from "../workers.ts";
 
 /** The raw libuv handle of a bound net.Server. */
 function rawHandle(server: Server): TcpHandle {
@@ -41,19 +47,18 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
       ready: (slot) => dispatcher.attach(slot.id, slot.child),
       exit: (slot) => dispatcher.detach(slot.child),
       message: (slot, message, handle) => dispatcher.message(slot.child, message, handle),
-      crashLoop: fatal,
-      startTimeoutMs: Math.round(config.startTimeout * 1000),
+      ...supervisorOptions(config, fatal),
     },
   );
-  try {
-    // The first worker binds the UDP port asked for (0 picks one); the others bind the same.
-    ports = { ...ports, udp: (await supervisor.add(0)).ports.udp };
-    for (let id = 1; id < config.workers; id++) await supervisor.add(id);
-  } catch (err) {
-    await dispatcher.stop();
-    await supervisor.stop(0);
-    throw err;
-  }
+  // The first worker binds the UDP port asked for (0 picks one); the others bind the same.
+  await startWorkers(
+    supervisor,
+    config.workers,
+    (first) => {
+      ports = { ...ports, udp: first.udp };
+    },
+    () => dispatcher.stop(),
+  );
   return {
     ports,
     workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),

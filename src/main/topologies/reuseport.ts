@@ -5,22 +5,25 @@
  */
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
-import { boundPorts, configPorts, forkWorker, workerOptions } from "../workers.ts";
+import {
+  boundPorts,
+  configPorts,
+  forkWorker,
+  startWorkers,
+  supervisorOptions,
+  workerOptions,
+} from "../workers.ts";
 
 export const startReuseport: StartTopology = async (config, log, fatal) => {
   let ports = configPorts(config);
   const supervisor = new Supervisor(
     (id) => forkWorker(workerOptions(config, id, "reuseport", ports)),
     log,
-    { crashLoop: fatal, startTimeoutMs: Math.round(config.startTimeout * 1000) },
+    supervisorOptions(config, fatal),
   );
-  try {
-    ports = boundPorts(ports, (await supervisor.add(0)).ports);
-    for (let id = 1; id < config.workers; id++) await supervisor.add(id);
-  } catch (err) {
-    await supervisor.stop(0);
-    throw err;
-  }
+  await startWorkers(supervisor, config.workers, (first) => {
+    ports = boundPorts(ports, first);
+  });
   return {
     ports,
     workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
