@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
 import { Faults } from "../src/worker/faults.ts";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
-import { createUdpEcho, MAX_IN_FLIGHT } from "../src/worker/udp.ts";
+import { MAX_IN_FLIGHT, UdpEcho } from "../src/worker/udp.ts";
 import { LoopGuard, WINDOW_MS } from "../src/worker/udp-loop.ts";
 import type { Work } from "../src/worker/work.ts";
 import { encode } from "./fuzz/websocket.ts";
@@ -96,7 +96,7 @@ describe("UDP with --offload", () => {
       digest: () => new Promise<string>(() => {}),
       close: () => Promise.resolve(),
     };
-    const udp = createUdpEcho(0, never, faults);
+    const udp = new UdpEcho(0, never, faults);
     const port = await udp.bind(HOST, 0, false);
     t.after(() => udp.close());
     const client = createSocket("udp4");

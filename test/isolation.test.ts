@@ -15,7 +15,7 @@ import { ByteBudget } from "../src/worker/byte-budget.ts";
 import { Faults } from "../src/worker/faults.ts";
 import { createHttpEcho } from "../src/worker/http.ts";
 import { tally } from "../src/worker/tally.ts";
-import { createUdpEcho } from "../src/worker/udp.ts";
+import { UdpEcho } from "../src/worker/udp.ts";
 import { attachWebSocketEcho } from "../src/worker/websocket.ts";
 import type { Work } from "../src/worker/work.ts";
 import { echoThrough, HOST, random } from "./helpers/client.ts";
@@ -138,7 +138,7 @@ describe("our own exception serving one client closes that one, counted", () => 
   });
 
   it("UDP: drops that datagram, counted as failed, and keeps its socket", async (t) => {
-    const udp = createUdpEcho(0, BROKEN, faults);
+    const udp = new UdpEcho(0, BROKEN, faults);
     const port = await udp.bind(HOST, 0, false);
     t.after(() => udp.close());
     const client = createSocket("udp4");

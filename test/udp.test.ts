@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
-import { dropReason, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
+import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
+import { LoopGuard } from "../src/worker/udp-loop.ts";
 import { HOST, open } from "./helpers/client.ts";
 import { serve, sleep } from "./helpers/server.ts";
 
@@ -214,17 +215,35 @@ describe("per-source token bucket", () => {
 });
 
 describe("which datagrams go unanswered", () => {
-  it("never a source port below 1024, whatever the rate; the rest by rate, then by queue", () => {
+  const guards = (o: Partial<Guards> = {}): Guards => ({
+    limiter: null,
+    loops: new LoopGuard(() => 0),
+    budget: new SourceLimiter(1_000_000, 1, () => 0),
+    inFlight: 0,
+    queued: 0,
+    ...o,
+  });
+  const d = (n: number) => Buffer.from(`datagram ${n}`);
+
+  it("never a source port below 1024; then loops, rate, the worker's budget, the queue", () => {
     const limiter = new SourceLimiter(2, 100, () => 0);
-    assert.equal(dropReason(1023, "10.0.0.1", limiter, 0), "reflection");
-    assert.equal(dropReason(7, "10.0.0.1", null, 0), "reflection", "echo's own port");
-    assert.equal(dropReason(19, "10.0.0.1", null, 0), "reflection", "chargen");
-    assert.equal(dropReason(0, "10.0.0.1", null, 0), "reflection");
+    const g = guards({ limiter });
+    assert.equal(dropReason(1023, "10.0.0.1", d(1), g), "reflection");
+    assert.equal(dropReason(7, "10.0.0.1", d(2), g), "reflection", "echo's own port");
+    assert.equal(dropReason(19, "10.0.0.1", d(3), g), "reflection", "chargen");
+    assert.equal(dropReason(0, "10.0.0.1", d(4), g), "reflection");
     // The reflected ones took no tokens: the address still has its burst of 2.
-    assert.equal(dropReason(1024, "10.0.0.1", limiter, 0), null);
-    assert.equal(dropReason(40000, "10.0.0.1", limiter, 0), null);
-    assert.equal(dropReason(40000, "10.0.0.1", limiter, 0), "rateLimited");
-    assert.equal(dropReason(40000, "10.0.0.2", limiter, MAX_SEND_QUEUE + 1), "queueFull");
-    assert.equal(dropReason(40000, "10.0.0.3", null, MAX_SEND_QUEUE), null, "no limit with rate 0");
+    assert.equal(dropReason(1024, "10.0.0.1", d(5), g), null);
+    assert.equal(dropReason(40000, "10.0.0.1", d(6), g), null);
+    assert.equal(dropReason(40000, "10.0.0.1", d(6), g), "loop", "the reply just sent, back");
+    assert.equal(dropReason(40000, "10.0.0.1", d(7), g), "rateLimited");
+    const queued = guards({ queued: MAX_SEND_QUEUE + 1 });
+    assert.equal(dropReason(40000, "10.0.0.2", d(8), queued), "queueFull");
+    const full = guards({ inFlight: MAX_IN_FLIGHT });
+    assert.equal(dropReason(40000, "10.0.0.3", d(9), full), "busy");
+    const spent = guards({ budget: new SourceLimiter(1, 1, () => 0) });
+    assert.equal(dropReason(40000, "10.0.0.4", d(10), spent), null);
+    assert.equal(dropReason(40000, "10.0.0.5", d(11), spent), "busy", "the worker's budget");
+    assert.equal(dropReason(40000, "10.0.0.6", d(12), guards()), null, "no limit with rate 0");
   });
 });

@@ -5,8 +5,8 @@
  */
 import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
-import { createLogger } from "../log.ts";
-import type { FromWorker, Ports, Service, ToWorker, WorkerOptions } from "../messages.ts";
+import { createLogger, type Logger } from "../log.ts";
+import type { FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
 import { openConnections } from "./connections.ts";
 import { createServices, type Services } from "./services.ts";
 import { type Spill, spill } from "./spill.ts";
@@ -30,105 +30,124 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
     fail(channel, err);
     return;
   }
-  /** Spill grants being used, per service (one listener each). */
-  const spilling = new Map<Service, Spill>();
-  let received = 0;
-  let draining = false;
-  /** What the primary last heard, from any message that carries the counts. */
-  const reported = { open: -1, received: -1 };
-  const counts = () => {
-    reported.open = openConnections();
-    reported.received = received;
-    return { open: reported.open, received };
-  };
-  const reportLoad = (): void => channel.send({ t: "load", ...counts() });
-  const reportSpilled = (s: Service, accepted: number, full: boolean): void =>
-    channel.send({ t: "spilled", s, accepted, full, ...counts() });
-
-  const drain = async (ms: number): Promise<void> => {
-    if (draining) return;
-    draining = true;
-    channel.send({ t: "draining" });
-    clearInterval(loadTimer);
-    clearInterval(statsTimer);
-    for (const grant of spilling.values()) grant.stop();
-    log.debug({ open: openConnections() }, "draining");
-    await services.drain(ms);
-    log.info(services.summary(), "worker stopped");
-    process.exit(0);
-  };
-
-  channel.onMessage((message, handle) => {
-    switch (message.t) {
-      case "conn": {
-        received++;
-        // The raw TCP handle the primary accepted; net.Socket's `handle` option is how
-        // child_process itself wraps a received socket.
-        const socket = new Socket({
-          handle,
-          readable: true,
-          writable: true,
-          allowHalfOpen: true,
-        } as object);
-        // Even while draining: it was accepted, so it is served until the drain deadline.
-        services.accept(message.s, socket);
-        return;
-      }
-      case "accept": {
-        const service = message.s;
-        if (handle === undefined || draining) {
-          reportSpilled(service, 0, false);
-          return;
-        }
-        const serve = (socket: Socket) => services.accept(service, socket);
-        const { maxOpen, ms } = message;
-        const grant = spill(handle, maxOpen, ms, options.serve.backlog, serve, (accepted, full) => {
-          spilling.delete(service);
-          log.trace({ service, accepted, full }, "spill grant over");
-          reportSpilled(service, accepted, full);
-        });
-        spilling.set(service, grant);
-        return;
-      }
-      case "dup":
-        // Hand the listening handle straight back; our copy closes once it is on its way.
-        if (handle !== undefined) {
-          channel.send({ t: "dup", s: message.s }, handle, () => closeHandle(handle));
-        }
-        return;
-      case "drain":
-        void drain(message.ms);
-        return;
-    }
-  });
-  channel.onClose(() => void drain(options.drainMs));
-
-  // Report the open-connection count when it changed: least-connections balancing reads it
-  // without an IPC message per connection.
-  const loadTimer = setInterval(() => {
-    if (openConnections() !== reported.open || received !== reported.received) reportLoad();
-  }, options.loadIntervalMs);
-  loadTimer.unref();
-  const statsTimer = setInterval(
-    () => channel.send({ t: "stats", stats: services.stats() }),
-    STATS_INTERVAL_MS,
-  );
-  statsTimer.unref();
-
-  let ports: Ports;
+  const worker = new WorkerLoop(options, channel, services, log);
+  channel.onMessage((message, handle) => worker.message(message, handle));
+  channel.onClose(() => void worker.drain(options.drainMs));
   try {
-    ports = await services.listen(options.host, options.ports, {
+    const ports = await services.listen(options.host, options.ports, {
       tcp: options.role !== "handoff",
       reusePort: options.role === "reuseport",
       // A datagram socket is never handed off: every worker binds its own.
       udpReusePort: true,
     });
+    log.debug({ role: options.role, ports }, "worker ready");
+    channel.send({ t: "ready", id: options.id, ports });
   } catch (err) {
     fail(channel, err);
-    return;
   }
-  log.debug({ role: options.role, ports }, "worker ready");
-  channel.send({ t: "ready", id: options.id, ports });
+}
+
+/** A running worker: its messages from the primary, its reports, its drain. */
+class WorkerLoop {
+  readonly #options: WorkerOptions;
+  readonly #channel: Channel;
+  readonly #services: Services;
+  readonly #log: Logger;
+  /** Spill grants being used, per service (one listener each). */
+  readonly #spilling = new Map<Service, Spill>();
+  #received = 0;
+  #draining = false;
+  /** What the primary last heard, from any message that carries the counts. */
+  readonly #reported = { open: -1, received: -1 };
+  readonly #loadTimer: NodeJS.Timeout;
+  readonly #statsTimer: NodeJS.Timeout;
+
+  constructor(options: WorkerOptions, channel: Channel, services: Services, log: Logger) {
+    this.#options = options;
+    this.#channel = channel;
+    this.#services = services;
+    this.#log = log;
+    // Report the open-connection count when it changed: least-connections balancing reads it
+    // without an IPC message per connection.
+    this.#loadTimer = setInterval(() => {
+      const r = this.#reported;
+      if (openConnections() !== r.open || this.#received !== r.received) {
+        channel.send({ t: "load", ...this.#counts() });
+      }
+    }, options.loadIntervalMs);
+    this.#loadTimer.unref();
+    this.#statsTimer = setInterval(
+      () => channel.send({ t: "stats", stats: services.stats() }),
+      STATS_INTERVAL_MS,
+    );
+    this.#statsTimer.unref();
+  }
+
+  #counts(): { open: number; received: number } {
+    this.#reported.open = openConnections();
+    this.#reported.received = this.#received;
+    return { open: this.#reported.open, received: this.#received };
+  }
+
+  message(message: ToWorker, handle: object | undefined): void {
+    switch (message.t) {
+      case "conn":
+        this.#received++;
+        // Even while draining: it was accepted, so it is served until the drain deadline.
+        this.#services.accept(message.s, wrap(handle));
+        return;
+      case "accept":
+        this.#spill(message.s, message.maxOpen, message.ms, handle);
+        return;
+      case "dup":
+        // Hand the listening handle straight back; our copy closes once it is on its way.
+        if (handle !== undefined) {
+          this.#channel.send({ t: "dup", s: message.s }, handle, () => closeHandle(handle));
+        }
+        return;
+      case "drain":
+        void this.drain(message.ms);
+        return;
+    }
+  }
+
+  #spill(service: Service, maxOpen: number, ms: number, handle: object | undefined): void {
+    const report = (accepted: number, full: boolean) =>
+      this.#channel.send({ t: "spilled", s: service, accepted, full, ...this.#counts() });
+    if (handle === undefined || this.#draining) {
+      report(0, false);
+      return;
+    }
+    const serve = (socket: Socket) => this.#services.accept(service, socket);
+    const { backlog } = this.#options.serve;
+    const grant = spill(handle, maxOpen, ms, backlog, serve, (accepted, full) => {
+      this.#spilling.delete(service);
+      this.#log.trace({ service, accepted, full }, "spill grant over");
+      report(accepted, full);
+    });
+    this.#spilling.set(service, grant);
+  }
+
+  async drain(ms: number): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#channel.send({ t: "draining" });
+    clearInterval(this.#loadTimer);
+    clearInterval(this.#statsTimer);
+    for (const grant of this.#spilling.values()) grant.stop();
+    this.#log.debug({ open: openConnections() }, "draining");
+    await this.#services.drain(ms);
+    this.#log.info(this.#services.summary(), "worker stopped");
+    process.exit(0);
+  }
+}
+
+/**
+ * The raw TCP handle the primary accepted; net.Socket's `handle` option is how child_process
+ * itself wraps a received socket.
+ */
+function wrap(handle: object | undefined): Socket {
+  return new Socket({ handle, readable: true, writable: true, allowHalfOpen: true } as object);
 }
 
 /** Tell the primary why this worker cannot start, then exit. */

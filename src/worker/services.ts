@@ -3,9 +3,8 @@
  * UDP echo, with the same work and limits in the single loop and in every worker. Connections
  * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
  */
-import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { createServer as createTlsServer } from "node:tls";
 import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
@@ -13,8 +12,6 @@ import { loadTls } from "../tls.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import {
-  admit,
-  admitted,
   bytesMoved,
   drainConnections,
   openConnections,
@@ -22,12 +19,11 @@ import {
   servedConnections,
   setLimits,
 } from "./connections.ts";
-import { echoHandler } from "./echo.ts";
 import { Faults } from "./faults.ts";
-import { createHttpEcho, type HttpEcho } from "./http.ts";
-import { tally, tallyCopy } from "./tally.ts";
-import { createUdpEcho, type UdpEcho } from "./udp.ts";
-import { attachWebSocketEcho } from "./websocket.ts";
+import type { HttpEcho } from "./http.ts";
+import { echoServer, handOver, httpService, type Shared } from "./servers.ts";
+import { tallyCopy } from "./tally.ts";
+import { UdpEcho } from "./udp.ts";
 import { createWork } from "./work.ts";
 
 export interface Services {
@@ -63,163 +59,108 @@ function beyondInterval(ns: number): number {
   return Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
 }
 
-/**
- * A failed TLS handshake (also on the HTTPS server), or one not done within
- * --handshake-timeout: counted, and the connection closed (Node only reports a handshake
- * timeout: without this the connection stayed open for good).
- */
-function onTlsError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") tally.limits.handshakeTimeout++;
-  else tally.errors.tls++;
-  socket.destroy();
-}
-
-/**
- * Serve a handed-in socket as if `server` had accepted it: with the server's half-open setting
- * (a TLS socket takes it from the raw one; see connections.ts admitted()).
- */
-function handOver(server: NetServer, socket: Socket): void {
-  socket.allowHalfOpen = (server as NetServer & { allowHalfOpen: boolean }).allowHalfOpen;
-  server.emit("connection", socket);
-}
-
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
-  setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  loopDelay.enable();
-  const tls = o.tls === null ? null : loadTls(o.tls);
-  const work = createWork(o.work, o.offload);
-  const faults = new Faults(log);
-  const budget = new ByteBudget(o.httpBuffer);
-  // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
-  // 'connection', before its handshake; the TLS socket it becomes is served as it is.
-  const onEcho = echoHandler(work, tls === null ? admit : admitted);
-  const echo: NetServer =
-    tls === null
-      ? createNetServer({ allowHalfOpen: true }, onEcho)
-      : createTlsServer(
-          { ...tls, allowHalfOpen: false, handshakeTimeout: o.handshakeTimeoutMs },
-          onEcho,
-        );
-  if (tls !== null) {
-    echo.on("connection", admit);
-    echo.on("tlsClientError", onTlsError);
+  return new LoopServices(o, worker, log);
+}
+
+class LoopServices implements Services {
+  readonly #o: ServeOptions;
+  readonly #log: Logger;
+  readonly #shared: Shared;
+  readonly #echo: NetServer;
+  readonly #onEcho: (socket: Socket) => void;
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  #http: HttpEcho | undefined;
+  #udp: UdpEcho | undefined;
+
+  constructor(o: ServeOptions, worker: number, log: Logger) {
+    setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
+    this.#o = o;
+    this.#log = log;
+    this.#loopDelay.enable();
+    const tls = o.tls === null ? null : loadTls(o.tls);
+    const work = createWork(o.work, o.offload);
+    const faults = new Faults(log);
+    this.#shared = { tls, work, worker, budget: new ByteBudget(o.httpBuffer), faults };
+    const echo = echoServer(o, tls, work);
+    this.#echo = echo.server;
+    this.#onEcho = echo.onEcho;
   }
-  let http: HttpEcho | undefined;
-  let udp: UdpEcho | undefined;
 
-  const startHttp = (): HttpEcho => {
-    const h = createHttpEcho({
-      maxBody: o.maxBody,
-      headerTimeoutMs: o.headerTimeoutMs,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      tls,
-      work,
-      served: { worker, pid: process.pid },
-      budget,
-      faults,
-    });
-    h.server.on("connection", admit);
-    if (tls !== null) h.server.on("tlsClientError", onTlsError);
-    if (o.idleTimeoutMs > 0) {
-      // node:http resets a socket's timeout per request (server.timeout) and between requests
-      // (keepAliveTimeout): both must honour --idle-timeout.
-      h.server.timeout = o.idleTimeoutMs;
-      h.server.keepAliveTimeout = Math.min(h.server.keepAliveTimeout, o.idleTimeoutMs);
-    }
-    const closeWebSockets = attachWebSocketEcho(h.server, {
-      maxMessage: o.maxMessage,
-      compression: o.wsCompression,
-      work,
-      faults,
-    });
-    return {
-      server: h.server,
-      drain() {
-        h.drain();
-        // close() also closes idle keep-alive connections.
-        h.server.close();
-        closeWebSockets();
-      },
+  async listen(host: string, ports: Ports, how: ListenHow): Promise<Ports> {
+    const bind = async (server: NetServer, port: number, flag: string) => {
+      const options = { host, port, reusePort: how.reusePort, backlog: this.#o.backlog };
+      const bound = await listen(server, options, flag);
+      survivesAcceptErrors(server, this.#log);
+      return bound;
     };
-  };
-
-  return {
-    async listen(bindHost, ports, how) {
-      const bind = async (server: NetServer, port: number, flag: string) => {
-        const bound = await listen(
-          server,
-          { host: bindHost, port, reusePort: how.reusePort, backlog: o.backlog },
-          flag,
-        );
-        survivesAcceptErrors(server, log);
-        return bound;
-      };
-      let httpPort: number | null = null;
-      if (ports.http !== null) {
-        http = startHttp();
-        if (how.tcp) httpPort = await bind(http.server, ports.http, "--http");
-        else {
-          // Handed-off connections only: node:http starts the checks behind its header and
-          // request timeouts (slowloris) on 'listening', which a server that never listens does
-          // not emit.
-          http.server.emit("listening");
-          httpPort = 0;
-        }
+    let httpPort: number | null = null;
+    if (ports.http !== null) {
+      const http = httpService(this.#o, this.#shared);
+      this.#http = http;
+      if (how.tcp) httpPort = await bind(http.server, ports.http, "--http");
+      else {
+        // Handed-off connections only: node:http starts the checks behind its header and
+        // request timeouts (slowloris) on 'listening', which a server that never listens does
+        // not emit.
+        http.server.emit("listening");
+        httpPort = 0;
       }
-      const echoPort = how.tcp ? await bind(echo, ports.echo, "--port") : 0;
-      let udpPort: number | null = null;
-      if (ports.udp !== null) {
-        udp = createUdpEcho(o.udpRate, work, faults);
-        udpPort = await udp.bind(bindHost, ports.udp, how.udpReusePort);
-      }
-      return { echo: echoPort, http: httpPort, udp: udpPort };
-    },
+    }
+    const echoPort = how.tcp ? await bind(this.#echo, ports.echo, "--port") : 0;
+    let udpPort: number | null = null;
+    if (ports.udp !== null) {
+      this.#udp = new UdpEcho(this.#o.udpRate, this.#shared.work, this.#shared.faults);
+      udpPort = await this.#udp.bind(host, ports.udp, how.udpReusePort);
+    }
+    return { echo: echoPort, http: httpPort, udp: udpPort };
+  }
 
-    accept(service, socket) {
-      if (service === "echo") {
-        if (tls === null) onEcho(socket);
-        else handOver(echo, socket);
-      } else if (http !== undefined) {
-        handOver(http.server, socket);
-      } else {
-        log.warn({ service }, "connection for a service this worker does not run; closing it");
-        socket.destroy();
-      }
-    },
+  accept(service: Service, socket: Socket): void {
+    if (service === "echo") {
+      if (this.#shared.tls === null) this.#onEcho(socket);
+      else handOver(this.#echo, socket);
+    } else if (this.#http !== undefined) {
+      handOver(this.#http.server, socket);
+    } else {
+      this.#log.warn({ service }, "connection for a service this worker does not run; closing it");
+      socket.destroy();
+    }
+  }
 
-    async drain(ms) {
-      echo.close();
-      http?.drain();
-      udp?.close();
-      await drainConnections(ms);
-      await work?.close();
-    },
+  async drain(ms: number): Promise<void> {
+    this.#echo.close();
+    this.#http?.drain();
+    this.#udp?.close();
+    await drainConnections(ms);
+    await this.#shared.work?.close();
+  }
 
-    stats() {
-      const stats: WorkerStats = {
-        open: openConnections(),
-        served: servedConnections(),
-        refused: refusedConnections(),
-        ...bytesMoved(),
-        udp: udp === undefined ? null : { ...udp.stats },
-        // The histogram is in nanoseconds and each sample includes the sampling interval
-        // itself (an idle loop reads 10 ms): the delay is what lies beyond it. Each report
-        // covers the time since the last one.
-        loopDelayP99: beyondInterval(loopDelay.percentile(99)),
-        loopDelayMax: beyondInterval(loopDelay.max),
-        ...tallyCopy(),
-      };
-      loopDelay.reset();
-      return stats;
-    },
+  stats(): WorkerStats {
+    const delay = this.#loopDelay;
+    const stats: WorkerStats = {
+      open: openConnections(),
+      served: servedConnections(),
+      refused: refusedConnections(),
+      ...bytesMoved(),
+      udp: this.#udp === undefined ? null : { ...this.#udp.stats },
+      // The histogram is in nanoseconds and each sample includes the sampling interval itself
+      // (an idle loop reads 10 ms): the delay is what lies beyond it. Each report covers the
+      // time since the last one.
+      loopDelayP99: beyondInterval(delay.percentile(99)),
+      loopDelayMax: beyondInterval(delay.max),
+      ...tallyCopy(),
+    };
+    delay.reset();
+    return stats;
+  }
 
-    summary() {
-      return {
-        served: servedConnections(),
-        refused: refusedConnections(),
-        ...(udp === undefined ? {} : { udp: udp.stats }),
-      };
-    },
-  };
+  summary(): Record<string, unknown> {
+    const udp = this.#udp;
+    return {
+      served: servedConnections(),
+      refused: refusedConnections(),
+      ...(udp === undefined ? {} : { udp: udp.stats }),
+    };
+  }
 }

@@ -43,30 +43,40 @@ export interface UdpStats {
   failed: number;
 }
 
-export type DropReason = "reflection" | "rateLimited" | "queueFull";
+export type DropReason = "reflection" | "loop" | "rateLimited" | "busy" | "queueFull";
+
+/** What decides whether a datagram is answered (one set per UDP socket). */
+export interface Guards {
+  /** Per source address (--udp-rate), or null for no limit. */
+  readonly limiter: SourceLimiter | null;
+  readonly loops: LoopGuard;
+  /** The worker's reply budget: one bucket. */
+  readonly budget: SourceLimiter;
+  /** Datagrams on the offload pool now. */
+  readonly inFlight: number;
+  /** Bytes waiting in the socket's send queue. */
+  readonly queued: number;
+}
 
 /** Why a datagram from `port`/`address` goes unanswered, or null to answer it. */
 export function dropReason(
   port: number,
   address: string,
-  limiter: SourceLimiter | null,
-  queuedBytes: number,
+  data: Uint8Array,
+  g: Guards,
 ): DropReason | null {
   // Checked first, so reflected traffic takes no tokens from the address it claims.
   if (port < MIN_SOURCE_PORT) return "reflection";
-  if (limiter !== null && !limiter.take(address)) return "rateLimited";
-  if (queuedBytes > MAX_SEND_QUEUE) return "queueFull";
+  if (g.loops.looped(`${address}|${port}`, data)) return "loop";
+  if (g.limiter !== null && !g.limiter.take(address)) return "rateLimited";
+  if (g.inFlight >= MAX_IN_FLIGHT || !g.budget.take("all")) return "busy";
+  if (g.queued > MAX_SEND_QUEUE) return "queueFull";
   return null;
 }
 
-export interface UdpEcho {
-  readonly stats: UdpStats;
-  bind(host: string, port: number, reusePort: boolean): Promise<number>;
-  close(): void;
-}
-
-export function createUdpEcho(rate: number, work: Work | null, faults: Faults): UdpEcho {
-  const stats: UdpStats = {
+/** One UDP echo socket and its counters. */
+export class UdpEcho {
+  readonly stats: UdpStats = {
     received: 0,
     answered: 0,
     reflection: 0,
@@ -76,83 +86,92 @@ export function createUdpEcho(rate: number, work: Work | null, faults: Faults): 
     busy: 0,
     failed: 0,
   };
-  const limiter = rate > 0 ? new SourceLimiter(rate) : null;
-  const loops = new LoopGuard();
-  const budget = new SourceLimiter(REPLY_BUDGET, 1);
-  let inFlight = 0;
-  let socket: Socket | undefined;
-  const sweep = setInterval(() => limiter?.sweep(), SWEEP_MS);
-  sweep.unref();
+  readonly #work: Work | null;
+  readonly #faults: Faults;
+  /** One object for every datagram: inFlight and queued are updated in place. */
+  readonly #guards: { -readonly [K in keyof Guards]: Guards[K] };
+  readonly #sweep: NodeJS.Timeout;
+  #socket: Socket | undefined;
 
-  function answer(this: Socket, message: Buffer, from: RemoteInfo): void {
-    // An offloaded digest can come back after close(), when send() would throw.
-    if (socket !== this) return;
-    this.send(message, from.port, from.address);
-    stats.answered++;
+  constructor(rate: number, work: Work | null, faults: Faults) {
+    this.#work = work;
+    this.#faults = faults;
+    const limiter = rate > 0 ? new SourceLimiter(rate) : null;
+    this.#guards = {
+      limiter,
+      loops: new LoopGuard(),
+      budget: new SourceLimiter(REPLY_BUDGET, 1),
+      inFlight: 0,
+      queued: 0,
+    };
+    this.#sweep = setInterval(() => limiter?.sweep(), SWEEP_MS);
+    this.#sweep.unref();
   }
 
-  function offloaded(s: Socket, message: Buffer, from: RemoteInfo, digest: Promise<string>): void {
-    inFlight++;
-    const done = (): void => {
-      inFlight--;
-      answer.call(s, message, from);
-    };
-    digest.then(done, () => {
-      inFlight--;
+  bind(host: string, port: number, reusePort: boolean): Promise<number> {
+    const s = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reusePort });
+    this.#socket = s;
+    return new Promise((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port, "--udp"));
+      s.once("error", failed);
+      // exclusive: under node:cluster a worker binds its own socket rather than share the
+      // primary's; with reusePort the kernel spreads datagrams over the workers' sockets.
+      s.bind({ address: host, port, exclusive: true }, () => {
+        s.off("error", failed);
+        s.on("error", ignore);
+        s.on("message", (message: Buffer, from: RemoteInfo) => this.#onMessage(s, message, from));
+        resolve(s.address().port);
+      });
     });
   }
 
-  function handle(s: Socket, message: Buffer, from: RemoteInfo): void {
-    // Reflection first, so reflected traffic takes no tokens from the address it claims.
-    const drop = dropReason(from.port, from.address, null, 0);
-    if (drop !== null) stats[drop]++;
-    else if (loops.looped(`${from.address}|${from.port}`, message)) stats.loop++;
-    else if (limiter !== null && !limiter.take(from.address)) stats.rateLimited++;
-    else if (!budget.take("all") || inFlight >= MAX_IN_FLIGHT) stats.busy++;
-    else if (s.getSendQueueSize() > MAX_SEND_QUEUE) stats.queueFull++;
-    else if (work === null) answer.call(s, message, from);
-    else {
-      const digest = work.digest(message);
-      if (typeof digest === "string") answer.call(s, message, from);
-      else offloaded(s, message, from, digest);
-    }
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#socket?.close();
+    this.#socket = undefined;
   }
 
-  function onMessage(this: Socket, message: Buffer, from: RemoteInfo): void {
-    stats.received++;
+  #onMessage(s: Socket, message: Buffer, from: RemoteInfo): void {
+    this.stats.received++;
     try {
-      handle(this, message, from);
+      this.#handle(s, message, from);
     } catch (err) {
-      stats.failed++;
-      faults.caught(err, "udp");
+      this.stats.failed++;
+      this.#faults.caught(err, "udp");
     }
   }
 
-  return {
-    stats,
-    bind(bindHost, port, reusePort) {
-      const s = createSocket({ type: isIPv6(bindHost) ? "udp6" : "udp4", reusePort });
-      socket = s;
-      return new Promise((resolve, reject) => {
-        const failed = (err: NodeJS.ErrnoException) =>
-          reject(listenError(err, bindHost, port, "--udp"));
-        s.once("error", failed);
-        // exclusive: under node:cluster a worker binds its own socket rather than share the
-        // primary's; with reusePort the kernel spreads datagrams over the workers' sockets.
-        s.bind({ address: bindHost, port, exclusive: true }, () => {
-          s.off("error", failed);
-          s.on("error", ignore);
-          s.on("message", onMessage);
-          resolve(s.address().port);
-        });
-      });
-    },
-    close() {
-      clearInterval(sweep);
-      socket?.close();
-      socket = undefined;
-    },
-  };
+  #handle(s: Socket, message: Buffer, from: RemoteInfo): void {
+    const g = this.#guards;
+    g.queued = s.getSendQueueSize();
+    const drop = dropReason(from.port, from.address, message, g);
+    if (drop !== null) {
+      this.stats[drop]++;
+      return;
+    }
+    const digest = this.#work?.digest(message);
+    if (typeof digest !== "object") {
+      this.#answer(s, message, from);
+      return;
+    }
+    g.inFlight++;
+    digest.then(
+      () => {
+        g.inFlight--;
+        this.#answer(s, message, from);
+      },
+      () => {
+        g.inFlight--;
+      },
+    );
+  }
+
+  #answer(s: Socket, message: Buffer, from: RemoteInfo): void {
+    // An offloaded digest can come back after close(), when send() would throw.
+    if (this.#socket !== s) return;
+    s.send(message, from.port, from.address);
+    this.stats.answered++;
+  }
 }
 
 function ignore(): void {}

@@ -1,0 +1,92 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { ServeOptions } from "../messages.ts";
+import type { TlsMaterial } from "../tls.ts";
+import type { ByteBudget } from "./byte-budget.ts";
+import { admit, admitted } from "./connections.ts";
+import { echoHandler } from "./echo.ts";
+import type { Faults } from "./faults.ts";
+import { createHttpEcho, type HttpEcho } from "./http.ts";
+import { tally } from "./tally.ts";
+import { attachWebSocketEcho } from "./websocket.ts";
+import type { Work } from "./work.ts";
+
+/**
+ * A failed TLS handshake (also on the HTTPS server), or one not done within
+ * --handshake-timeout: counted, and the connection closed (Node only reports a handshake
+ * timeout: without this the connection stayed open for good).
+ */
+function onTlsError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") tally.limits.handshakeTimeout++;
+  else tally.errors.tls++;
+  socket.destroy();
+}
+
+/**
+ * Serve a handed-in socket as if `server` had accepted it: with the server's half-open setting
+ * (a TLS socket takes it from the raw one; see connections.ts admitted()).
+ */
+export function handOver(server: NetServer, socket: Socket): void {
+  socket.allowHalfOpen = (server as NetServer & { allowHalfOpen: boolean }).allowHalfOpen;
+  server.emit("connection", socket);
+}
+
+/** The TCP echo server (TLS when configured) and its connection handler. */
+export function echoServer(o: ServeOptions, tls: TlsMaterial | null, work: Work | null) {
+  // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
+  // 'connection', before its handshake; the TLS socket it becomes is served as it is.
+  const onEcho = echoHandler(work, tls === null ? admit : admitted);
+  if (tls === null) return { server: createNetServer({ allowHalfOpen: true }, onEcho), onEcho };
+  const server = createTlsServer(
+    { ...tls, allowHalfOpen: false, handshakeTimeout: o.handshakeTimeoutMs },
+    onEcho,
+  );
+  server.on("connection", admit);
+  server.on("tlsClientError", onTlsError);
+  return { server: server as NetServer, onEcho };
+}
+
+export interface Shared {
+  readonly tls: TlsMaterial | null;
+  readonly work: Work | null;
+  readonly worker: number;
+  readonly budget: ByteBudget;
+  readonly faults: Faults;
+}
+
+/** HTTP/1.1 echo with WebSocket at /ws, under the loop's limits; drain closes both. */
+export function httpService(o: ServeOptions, s: Shared): HttpEcho {
+  const h = createHttpEcho({
+    maxBody: o.maxBody,
+    headerTimeoutMs: o.headerTimeoutMs,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    tls: s.tls,
+    work: s.work,
+    served: { worker: s.worker, pid: process.pid },
+    budget: s.budget,
+    faults: s.faults,
+  });
+  h.server.on("connection", admit);
+  if (s.tls !== null) h.server.on("tlsClientError", onTlsError);
+  if (o.idleTimeoutMs > 0) {
+    // node:http resets a socket's timeout per request (server.timeout) and between requests
+    // (keepAliveTimeout): both must honour --idle-timeout.
+    h.server.timeout = o.idleTimeoutMs;
+    h.server.keepAliveTimeout = Math.min(h.server.keepAliveTimeout, o.idleTimeoutMs);
+  }
+  const closeWebSockets = attachWebSocketEcho(h.server, {
+    maxMessage: o.maxMessage,
+    compression: o.wsCompression,
+    work: s.work,
+    faults: s.faults,
+  });
+  return {
+    server: h.server,
+    drain() {
+      h.drain();
+      // close() also closes idle keep-alive connections.
+      h.server.close();
+      closeWebSockets();
+    },
+  };
+}
