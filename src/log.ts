@@ -2,6 +2,12 @@ import { type Logger, pino } from "pino";
 
 export type { Logger };
 
+/**
+ * The log lines other programs read (the bench, the tests, scripts): named once. `listening`
+ * carries the bound ports when every worker is ready; `workerStopped` each loop's counts.
+ */
+export const LINES = { listening: "listening", workerStopped: "worker stopped" } as const;
+
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

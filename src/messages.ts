@@ -3,6 +3,7 @@
  * Messages travel over the child_process IPC channel (or a worker thread's port); a message whose
  * type is listed with "+ handle" carries a socket handle as the second argument of send().
  */
+import type { ErrorCode } from "./errors.ts";
 import type { LogLevel } from "./log.ts";
 
 /** How a worker gets its connections. */
@@ -106,7 +107,6 @@ export type ToWorker = ConnMessage | AcceptMessage | DupMessage | DrainMessage;
 
 export interface ReadyMessage {
   readonly t: "ready";
-  readonly id: number;
   /** The ports the worker bound; 0 (or null when off) for one it did not bind. */
   readonly ports: Ports;
 }
@@ -205,7 +205,7 @@ export interface DrainingMessage {
 /** The worker could not start (its listen failed); it exits after sending this. */
 export interface FailedMessage {
   readonly t: "failed";
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
 }
 export type FromWorker =

@@ -52,7 +52,7 @@ class FakeChild extends EventEmitter {
     return true;
   }
   ready(): void {
-    this.emit("message", { t: "ready", id: 0, ports: { echo: 1, http: null, udp: null } });
+    this.emit("message", { t: "ready", ports: { echo: 1, http: null, udp: null } });
   }
   die(): void {
     if (this.exitCode !== null) return;

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { LINES } from "../../src/log.ts";
 
 export const CLI = fileURLToPath(new URL("../../src/main/cli.ts", import.meta.url));
 
@@ -66,7 +67,7 @@ export function startServer(
           continue;
         }
         lines.push(parsed);
-        if (parsed.msg === "listening") {
+        if (parsed.msg === LINES.listening) {
           clearTimeout(timer);
           resolve({
             proc,

@@ -4,6 +4,7 @@
  * how many connections each worker served from its "worker stopped" log lines.
  */
 
+import { LINES } from "../../src/log.ts";
 import {
   startServer,
   type ThreadCores,
@@ -12,6 +13,7 @@ import {
   treeCpuSeconds,
   treeThreadCpu,
 } from "../lib/server.ts";
+
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
 import { runExternal } from "../load/external.ts";
 import { runHttpLoad } from "../load/http.ts";
@@ -105,7 +107,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).
     await Promise.race([server.closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
     const served = server.lines
-      .filter((l) => l.msg === "worker stopped")
+      .filter((l) => l.msg === LINES.workerStopped)
       .sort((a, b) => Number(a.worker) - Number(b.worker))
       .map((l) => Number(l.served));
     const serverCores = coresUsed(serverCpu, load.seconds);

@@ -5,16 +5,13 @@
  * server is up is ignored with a warning (the workers starting read the current files anyway);
  * SIGTERM or SIGINT then stops the server as soon as it is up, without announcing it.
  */
-import type { Logger } from "../log.ts";
+import { LINES, type Logger } from "../log.ts";
 import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
 import type { Config } from "./config.ts";
 import { takeOverSignals } from "./early-signals.ts";
 import { createMetrics } from "./metrics.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
 import type { Topology } from "./topology.ts";
-
-/** The one line scripts and tests wait for. */
-export const LISTENING = "listening";
 
 export class Lifecycle {
   readonly #config: Config;
@@ -88,7 +85,7 @@ export class Lifecycle {
         ...(c.tlsCert === null ? {} : { tls: true }),
         ...(admin === undefined ? {} : { admin: admin.port }),
       },
-      LISTENING,
+      LINES.listening,
     );
   }
 

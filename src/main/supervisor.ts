@@ -190,7 +190,7 @@ export class Supervisor<C extends Supervised = ChildProcess> {
         this.#hooks.ready?.(slot);
         resolve(slot);
       } else if (message.t === "failed") {
-        reject(new EchoplexError(message.code as never, message.message));
+        reject(new EchoplexError(message.code, message.message));
       }
     });
     child.on("error", (err) =>

@@ -5,7 +5,7 @@
  */
 import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, LINES, type Logger } from "../log.ts";
 import type { FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
 import { openConnections } from "./connections.ts";
 import { createServices, type Services } from "./services.ts";
@@ -41,7 +41,7 @@ export async function runWorker(options: WorkerOptions, channel: Channel): Promi
       udpReusePort: true,
     });
     log.debug({ role: options.role, ports }, "worker ready");
-    channel.send({ t: "ready", id: options.id, ports });
+    channel.send({ t: "ready", ports });
   } catch (err) {
     fail(channel, err);
   }
@@ -137,7 +137,7 @@ class WorkerLoop {
     for (const grant of this.#spilling.values()) grant.stop();
     this.#log.debug({ open: openConnections() }, "draining");
     await this.#services.drain(ms);
-    this.#log.info(this.#services.summary(), "worker stopped");
+    this.#log.info(this.#services.summary(), LINES.workerStopped);
     process.exit(0);
   }
 }

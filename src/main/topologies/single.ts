@@ -3,6 +3,8 @@
  * the worker's own services in the primary's process — the one place where src/main uses
  * src/worker code directly, so that the baseline is exactly the code the workers run.
  */
+
+import { LINES } from "../../log.ts";
 import { createServices } from "../../worker/services.ts";
 import type { StartTopology } from "../topology.ts";
 import { configPorts, serveOptions } from "../workers.ts";
@@ -20,7 +22,7 @@ export const startSingle: StartTopology = async (config, log) => {
     metrics: () => ({ workers: new Map([[0, services.stats()]]), restarts: 0 }),
     async stop(ms) {
       await services.drain(ms);
-      log.info({ worker: 0, ...services.summary() }, "worker stopped");
+      log.info({ worker: 0, ...services.summary() }, LINES.workerStopped);
     },
   };
 };
