@@ -16,7 +16,8 @@ export const ERROR_CODES = {
   ECHOPLEX_WORKER_FAILED: "a worker could not start",
   ECHOPLEX_CRASH_LOOP:
     "replacement workers kept failing to start (a certificate gone bad, say); the server stopped",
-  ECHOPLEX_UNSUPPORTED: "this platform or Node.js version lacks what the mode needs",
+  ECHOPLEX_UNSUPPORTED:
+    "a listener was not bound to a TCP port after listen (the platform did not do what was asked)",
   ECHOPLEX_CONNECT_FAILED: "the load client could not make a single connection to the target",
   ECHOPLEX_ECHO_MISMATCH: "the load client got back bytes that differ from the bytes it sent",
 } as const;

@@ -14,7 +14,12 @@ export function listen(server: Server, options: ListenOptions, flag = "--port"):
       server.off("error", onError);
       const address = server.address();
       if (address === null || typeof address === "string") {
-        reject(new EchoplexError("ECHOPLEX_UNSUPPORTED", "the server is not bound to a TCP port"));
+        reject(
+          new EchoplexError(
+            "ECHOPLEX_UNSUPPORTED",
+            `${flag}: the listener is not bound to a TCP port after listen; report this platform`,
+          ),
+        );
         return;
       }
       resolve(address.port);

@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
-import { startServer } from "../bench/lib/server.ts";
 import { MODES } from "../src/main/config.ts";
 import { HOST, open, random, roundTrip } from "./helpers/client.ts";
-import { sleep } from "./helpers/server.ts";
+import { serve, sleep } from "./helpers/server.ts";
 
 /** Resolves once a new connection to `port` is refused. */
 async function refused(port: number, ms = 5_000): Promise<void> {
@@ -37,15 +36,16 @@ function closed(socket: Socket): Promise<void> {
   });
 }
 
-function startMode(mode: string, drainTimeout: number) {
-  const args = ["--mode", mode, "--workers", "2", "--port", "0", "--log-level", "warn"];
-  return startServer([...args, "--drain-timeout", String(drainTimeout)]);
+/** A server that the test stops itself; stopped (or killed) at the end should the test fail first. */
+function startMode(t: TestContext, mode: string, drainTimeout: number) {
+  const args = ["--mode", mode, "--workers", "2", "--log-level", "warn"];
+  return serve(t, [...args, "--drain-timeout", String(drainTimeout)]);
 }
 
 describe("drain", () => {
   for (const mode of MODES) {
-    it(`SIGTERM stops accepting and lets open connections finish (${mode})`, async () => {
-      const server = await startMode(mode, 20);
+    it(`SIGTERM stops accepting and lets open connections finish (${mode})`, async (t) => {
+      const server = await startMode(t, mode, 20);
       const socket = await open(server.port);
       await roundTrip(socket, random(100));
       const exit = server.stop("SIGTERM");
@@ -64,8 +64,8 @@ describe("drain", () => {
       );
     });
 
-    it(`closes connections still open after --drain-timeout, then exits 0 (${mode})`, async () => {
-      const server = await startMode(mode, 1);
+    it(`closes connections still open after --drain-timeout, then exits 0 (${mode})`, async (t) => {
+      const server = await startMode(t, mode, 1);
       const socket = await open(server.port);
       socket.on("error", () => {});
       await roundTrip(socket, random(10));
@@ -75,8 +75,8 @@ describe("drain", () => {
     });
   }
 
-  it("a second SIGINT exits at once with 1, without waiting for the drain", async () => {
-    const server = await startMode("handoff", 2);
+  it("a second SIGINT exits at once with 1, without waiting for the drain", async (t) => {
+    const server = await startMode(t, "handoff", 2);
     const socket = await open(server.port);
     socket.on("error", () => {});
     await roundTrip(socket, random(10));
@@ -89,8 +89,8 @@ describe("drain", () => {
     socket.destroy();
   });
 
-  it("a second SIGTERM (Kubernetes after a preStop hook) leaves the drain alone", async () => {
-    const server = await startMode("handoff", 2);
+  it("a second SIGTERM (Kubernetes after a preStop hook) leaves the drain alone", async (t) => {
+    const server = await startMode(t, "handoff", 2);
     const socket = await open(server.port);
     socket.on("error", () => {});
     await roundTrip(socket, random(10));
@@ -105,9 +105,9 @@ describe("drain", () => {
   });
 
   for (const mode of ["single", "handoff"]) {
-    it(`tells HTTP keep-alive and WebSocket clients to go, and exits before the timeout (${mode})`, async () => {
-      const server = await startServer([
-        ...["--mode", mode, "--workers", "2", "--port", "0", "--log-level", "warn"],
+    it(`tells HTTP keep-alive and WebSocket clients to go, and exits before the timeout (${mode})`, async (t) => {
+      const server = await serve(t, [
+        ...["--mode", mode, "--workers", "2", "--log-level", "warn"],
         ...["--http", "0", "--drain-timeout", "20"],
       ]);
       const http = server.listening.http as number;

@@ -50,6 +50,19 @@ describe("/metrics", () => {
     });
   }
 
+  it("shows a blocked event loop in echoplex_event_loop_delay_max_seconds", async (t) => {
+    // ~0.3 s of hashing per chunk on the loop itself (1 µs a round).
+    const s = await serve(t, ["--mode", "single", "--work", "sha256:300000"]);
+    const before = sum((await scrape(s)).samples, "echoplex_event_loop_delay_max_seconds");
+    await echoThrough(s.port, random(64));
+    const after = sum((await scrape(s)).samples, "echoplex_event_loop_delay_max_seconds");
+    t.diagnostic(
+      `max loop delay ${before.toFixed(3)} s idle, ${after.toFixed(3)} s after the work`,
+    );
+    // Measured ~0.3 s; the bound is 10x below it.
+    assert.ok(after >= 0.03, `${after} s`);
+  });
+
   it("counts worker restarts", async (t) => {
     const s = await serve(t, ["--mode", "handoff", "--workers", "2"]);
     const [victim] = childPids(s.pid);

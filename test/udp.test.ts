@@ -137,19 +137,28 @@ describe("udp echo", () => {
   it("drains cleanly while a datagram's offloaded work is still running", async (t) => {
     const s = await serve(t, [
       ...["--mode", "single", "--udp", "0", "--log-level", "info", "--drain-timeout", "1"],
-      ...["--work", "sha256:200000", "--offload", "1"],
+      ...["--work", "sha256:2000000", "--offload", "1"],
     ]);
-    // An open TCP connection keeps the drain going past the datagram's digest.
+    // An open TCP connection keeps the drain going past the datagram's digest (~2 s).
     const held = await open(s.port);
     held.on("error", () => {});
     const c = await client();
     c.send(Buffer.from("slow"), s.listening.udp as number, HOST);
-    await sleep(20);
+    // Time for the datagram to reach the loop (the assertion below says whether it did).
+    await sleep(200);
     const exit = await s.stop("SIGTERM");
     c.close();
     assert.deepEqual(exit, { code: 0, signal: null });
     await s.closed;
-    assert.ok(s.lines.some((l) => l.msg === "worker stopped"));
+    const stopped = s.lines.find((l) => l.msg === "worker stopped");
+    // Received, never answered: its digest was still on the pool when the drain closed the socket.
+    assert.deepEqual(
+      [
+        (stopped?.udp as { received: number }).received,
+        (stopped?.udp as { answered: number }).answered,
+      ],
+      [1, 0],
+    );
   });
 
   it("works in a multi-worker mode: every worker binds the port with SO_REUSEPORT", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * HTTP/1.1 echo: a request with a body gets that body back byte-exact with its content-type (a
  * large one of known length streamed back as it arrives); GET and HEAD, a request without a
- * body, and any request asking for JSON get a JSON description of the request (describe.ts).
+ * body, and any request asking for JSON get a JSON description of the request (describe-request.ts).
  * node:http (llhttp) does keep-alive, pipelining and chunked bodies, and detects malformed
  * requests, Content-Length with Transfer-Encoding, oversized headers and slow headers, which
  * onClientError counts and answers as node:http would (400, 400, 431, 408) before closing the
@@ -20,7 +20,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { TlsMaterial } from "../tls.ts";
 import type { ByteBudget } from "./byte-budget.ts";
-import { describe, type Served, wantsJson } from "./describe.ts";
+import { describeRequest, type Served, wantsJson } from "./describe-request.ts";
 import type { Faults } from "./faults.ts";
 import { onClientError } from "./http-errors.ts";
 import { tally } from "./tally.ts";
@@ -207,7 +207,7 @@ class Echo {
 
   #respond(req: IncomingMessage, res: Held, body: Buffer | undefined, digest?: string): void {
     const json = body === undefined || describes(req);
-    const text = json ? describe(req, body, this.#o.served) : undefined;
+    const text = json ? describeRequest(req, body, this.#o.served) : undefined;
     const length = text === undefined ? (body as Buffer).length : Buffer.byteLength(text);
     // The body is held already; a description is held as well until it is sent.
     if (text !== undefined && !this.#hold(res, length)) return;

@@ -1,15 +1,15 @@
 /**
  * A worker: takes connections (from the primary's handoff or from its own listener), serves them
  * with the echo loop, reports its load, and drains when told. The same code runs in a child
- * process (main.ts) and in a worker thread (thread.ts); only the channel differs.
+ * process (process-entry.ts) and in a worker thread (thread-entry.ts); only the channel differs.
  */
 import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
 import { createLogger, LINES, type Logger } from "../log.ts";
 import type { FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
 import { openConnections } from "./connections.ts";
+import { type LentListener, lentListener } from "./lent-listener.ts";
 import { createServices, type Services } from "./services.ts";
-import { type Spill, spill } from "./spill.ts";
 
 export interface Channel {
   send(message: FromWorker, handle?: object, done?: () => void): void;
@@ -54,7 +54,7 @@ class WorkerLoop {
   readonly #services: Services;
   readonly #log: Logger;
   /** Spill grants being used, per service (one listener each). */
-  readonly #spilling = new Map<Service, Spill>();
+  readonly #spilling = new Map<Service, LentListener>();
   #received = 0;
   #draining = false;
   /** What the primary last heard, from any message that carries the counts. */
@@ -120,7 +120,7 @@ class WorkerLoop {
     }
     const serve = (socket: Socket) => this.#services.accept(service, socket);
     const { backlog } = this.#options.serve;
-    const grant = spill(handle, maxOpen, ms, backlog, serve, (accepted, full) => {
+    const grant = lentListener(handle, maxOpen, ms, backlog, serve, (accepted, full) => {
       this.#spilling.delete(service);
       this.#log.trace({ service, accepted, full }, "spill grant over");
       report(accepted, full);

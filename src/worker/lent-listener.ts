@@ -10,19 +10,19 @@ import { createServer, type Server, type Socket } from "node:net";
 import { openConnections } from "./connections.ts";
 import { tally } from "./tally.ts";
 
-export interface Spill {
+export interface LentListener {
   /** Stop accepting now (drain); `done` still runs. */
   stop(): void;
 }
 
-export function spill(
+export function lentListener(
   handle: object,
   maxOpen: number,
   ms: number,
   backlog: number,
   serve: (socket: Socket) => void,
   done: (accepted: number, full: boolean) => void,
-): Spill {
+): LentListener {
   const server: Server = createServer({ allowHalfOpen: true }, serve);
   let accepted = 0;
   let finished = false;

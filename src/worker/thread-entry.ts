@@ -5,7 +5,7 @@ import { isToWorker } from "../messages.ts";
 import { runWorker } from "./run.ts";
 
 const port = parentPort;
-if (port === null) throw new Error("thread.ts runs only as a worker thread");
+if (port === null) throw new Error("thread-entry.ts runs only as a worker thread");
 
 await runWorker(workerData as WorkerOptions, {
   send(message, _handle, done) {

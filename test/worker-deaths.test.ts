@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { startServer } from "../bench/lib/server.ts";
 import { listenError } from "../src/errors.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { ownerOf } from "./helpers/owners.ts";
@@ -108,8 +107,8 @@ describe("supervision", () => {
     );
   });
 
-  it("SIGINT drains and exits 0 like SIGTERM", async () => {
-    const server = await startServer(["--mode", "handoff", "--workers", "2", "--port", "0"]);
+  it("SIGINT drains and exits 0 like SIGTERM", async (t) => {
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "info"]);
     assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });
     assert.ok(server.lines.some((l) => l.msg === "stopped"));
   });

@@ -54,7 +54,11 @@ function queryObject(query: string): Record<string, string | string[]> {
   return out;
 }
 
-export function describe(req: IncomingMessage, body: Buffer | undefined, by: Served): string {
+export function describeRequest(
+  req: IncomingMessage,
+  body: Buffer | undefined,
+  by: Served,
+): string {
   const url = req.url ?? "/";
   const { path, query } = splitTarget(url);
   const socket = req.socket;
