@@ -127,16 +127,7 @@ export interface WorkerStats {
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** UDP datagrams by outcome, when UDP is on. */
-  readonly udp: {
-    readonly received: number;
-    readonly answered: number;
-    readonly reflection: number;
-    readonly rateLimited: number;
-    readonly queueFull: number;
-    readonly loop: number;
-    readonly busy: number;
-    readonly failed: number;
-  } | null;
+  readonly udp: UdpCounts | null;
   /** The event loop's delay over the last report period: p99 and max, in seconds. */
   readonly loopDelayP99: number;
   readonly loopDelayMax: number;
@@ -144,6 +135,24 @@ export interface WorkerStats {
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
+}
+
+/** UDP datagrams received, and what became of them (src/worker/udp.ts). */
+export interface UdpCounts {
+  received: number;
+  answered: number;
+  /** Dropped: the source port is below 1024. */
+  reflection: number;
+  /** Dropped: the source address ran out of tokens (--udp-rate). */
+  rateLimited: number;
+  /** Dropped: the send queue was full. */
+  queueFull: number;
+  /** Dropped: byte-identical to the reply just sent to the same address and port (udp-loop.ts). */
+  loop: number;
+  /** Dropped: the worker's reply budget or its offload slots were used up. */
+  busy: number;
+  /** Dropped: our own exception while handling it (also counted as errors{kind="internal"}). */
+  failed: number;
 }
 
 /** Errors by kind: see src/worker/tally.ts. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
+import type { UdpCounts } from "../src/messages.ts";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
 import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
 import { LoopGuard } from "../src/worker/udp-loop.ts";
@@ -40,14 +41,6 @@ async function roundTrip(
   await finished;
   clearTimeout(timer);
   return replies;
-}
-
-interface UdpStats {
-  received: number;
-  answered: number;
-  reflection: number;
-  rateLimited: number;
-  queueFull: number;
 }
 
 describe("udp echo", () => {
@@ -107,7 +100,7 @@ describe("udp echo", () => {
     await s.stop();
     await s.closed;
     const stopped = s.lines.find((l) => l.msg === "worker stopped");
-    const udp = stopped?.udp as UdpStats;
+    const udp = stopped?.udp as UdpCounts;
     assert.equal(udp.received, 24);
     assert.equal(udp.answered + udp.rateLimited, 24);
     assert.ok(udp.rateLimited >= 14, JSON.stringify(udp));
@@ -130,7 +123,7 @@ describe("udp echo", () => {
     assert.equal(answered.length, 1);
     await s.stop();
     await s.closed;
-    const udp = s.lines.find((l) => l.msg === "worker stopped")?.udp as UdpStats;
+    const udp = s.lines.find((l) => l.msg === "worker stopped")?.udp as UdpCounts;
     assert.equal(udp.reflection, 1);
   });
 
@@ -152,13 +145,8 @@ describe("udp echo", () => {
     await s.closed;
     const stopped = s.lines.find((l) => l.msg === "worker stopped");
     // Received, never answered: its digest was still on the pool when the drain closed the socket.
-    assert.deepEqual(
-      [
-        (stopped?.udp as { received: number }).received,
-        (stopped?.udp as { answered: number }).answered,
-      ],
-      [1, 0],
-    );
+    const udp = stopped?.udp as UdpCounts;
+    assert.deepEqual([udp.received, udp.answered], [1, 0]);
   });
 
   it("works in a multi-worker mode: every worker binds the port with SO_REUSEPORT", async (t) => {
@@ -184,7 +172,7 @@ describe("udp echo", () => {
     await s.stop();
     await s.closed;
     const stopped = s.lines.filter((l) => l.msg === "worker stopped");
-    const counts = stopped.map((l) => (l.udp as UdpStats).answered);
+    const counts = stopped.map((l) => (l.udp as UdpCounts).answered);
     assert.equal(counts.length, 2);
     assert.equal(
       counts.reduce((x, y) => x + y, 0),

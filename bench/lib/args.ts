@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { EchoplexError, USAGE_ERRORS } from "../../src/errors.ts";
+import { bad as badValue } from "../../src/main/parse.ts";
 
 interface Flag<T> {
   readonly help: string;
@@ -15,11 +16,9 @@ interface Flag<T> {
 type Flags = Record<string, Flag<unknown>>;
 type Values<F extends Flags> = { -readonly [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
 
+/** The server's own one-line usage error, for a bench flag. */
 function bad(flag: string, raw: string, expected: string): EchoplexError {
-  return new EchoplexError(
-    "ECHOPLEX_BAD_FLAG",
-    `--${flag}: '${raw}' is not allowed; expected ${expected}`,
-  );
+  return badValue(`--${flag}`, raw, expected);
 }
 
 export const number = (

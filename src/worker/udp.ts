@@ -10,6 +10,7 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { listenError } from "../errors.ts";
+import type { UdpCounts } from "../messages.ts";
 import type { Faults } from "./faults.ts";
 import { SourceLimiter } from "./rate-limit.ts";
 import { LoopGuard } from "./udp-loop.ts";
@@ -25,23 +26,6 @@ const SWEEP_MS = 10_000;
 export const REPLY_BUDGET = 200_000;
 /** Datagrams a worker has on its offload pool at most. */
 export const MAX_IN_FLIGHT = 1_024;
-
-export interface UdpStats {
-  received: number;
-  answered: number;
-  /** Dropped: the source port is below 1024. */
-  reflection: number;
-  /** Dropped: the source address ran out of tokens. */
-  rateLimited: number;
-  /** Dropped: the send queue was full. */
-  queueFull: number;
-  /** Dropped: byte-identical to the reply just sent to the same address and port (udp-loop.ts). */
-  loop: number;
-  /** Dropped: the worker's reply budget or its offload slots were used up. */
-  busy: number;
-  /** Dropped: our own exception while handling it (also counted as errors{kind="internal"}). */
-  failed: number;
-}
 
 export type DropReason = "reflection" | "loop" | "rateLimited" | "busy" | "queueFull";
 
@@ -76,7 +60,7 @@ export function dropReason(
 
 /** One UDP echo socket and its counters. */
 export class UdpEcho {
-  readonly stats: UdpStats = {
+  readonly stats: UdpCounts = {
     received: 0,
     answered: 0,
     reflection: 0,
