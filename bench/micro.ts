@@ -14,9 +14,10 @@ import { availableParallelism, cpus } from "node:os";
 import { Bench } from "tinybench";
 import type { Candidate } from "../src/main/handoff/balancer.ts";
 import { pick } from "../src/main/handoff/balancer.ts";
-import { handoffSeconds } from "../src/main/metrics.ts";
+import { handoffHistogram } from "../src/main/metrics.ts";
 import { type FromWorker, isFromWorker } from "../src/messages.ts";
-import { echo } from "../src/worker/echo.ts";
+import { echoHandler } from "../src/worker/echo.ts";
+import { Tally } from "../src/worker/tally.ts";
 import { number, parseFlags, runMain } from "./lib/args.ts";
 import { createHistogram } from "./load/histogram.ts";
 import { Pattern } from "./load/pattern.ts";
@@ -62,7 +63,10 @@ async function main(): Promise<void> {
   }));
   let cursor = 0;
   const load: FromWorker = { t: "load", open: 1234, received: 56_789 };
-  const echoServer = createServer({ allowHalfOpen: true }, echo);
+  const echoServer = createServer(
+    { allowHalfOpen: true },
+    echoHandler(null, () => true, new Tally()),
+  );
   const pipeServer = createServer((s) => {
     s.setNoDelay(true);
     s.pipe(s);
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
   const large = new Pattern(64 * 1024);
   const largeChunk = Buffer.from(large.messages[0] as Buffer);
 
+  const handoffSeconds = handoffHistogram();
   const bench = new Bench({ time: f.time });
   bench
     .add("balancer: pick, least-connections, 8 workers", () => {

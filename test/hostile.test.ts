@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
 import { Faults } from "../src/worker/faults.ts";
 import { SourceLimiter } from "../src/worker/rate-limit.ts";
+import { Tally } from "../src/worker/tally.ts";
 import { MAX_IN_FLIGHT, UdpEcho } from "../src/worker/udp.ts";
 import { LoopGuard, WINDOW_MS } from "../src/worker/udp-loop.ts";
 import type { Work } from "../src/worker/work.ts";
@@ -87,7 +88,7 @@ describe("per-source rate limiter", () => {
   });
 });
 
-const faults = new Faults(createLogger("silent"));
+const faults = new Faults(createLogger("silent"), new Tally());
 
 describe("UDP with --offload", () => {
   it(`holds at most ${MAX_IN_FLIGHT} datagrams on the pool; the rest are dropped as busy`, async (t) => {

@@ -12,9 +12,10 @@ import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { createLogger } from "../src/log.ts";
 import { ByteBudget } from "../src/worker/byte-budget.ts";
+import { Connections } from "../src/worker/connections.ts";
 import { Faults } from "../src/worker/faults.ts";
 import { createHttpEcho } from "../src/worker/http.ts";
-import { tally } from "../src/worker/tally.ts";
+import { Tally } from "../src/worker/tally.ts";
 import { UdpEcho } from "../src/worker/udp.ts";
 import { attachWebSocketEcho } from "../src/worker/websocket.ts";
 import type { Work } from "../src/worker/work.ts";
@@ -87,7 +88,8 @@ const BROKEN: Work = {
   close: () => Promise.resolve(),
 };
 
-const faults = new Faults(createLogger("silent"));
+const tally = new Tally();
+const faults = new Faults(createLogger("silent"), tally);
 
 async function listening(t: TestContext, server: Server): Promise<number> {
   server.listen(0, HOST);
@@ -110,6 +112,7 @@ describe("our own exception serving one client closes that one, counted", () => 
       served: { worker: 0, pid: process.pid },
       budget: new ByteBudget(1024 * 1024),
       faults,
+      tally,
     });
     const port = await listening(t, server);
     const before = tally.errors.internal;
@@ -126,7 +129,14 @@ describe("our own exception serving one client closes that one, counted", () => 
 
   it("WebSocket: closes that connection with 1011", async (t) => {
     const server = createServer();
-    attachWebSocketEcho(server, { maxMessage: 1024, compression: false, work: BROKEN, faults });
+    attachWebSocketEcho(server, {
+      maxMessage: 1024,
+      compression: false,
+      work: BROKEN,
+      faults,
+      tally,
+      connections: new Connections({ maxOpen: 0, idleMs: 0 }, tally),
+    });
     const port = await listening(t, server);
     const before = tally.errors.internal;
     const ws = new WebSocket(`ws://${HOST}:${port}/ws`);

@@ -11,15 +11,17 @@ type Source = () => TopologyMetrics;
 
 /**
  * handoff: from the primary's accept to the worker's acknowledgement that it holds the
- * connection (child_process's NODE_HANDLE_ACK); observed by the dispatcher. Connections that
- * workers accept themselves during a spill never wait here and are not in it.
+ * connection (child_process's NODE_HANDLE_ACK); owned and observed by the dispatcher, which
+ * makes it here. Connections that workers accept themselves during a spill are not in it.
  */
-export const handoffSeconds = new Histogram({
-  name: "echoplex_handoff_seconds",
-  help: "handoff: time from accepting a connection to the worker holding it",
-  buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1],
-  registers: [],
-});
+export function handoffHistogram(): Histogram {
+  return new Histogram({
+    name: "echoplex_handoff_seconds",
+    help: "handoff: time from accepting a connection to the worker holding it",
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1],
+    registers: [],
+  });
+}
 
 /** The per-worker series: name, help, type, and the value from a worker's latest report. */
 const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats) => number][] = [
@@ -139,7 +141,8 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
       this.inc({ kind: "accept" }, source().acceptErrors ?? 0);
     },
   });
-  registry.registerMetric(handoffSeconds);
+  const handoff = source().handoffSeconds;
+  if (handoff !== undefined) registry.registerMetric(handoff);
   new Gauge({
     name: "echoplex_ready",
     help: "1 when /readyz says ready: a worker is up, no drain or rolling restart under way",

@@ -1,3 +1,4 @@
+import type { Histogram } from "prom-client";
 import type { Logger } from "../log.ts";
 import type { Ports, WorkerStats } from "../messages.ts";
 
@@ -16,6 +17,8 @@ export interface TopologyMetrics {
   readonly queued?: number;
   /** handoff: the primary's accept errors (workers count theirs in their stats). */
   readonly acceptErrors?: number;
+  /** handoff: accept-to-worker times (the dispatcher's histogram, registered once). */
+  readonly handoffSeconds?: Histogram;
 }
 
 import type { Config } from "./config.ts";

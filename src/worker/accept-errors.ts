@@ -7,11 +7,11 @@
  */
 import type { Server } from "node:net";
 import type { Logger } from "../log.ts";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 
 const LOG_EVERY_MS = 1_000;
 
-export function survivesAcceptErrors(server: Server, log: Logger): void {
+export function survivesAcceptErrors(server: Server, log: Logger, tally: Tally): void {
   let lastLog = 0;
   let unlogged = 0;
   server.on("error", (err: NodeJS.ErrnoException) => {

@@ -3,12 +3,12 @@
  * its connections through the handler echoHandler() returns, so comparisons between modes
  * measure only how connections reach it.
  *
- * Hot path: the listeners are shared module functions (no closure per connection), each chunk is
- * written back as the very Buffer that was read (no copy), and nothing else happens per chunk.
+ * Hot path: the listeners are shared functions, made once per handler (no closure per
+ * connection), each chunk is written back as the very Buffer that was read (no copy), and
+ * nothing else happens per chunk.
  */
 import type { Socket } from "node:net";
-import { admit } from "./connections.ts";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
@@ -23,30 +23,27 @@ function onEnd(this: Socket): void {
   // Half-close: the client is done writing; what it sent is queued ahead of our FIN.
   this.end();
 }
-function onError(): void {
-  // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
-  tally.errors.connection++;
-}
+/** Admits a connection, or closes it and says no (connections.ts). */
+export type Admit = (socket: Socket) => boolean;
 
-type Admit = (socket: Socket) => boolean;
+/** What one handler's connections share: how they are admitted, and what counts their errors. */
+interface Served {
+  readonly take: Admit;
+  readonly onError: () => void;
+}
 
 function serve(
   socket: Socket,
+  s: Served,
   onChunk: (this: Socket, chunk: Buffer) => void,
   onFin: (this: Socket) => void = onEnd,
-  take: Admit = admit,
 ): void {
-  if (!take(socket)) return;
+  if (!s.take(socket)) return;
   socket.setNoDelay(true);
   socket.on("data", onChunk);
   socket.on("drain", onDrain);
   socket.on("end", onFin);
-  socket.on("error", onError);
-}
-
-/** Serve one connection. The socket must allow half-open (allowHalfOpen: true). */
-export function echo(socket: Socket): void {
-  serve(socket, onData);
+  socket.on("error", s.onError);
 }
 
 /** The chunk whose digest is being computed on the pool (offloaded work only). */
@@ -56,18 +53,30 @@ interface Offloaded extends Socket {
 }
 
 /**
- * The connection handler for an echo loop that does `work` per chunk first (or none). `take`
- * admits a connection (connections.ts): TLS connections were admitted as raw sockets already.
+ * The connection handler (sockets must allow half-open) for an echo loop that does `work` per
+ * chunk first (or none). `take` admits a connection (connections.ts): TLS connections were
+ * admitted as raw sockets already.
  */
-export function echoHandler(work: Work | null, take: Admit = admit): (socket: Socket) => void {
-  if (work === null) return take === admit ? echo : (socket) => serve(socket, onData, onEnd, take);
+export function echoHandler(
+  work: Work | null,
+  take: Admit,
+  tally: Tally,
+): (socket: Socket) => void {
+  const s: Served = {
+    take,
+    // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
+    onError: () => {
+      tally.errors.connection++;
+    },
+  };
+  if (work === null) return (socket) => serve(socket, s, onData);
   // One data listener per handler, shared by its connections (no closure per connection).
   if (!work.offloaded) {
     const onChunk = function (this: Socket, chunk: Buffer): void {
       work.digest(chunk);
       onData.call(this, chunk);
     };
-    return (socket) => serve(socket, onChunk, onEnd, take);
+    return (socket) => serve(socket, s, onChunk);
   }
   // One chunk in flight per connection: reading pauses until its digest is back, so chunks go
   // back in order and a fast sender has at most one chunk waiting here.
@@ -89,5 +98,5 @@ export function echoHandler(work: Work | null, take: Admit = admit): (socket: So
     if (pending === undefined) this.end();
     else void pending.then(() => this.end());
   };
-  return (socket) => serve(socket, onChunk, onFin, take);
+  return (socket) => serve(socket, s, onChunk, onFin);
 }

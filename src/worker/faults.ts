@@ -7,22 +7,24 @@
  * carry on.
  */
 import type { Logger } from "../log.ts";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 
 const LOG_EVERY_MS = 1_000;
 
 export class Faults {
   readonly #log: Logger;
+  readonly #tally: Tally;
   #lastLog = 0;
   #unlogged = 0;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, tally: Tally) {
     this.#log = log;
+    this.#tally = tally;
   }
 
   /** An exception while serving one `what` (http, websocket, udp, echo): count it, maybe log it. */
   caught(err: unknown, what: string): void {
-    tally.errors.internal++;
+    this.#tally.errors.internal++;
     this.#unlogged++;
     const now = Date.now();
     if (now - this.#lastLog < LOG_EVERY_MS) return;

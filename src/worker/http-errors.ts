@@ -3,7 +3,7 @@
  * then answered as node:http's default would (lib/_http_server.js) and closed.
  */
 import type { Duplex } from "node:stream";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 
 /** node:http's own answers to a bad request, by error code; else 400. */
 const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {
@@ -13,10 +13,17 @@ const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {
 };
 
 /**
- * A listener replaces node:http's default handling, so this counts the error and then does what
- * the default does: answer unless a response has started on this socket, and close.
+ * A listener replaces node:http's default handling, so this counts the error (in `tally`) and
+ * then does what the default does: answer unless a response has started on this socket, and
+ * close.
  */
-export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+export function clientErrorHandler(
+  tally: Tally,
+): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => onClientError(tally, err, socket);
+}
+
+function onClientError(tally: Tally, err: NodeJS.ErrnoException, socket: Duplex): void {
   const code = err.code ?? "";
   if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
   else if (code === "ERR_HTTP_REQUEST_TIMEOUT") tally.limits.headerTimeout++;

@@ -22,8 +22,8 @@ import type { TlsMaterial } from "../tls.ts";
 import type { ByteBudget } from "./byte-budget.ts";
 import { describeRequest, type Served, wantsJson } from "./describe-request.ts";
 import type { Faults } from "./faults.ts";
-import { onClientError } from "./http-errors.ts";
-import { tally } from "./tally.ts";
+import { clientErrorHandler } from "./http-errors.ts";
+import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 export interface HttpEchoOptions {
@@ -36,6 +36,7 @@ export interface HttpEchoOptions {
   /** Bytes of gathered bodies and unsent answers this loop may hold (its --http-buffer share). */
   readonly budget: ByteBudget;
   readonly faults: Faults;
+  readonly tally: Tally;
 }
 
 export interface HttpEcho {
@@ -73,7 +74,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
           { ...options, ...o.tls, handshakeTimeout: o.handshakeTimeoutMs },
           onRequest,
         ) as unknown as Server);
-  server.on("clientError", onClientError);
+  server.on("clientError", clientErrorHandler(o.tally));
   // CONNECT asks for a tunnel, which an echo does not open (node:http would just close).
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     socket.on("error", ignore);
@@ -118,7 +119,7 @@ class Echo {
   }
 
   #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
-    tally.messages.http++;
+    this.#o.tally.messages.http++;
     const { maxBody, work } = this.#o;
     const declared = req.headers["content-length"];
     const length = declared === undefined ? -1 : Number(declared);
@@ -180,7 +181,7 @@ class Echo {
       res[HELD] = (res[HELD] ?? 0) + n;
       return true;
     }
-    tally.limits.httpBuffer++;
+    this.#o.tally.limits.httpBuffer++;
     if (!res.headersSent) {
       closeWith(res, 503, "this server holds as many HTTP bytes as --http-buffer allows; retry\n");
     } else res.destroy();
@@ -236,7 +237,7 @@ class Echo {
   }
 
   #tooLarge(res: ServerResponse): void {
-    tally.limits.maxBody++;
+    this.#o.tally.limits.maxBody++;
     // The body is not read: close the connection rather than read it to keep the connection.
     closeWith(res, 413, `request body larger than --max-body (${this.#o.maxBody} bytes)\n`);
   }

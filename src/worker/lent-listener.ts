@@ -7,23 +7,30 @@
  * of long-lived connections.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { openConnections } from "./connections.ts";
-import { tally } from "./tally.ts";
 
 export interface LentListener {
   /** Stop accepting now (drain); `done` still runs. */
   stop(): void;
 }
 
+/** The worker's loop, as a lent listener uses it. */
+export interface Loop {
+  /** Serve a connection accepted here. */
+  serve(socket: Socket): void;
+  /** Connections the loop holds open now. */
+  open(): number;
+  /** Count an accept error. */
+  acceptError(): void;
+}
+
 export function lentListener(
   handle: object,
-  maxOpen: number,
-  ms: number,
-  backlog: number,
-  serve: (socket: Socket) => void,
+  grant: { readonly maxOpen: number; readonly ms: number; readonly backlog: number },
+  loop: Loop,
   done: (accepted: number, full: boolean) => void,
 ): LentListener {
-  const server: Server = createServer({ allowHalfOpen: true }, serve);
+  const { maxOpen, ms, backlog } = grant;
+  const server: Server = createServer({ allowHalfOpen: true }, (s) => loop.serve(s));
   let accepted = 0;
   let finished = false;
   const finish = (full: boolean): void => {
@@ -37,10 +44,10 @@ export function lentListener(
   const timer = setTimeout(finish, ms, false);
   server.on("connection", () => {
     accepted++;
-    if (openConnections() >= maxOpen) finish(true);
+    if (loop.open() >= maxOpen) finish(true);
   });
   server.on("error", () => {
-    tally.errors.accept++;
+    loop.acceptError();
     finish(false);
   });
   // node:net accepts a raw listening handle in listen(); its types do not say so. It calls

@@ -7,7 +7,6 @@ import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
 import { createLogger, LINES, type Logger } from "../log.ts";
 import type { FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
-import { openConnections } from "./connections.ts";
 import { type LentListener, lentListener } from "./lent-listener.ts";
 import { createServices, type Services } from "./services.ts";
 
@@ -71,7 +70,7 @@ class WorkerLoop {
     // without an IPC message per connection.
     this.#loadTimer = setInterval(() => {
       const r = this.#reported;
-      if (openConnections() !== r.open || this.#received !== r.received) {
+      if (this.#services.open() !== r.open || this.#received !== r.received) {
         channel.send({ t: "load", ...this.#counts() });
       }
     }, options.loadIntervalMs);
@@ -84,7 +83,7 @@ class WorkerLoop {
   }
 
   #counts(): { open: number; received: number } {
-    this.#reported.open = openConnections();
+    this.#reported.open = this.#services.open();
     this.#reported.received = this.#received;
     return { open: this.#reported.open, received: this.#received };
   }
@@ -118,9 +117,14 @@ class WorkerLoop {
       report(0, false);
       return;
     }
-    const serve = (socket: Socket) => this.#services.accept(service, socket);
+    const services = this.#services;
+    const loop = {
+      serve: (socket: Socket) => services.accept(service, socket),
+      open: () => services.open(),
+      acceptError: () => services.acceptError(),
+    };
     const { backlog } = this.#options.serve;
-    const grant = lentListener(handle, maxOpen, ms, backlog, serve, (accepted, full) => {
+    const grant = lentListener(handle, { maxOpen, ms, backlog }, loop, (accepted, full) => {
       this.#spilling.delete(service);
       this.#log.trace({ service, accepted, full }, "spill grant over");
       report(accepted, full);
@@ -135,7 +139,7 @@ class WorkerLoop {
     clearInterval(this.#loadTimer);
     clearInterval(this.#statsTimer);
     for (const grant of this.#spilling.values()) grant.stop();
-    this.#log.debug({ open: openConnections() }, "draining");
+    this.#log.debug({ open: this.#services.open() }, "draining");
     await this.#services.drain(ms);
     this.#log.info(this.#services.summary(), LINES.workerStopped);
     process.exit(0);

@@ -1,30 +1,48 @@
+/**
+ * The connection servers one echo loop runs: TCP echo (TLS when configured) and HTTP/1.1 with
+ * WebSocket at /ws, each admitting its connections under the loop's limits (connections.ts) and
+ * counting what happens in the loop's tally.
+ */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { ServeOptions } from "../messages.ts";
 import type { TlsMaterial } from "../tls.ts";
 import type { ByteBudget } from "./byte-budget.ts";
-import { admit, admitted } from "./connections.ts";
+import type { Connections } from "./connections.ts";
 import { echoHandler } from "./echo.ts";
 import type { Faults } from "./faults.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 import { attachWebSocketEcho } from "./websocket.ts";
 import type { Work } from "./work.ts";
+
+/** What every server of one loop shares. */
+export interface Shared {
+  readonly tls: TlsMaterial | null;
+  readonly work: Work | null;
+  readonly worker: number;
+  readonly budget: ByteBudget;
+  readonly faults: Faults;
+  readonly tally: Tally;
+  readonly connections: Connections;
+}
 
 /**
  * A failed TLS handshake (also on the HTTPS server), or one not done within
  * --handshake-timeout: counted, and the connection closed (Node only reports a handshake
  * timeout: without this the connection stayed open for good).
  */
-function onTlsError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") tally.limits.handshakeTimeout++;
-  else tally.errors.tls++;
-  socket.destroy();
+function tlsErrorHandler(tally: Tally): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") tally.limits.handshakeTimeout++;
+    else tally.errors.tls++;
+    socket.destroy();
+  };
 }
 
 /**
  * Serve a handed-in socket as if `server` had accepted it: with the server's half-open setting
- * (a TLS socket takes it from the raw one; see connections.ts admitted()).
+ * (a TLS socket takes it from the raw one; see Connections.admitted).
  */
 export function handOver(server: NetServer, socket: Socket): void {
   socket.allowHalfOpen = (server as NetServer & { allowHalfOpen: boolean }).allowHalfOpen;
@@ -32,26 +50,20 @@ export function handOver(server: NetServer, socket: Socket): void {
 }
 
 /** The TCP echo server (TLS when configured) and its connection handler. */
-export function echoServer(o: ServeOptions, tls: TlsMaterial | null, work: Work | null) {
+export function echoServer(o: ServeOptions, s: Shared) {
+  const { tls, connections } = s;
   // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
   // 'connection', before its handshake; the TLS socket it becomes is served as it is.
-  const onEcho = echoHandler(work, tls === null ? admit : admitted);
+  const take = tls === null ? connections.admit : connections.admitted;
+  const onEcho = echoHandler(s.work, take, s.tally);
   if (tls === null) return { server: createNetServer({ allowHalfOpen: true }, onEcho), onEcho };
   const server = createTlsServer(
     { ...tls, allowHalfOpen: false, handshakeTimeout: o.handshakeTimeoutMs },
     onEcho,
   );
-  server.on("connection", admit);
-  server.on("tlsClientError", onTlsError);
+  server.on("connection", connections.admit);
+  server.on("tlsClientError", tlsErrorHandler(s.tally));
   return { server: server as NetServer, onEcho };
-}
-
-export interface Shared {
-  readonly tls: TlsMaterial | null;
-  readonly work: Work | null;
-  readonly worker: number;
-  readonly budget: ByteBudget;
-  readonly faults: Faults;
 }
 
 /** HTTP/1.1 echo with WebSocket at /ws, under the loop's limits; drain closes both. */
@@ -65,9 +77,10 @@ export function httpService(o: ServeOptions, s: Shared): HttpEcho {
     served: { worker: s.worker, pid: process.pid },
     budget: s.budget,
     faults: s.faults,
+    tally: s.tally,
   });
-  h.server.on("connection", admit);
-  if (s.tls !== null) h.server.on("tlsClientError", onTlsError);
+  h.server.on("connection", s.connections.admit);
+  if (s.tls !== null) h.server.on("tlsClientError", tlsErrorHandler(s.tally));
   if (o.idleTimeoutMs > 0) {
     // node:http resets a socket's timeout per request (server.timeout) and between requests
     // (keepAliveTimeout): both must honour --idle-timeout.
@@ -79,6 +92,8 @@ export function httpService(o: ServeOptions, s: Shared): HttpEcho {
     compression: o.wsCompression,
     work: s.work,
     faults: s.faults,
+    tally: s.tally,
+    connections: s.connections,
   });
   return {
     server: h.server,

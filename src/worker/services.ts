@@ -11,18 +11,11 @@ import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
 import { loadTls } from "../tls.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
 import { ByteBudget } from "./byte-budget.ts";
-import {
-  bytesMoved,
-  drainConnections,
-  openConnections,
-  refusedConnections,
-  servedConnections,
-  setLimits,
-} from "./connections.ts";
+import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
 import type { HttpEcho } from "./http.ts";
 import { echoServer, handOver, httpService, type Shared } from "./servers.ts";
-import { tallyCopy } from "./tally.ts";
+import { Tally } from "./tally.ts";
 import { UdpEcho } from "./udp.ts";
 import { createWork } from "./work.ts";
 
@@ -38,6 +31,10 @@ export interface Services {
   drain(ms: number): Promise<void>;
   /** What the worker reports when it stops. */
   summary(): Record<string, unknown>;
+  /** Connections open now (least-connections balancing reads it). */
+  open(): number;
+  /** Count an accept error on a listener the worker was lent (spill). */
+  acceptError(): void;
   /** Counters and the event loop's delay since the last call, for /metrics. */
   stats(): WorkerStats;
 }
@@ -74,15 +71,20 @@ class LoopServices implements Services {
   #udp: UdpEcho | undefined;
 
   constructor(o: ServeOptions, worker: number, log: Logger) {
-    setLimits({ maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs });
     this.#o = o;
     this.#log = log;
     this.#loopDelay.enable();
     const tls = o.tls === null ? null : loadTls(o.tls);
     const work = createWork(o.work, o.offload);
-    const faults = new Faults(log);
-    this.#shared = { tls, work, worker, budget: new ByteBudget(o.httpBuffer), faults };
-    const echo = echoServer(o, tls, work);
+    const tally = new Tally();
+    const faults = new Faults(log, tally);
+    const connections = new Connections(
+      { maxOpen: o.maxConnections, idleMs: o.idleTimeoutMs },
+      tally,
+    );
+    const budget = new ByteBudget(o.httpBuffer);
+    this.#shared = { tls, work, worker, faults, tally, connections, budget };
+    const echo = echoServer(o, this.#shared);
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
   }
@@ -91,7 +93,7 @@ class LoopServices implements Services {
     const bind = async (server: NetServer, port: number, flag: string) => {
       const options = { host, port, reusePort: how.reusePort, backlog: this.#o.backlog };
       const bound = await listen(server, options, flag);
-      survivesAcceptErrors(server, this.#log);
+      survivesAcceptErrors(server, this.#log, this.#shared.tally);
       return bound;
     };
     let httpPort: number | null = null;
@@ -132,34 +134,43 @@ class LoopServices implements Services {
     this.#echo.close();
     this.#http?.drain();
     this.#udp?.close();
-    await drainConnections(ms);
+    await this.#shared.connections.drain(ms);
     await this.#shared.work?.close();
   }
 
   stats(): WorkerStats {
     const delay = this.#loopDelay;
+    const c = this.#shared.connections;
     const stats: WorkerStats = {
-      open: openConnections(),
-      served: servedConnections(),
-      refused: refusedConnections(),
-      ...bytesMoved(),
+      open: c.open,
+      served: c.served,
+      refused: c.refused,
+      ...c.bytesMoved(),
       udp: this.#udp === undefined ? null : { ...this.#udp.stats },
       // The histogram is in nanoseconds and each sample includes the sampling interval itself
       // (an idle loop reads 10 ms): the delay is what lies beyond it. Each report covers the
       // time since the last one.
       loopDelayP99: beyondInterval(delay.percentile(99)),
       loopDelayMax: beyondInterval(delay.max),
-      ...tallyCopy(),
+      ...this.#shared.tally.copy(),
     };
     delay.reset();
     return stats;
   }
 
+  open(): number {
+    return this.#shared.connections.open;
+  }
+
+  acceptError(): void {
+    this.#shared.tally.errors.accept++;
+  }
+
   summary(): Record<string, unknown> {
     const udp = this.#udp;
     return {
-      served: servedConnections(),
-      refused: refusedConnections(),
+      served: this.#shared.connections.served,
+      refused: this.#shared.connections.refused,
       ...(udp === undefined ? {} : { udp: udp.stats }),
     };
   }

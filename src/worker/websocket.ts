@@ -9,9 +9,9 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import { rearmIdle } from "./connections.ts";
+import type { Connections } from "./connections.ts";
 import type { Faults } from "./faults.ts";
-import { tally } from "./tally.ts";
+import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
 export interface WebSocketEchoOptions {
@@ -19,6 +19,9 @@ export interface WebSocketEchoOptions {
   readonly compression: boolean;
   readonly work: Work | null;
   readonly faults: Faults;
+  readonly tally: Tally;
+  /** The loop's connections: ws turns a socket's idle timer off, rearmIdle() turns it back on. */
+  readonly connections: Connections;
 }
 
 /** Bytes queued to one client past which we stop reading from it until they are sent. */
@@ -47,9 +50,11 @@ interface Ordered extends WebSocket {
 const SETTLED = Promise.resolve();
 
 function ignore(): void {}
-function onWsError(err: Error & { code?: string }): void {
-  if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") tally.limits.maxMessage++;
-  else tally.errors.websocket++;
+function wsErrorCounter(tally: Tally): (err: Error & { code?: string }) => void {
+  return (err) => {
+    if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") tally.limits.maxMessage++;
+    else tally.errors.websocket++;
+  };
 }
 
 /** Serve WebSocket echo on `server`'s /ws; returns what closes every client (1001) on drain. */
@@ -59,7 +64,8 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     maxPayload: o.maxMessage,
     perMessageDeflate: o.compression,
   });
-  const { work, faults } = o;
+  const { work, faults, tally, connections } = o;
+  const onWsError = wsErrorCounter(tally);
   const fail = (ws: WebSocket, err: unknown): void => {
     faults.caught(err, "websocket");
     ws.close(1011, "internal error");
@@ -99,7 +105,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("message", listener);
       ws.on("error", onWsError);
-      rearmIdle(socket as Socket);
+      connections.rearmIdle(socket as Socket);
     });
   };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

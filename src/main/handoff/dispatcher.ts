@@ -15,7 +15,7 @@ import { constants } from "node:os";
 import type { Logger } from "../../log.ts";
 import type { ConnMessage, FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
-import { handoffSeconds } from "../metrics.ts";
+import { handoffHistogram } from "../metrics.ts";
 import { pick } from "./balancer.ts";
 import type { Pending, RawHandle, TcpHandle } from "./handles.ts";
 import { acknowledge, type Lane, newLane, occupy, resetLane } from "./lane.ts";
@@ -58,6 +58,9 @@ export class Dispatcher {
   #backoffMs = 0;
   #acceptLoggedAt = 0;
   #stallCheck: NodeJS.Timeout | undefined;
+
+  /** From accept to the worker's acknowledgement, per connection handed off (/metrics). */
+  readonly handoffSeconds = handoffHistogram();
 
   constructor(
     listeners: Listeners,
@@ -108,7 +111,7 @@ export class Dispatcher {
       const conn = acknowledge(lane);
       if (conn != null) {
         conn.handle.close();
-        handoffSeconds.observe((performance.now() - conn.at) / 1000);
+        this.handoffSeconds.observe((performance.now() - conn.at) / 1000);
       }
       if (lane.free) this.#pump();
     });
