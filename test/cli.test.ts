@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
 import { CLI } from "../bench/lib/server.ts";
-import { MODES, SETTINGS } from "../src/main/config.ts";
+import { EchoplexError, USAGE_ERRORS } from "../src/errors.ts";
+import { MODES, parseCommand, SETTINGS } from "../src/main/config.ts";
 import { serve } from "./helpers/server.ts";
 import { TLS } from "./helpers/tls.ts";
 
@@ -68,11 +69,28 @@ describe("cli", () => {
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG", "--bogus"],
     [["stray"], "ECHOPLEX_UNKNOWN_FLAG", "stray"],
   ];
+  // Checked in this process: parseCommand is all the CLI runs before it prints the error's
+  // one line and exits with the status USAGE_ERRORS gives its code (both checked for real below).
   for (const [args, code, what] of usage) {
-    it(`exits 2 for ${args.join(" ") || "(empty)"}`, () => {
+    it(`refuses ${args.join(" ") || "(empty)"}: ${code}, a usage error, naming ${what}`, () => {
+      assert.throws(
+        () => parseCommand(args, {}),
+        (err: unknown) =>
+          err instanceof EchoplexError &&
+          err.code === code &&
+          USAGE_ERRORS.has(err.code) &&
+          err.message.includes(what) &&
+          !err.message.includes("\n"),
+      );
+    });
+  }
+  // The real process for one of each code: exit 2, one line on stderr, no stack trace.
+  for (const args of [["--mode", "nope"], ["--bogus"], ["--config", "/nonexistent.json"]]) {
+    const [, code, what] = usage.find(([a]) => a.join(" ") === args.join(" ")) ?? [];
+    it(`exits 2 with one line for ${args.join(" ")}`, () => {
       const r = run(args);
       assert.equal(r.status, 2);
-      assertOneLine(r.stderr, code, what);
+      assertOneLine(r.stderr, code as string, what as string);
     });
   }
 
