@@ -130,9 +130,9 @@ describe("udp echo", () => {
   it("drains cleanly while a datagram's offloaded work is still running", async (t) => {
     const s = await serve(t, [
       ...["--mode", "single", "--udp", "0", "--log-level", "info", "--drain-timeout", "1"],
-      ...["--work", "sha256:2000000", "--offload", "1"],
+      ...["--work", "sha256:1000000", "--offload", "1"],
     ]);
-    // An open TCP connection keeps the drain going past the datagram's digest (~2 s).
+    // An open TCP connection keeps the drain going past the datagram's digest (~1 s).
     const held = await open(s.port);
     held.on("error", () => {});
     const c = await client();

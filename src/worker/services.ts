@@ -4,7 +4,6 @@
  * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
  */
 import type { Server as NetServer, Socket } from "node:net";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
@@ -14,6 +13,7 @@ import { ByteBudget } from "./byte-budget.ts";
 import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
 import type { HttpEcho } from "./http.ts";
+import { LoopDelay } from "./loop-delay.ts";
 import { echoServer, handOver, httpService, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
 import { UdpEcho } from "./udp.ts";
@@ -48,14 +48,6 @@ export interface ListenHow {
   readonly udpReusePort: boolean;
 }
 
-/** How often the event loop's delay is sampled. */
-const LOOP_DELAY_RESOLUTION_MS = 10;
-
-/** A loop-delay sample in ns, less the sampling interval, in seconds. */
-function beyondInterval(ns: number): number {
-  return Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
-}
-
 export function createServices(o: ServeOptions, worker: number, log: Logger): Services {
   return new LoopServices(o, worker, log);
 }
@@ -66,14 +58,13 @@ class LoopServices implements Services {
   readonly #shared: Shared;
   readonly #echo: NetServer;
   readonly #onEcho: (socket: Socket) => void;
-  readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  readonly #loopDelay = new LoopDelay();
   #http: HttpEcho | undefined;
   #udp: UdpEcho | undefined;
 
   constructor(o: ServeOptions, worker: number, log: Logger) {
     this.#o = o;
     this.#log = log;
-    this.#loopDelay.enable();
     const tls = o.tls === null ? null : loadTls(o.tls);
     const work = createWork(o.work, o.offload);
     const tally = new Tally();
@@ -136,10 +127,11 @@ class LoopServices implements Services {
     this.#udp?.close();
     await this.#shared.connections.drain(ms);
     await this.#shared.work?.close();
+    this.#loopDelay.stop();
   }
 
   stats(): WorkerStats {
-    const delay = this.#loopDelay;
+    const delay = this.#loopDelay.latest;
     const c = this.#shared.connections;
     const stats: WorkerStats = {
       open: c.open,
@@ -147,14 +139,11 @@ class LoopServices implements Services {
       refused: c.refused,
       ...c.bytesMoved(),
       udp: this.#udp === undefined ? null : { ...this.#udp.stats },
-      // The histogram is in nanoseconds and each sample includes the sampling interval itself
-      // (an idle loop reads 10 ms): the delay is what lies beyond it. Each report covers the
-      // time since the last one.
-      loopDelayP99: beyondInterval(delay.percentile(99)),
-      loopDelayMax: beyondInterval(delay.max),
+      // Over the last whole second (loop-delay.ts).
+      loopDelayP99: delay.p99,
+      loopDelayMax: delay.max,
       ...this.#shared.tally.copy(),
     };
-    delay.reset();
     return stats;
   }
 
