@@ -1,39 +1,8 @@
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { it } from "node:test";
 import { createLogger } from "../src/log.ts";
 import { Supervisor } from "../src/main/supervisor.ts";
-
-it("replaces a worker that keeps dying young after 50, 100, 200, 400, 800, 1600 ms", async (t) => {
-  // Stand-in processes and mocked timers: the delays are the supervisor's, not a fork's.
-  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
-  const children: FakeChild[] = [];
-  const supervisor = new Supervisor(() => {
-    const child = new FakeChild();
-    children.push(child);
-    return child as unknown as ChildProcess;
-  }, createLogger("silent"));
-  const first = supervisor.add(0);
-  (children[0] as FakeChild).ready();
-  await first;
-  const delays: number[] = [];
-  for (let death = 0; death < 6; death++) {
-    (children.at(-1) as FakeChild).die();
-    const spawned = children.length;
-    let waited = 0;
-    while (children.length === spawned && waited < 10_000) {
-      t.mock.timers.tick(10);
-      waited += 10;
-    }
-    delays.push(waited);
-    (children.at(-1) as FakeChild).ready();
-    await Promise.resolve();
-  }
-  assert.deepEqual(delays, [50, 100, 200, 400, 800, 1600]);
-  t.mock.timers.reset();
-  await Promise.all([supervisor.stop(0), Promise.resolve().then(() => children.at(-1)?.die())]);
-});
 
 /** A stand-in for a worker process: the test says when it is ready and when it dies. */
 class FakeChild extends EventEmitter {
@@ -62,16 +31,44 @@ class FakeChild extends EventEmitter {
   }
 }
 
-it("a crashed worker's delayed replacement never takes the slot a rolling restart filled meanwhile", async () => {
+/** A supervisor of stand-ins, its first worker started and ready. */
+async function supervised(): Promise<{ supervisor: Supervisor<FakeChild>; children: FakeChild[] }> {
   const children: FakeChild[] = [];
   const supervisor = new Supervisor(() => {
     const child = new FakeChild();
     children.push(child);
-    return child as unknown as ChildProcess;
+    return child;
   }, createLogger("silent"));
   const first = supervisor.add(0);
   (children[0] as FakeChild).ready();
   await first;
+  return { supervisor, children };
+}
+
+it("replaces a worker that keeps dying young after 50, 100, 200, 400, 800, 1600 ms", async (t) => {
+  // Stand-in processes and mocked timers: the delays are the supervisor's, not a fork's.
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  const { supervisor, children } = await supervised();
+  const delays: number[] = [];
+  for (let death = 0; death < 6; death++) {
+    (children.at(-1) as FakeChild).die();
+    const spawned = children.length;
+    let waited = 0;
+    while (children.length === spawned && waited < 10_000) {
+      t.mock.timers.tick(10);
+      waited += 10;
+    }
+    delays.push(waited);
+    (children.at(-1) as FakeChild).ready();
+    await Promise.resolve();
+  }
+  assert.deepEqual(delays, [50, 100, 200, 400, 800, 1600]);
+  t.mock.timers.reset();
+  await Promise.all([supervisor.stop(0), Promise.resolve().then(() => children.at(-1)?.die())]);
+});
+
+it("a crashed worker's delayed replacement never takes the slot a rolling restart filled meanwhile", async () => {
+  const { supervisor, children } = await supervised();
   const restart = supervisor.restart(1_000);
   const successor = children[1] as FakeChild;
   // The old worker dies young (a delayed replacement is scheduled), then the successor is ready.
@@ -80,6 +77,6 @@ it("a crashed worker's delayed replacement never takes the slot a rolling restar
   await restart;
   await new Promise((r) => setTimeout(r, 200)); // past the replacement's delay
   assert.equal(children.length, 2, "no replacement was spawned over the successor");
-  assert.equal(supervisor.slots[0]?.child, successor as unknown as ChildProcess);
+  assert.equal(supervisor.slots[0]?.child, successor);
   await Promise.all([supervisor.stop(0), Promise.resolve().then(() => successor.die())]);
 });

@@ -2,9 +2,8 @@ import type { Mode } from "../config.ts";
 import type { StartTopology } from "../topology.ts";
 import { startClusterRoundRobin, startClusterShared } from "./cluster.ts";
 import { startHandoff } from "./handoff.ts";
-import { startReuseport } from "./reuseport.ts";
+import { startReuseport, startThreads } from "./reuseport.ts";
 import { startSingle } from "./single.ts";
-import { startThreads } from "./threads.ts";
 
 export const TOPOLOGIES: Readonly<Record<Mode, StartTopology>> = {
   single: startSingle,
