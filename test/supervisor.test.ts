@@ -80,3 +80,22 @@ it("a crashed worker's delayed replacement never takes the slot a rolling restar
   assert.equal(supervisor.slots[0]?.child, successor);
   await Promise.all([supervisor.stop(0), Promise.resolve().then(() => successor.die())]);
 });
+
+it("a worker that ignores the drain is killed once the drain timeout and the grace are over", async (t) => {
+  // A hung thread blocked exit before (threads had their own supervisor, without this).
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { supervisor, children } = await supervised();
+  const hung = children[0] as FakeChild;
+  let stopped = false;
+  const stop = supervisor.stop(1_000).then(() => {
+    stopped = true;
+  });
+  assert.deepEqual(hung.sent, [{ t: "drain", ms: 1_000 }], "told to drain");
+  t.mock.timers.tick(3_999);
+  await Promise.resolve();
+  assert.equal(hung.exitCode, null, "not before the drain timeout and the 3 s grace");
+  t.mock.timers.tick(1);
+  await stop;
+  assert.equal(hung.exitCode, 1, "killed (a thread: terminate())");
+  assert.equal(stopped, true);
+});
