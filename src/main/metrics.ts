@@ -133,12 +133,14 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
   }
   new Counter({
     name: "echoplex_primary_errors_total",
-    help: "handoff: the primary's own errors by kind (accept)",
+    help: "handoff: the primary's own errors by kind: accept, handoff-lost (a worker out of descriptors could not take a connection, which was closed)",
     labelNames: ["kind"],
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ kind: "accept" }, source().acceptErrors ?? 0);
+      const s = source();
+      this.inc({ kind: "accept" }, s.acceptErrors ?? 0);
+      this.inc({ kind: "handoff-lost" }, s.handoffsLost ?? 0);
     },
   });
   const handoff = source().handoffSeconds;

@@ -17,6 +17,8 @@ export interface TopologyMetrics {
   readonly queued?: number;
   /** handoff: the primary's accept errors (workers count theirs in their stats). */
   readonly acceptErrors?: number;
+  /** handoff: connections dropped because their worker had no descriptor to take them. */
+  readonly handoffsLost?: number;
   /** handoff: accept-to-worker times (the dispatcher's histogram, registered once). */
   readonly handoffSeconds?: Histogram;
 }

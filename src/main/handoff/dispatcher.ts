@@ -18,7 +18,7 @@ import type { Balance } from "../config.ts";
 import { handoffHistogram } from "../metrics.ts";
 import { pick } from "./balancer.ts";
 import type { Pending, RawHandle, TcpHandle } from "./handles.ts";
-import { acknowledge, type Lane, newLane, occupy, resetLane } from "./lane.ts";
+import { acknowledge, type Lane, nacked, newLane, occupy, resetLane } from "./lane.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
 
@@ -55,6 +55,8 @@ export class Dispatcher {
   #stopped = false;
   /** Accept errors so far (for /metrics), the current back-off, and when one was last logged. */
   #acceptErrors = 0;
+  /** Connections child_process dropped because a worker had no descriptor to take them. */
+  #handoffsLost = 0;
   #backoffMs = 0;
   #acceptLoggedAt = 0;
   #stallCheck: NodeJS.Timeout | undefined;
@@ -84,6 +86,10 @@ export class Dispatcher {
   }
 
   /** Accept errors on the listeners so far (for /metrics). */
+  get handoffsLost(): number {
+    return this.#handoffsLost;
+  }
+
   get acceptErrors(): number {
     return this.#acceptErrors;
   }
@@ -106,17 +112,48 @@ export class Dispatcher {
     resetLane(lane, child, worker);
     this.#byChild.set(child, lane);
     child.on("internalMessage", (message: { cmd?: string } | null) => {
-      if (message?.cmd !== "NODE_HANDLE_ACK" || lane.child !== child) return;
-      // The worker holds its own descriptor now; ours can go.
-      const conn = acknowledge(lane);
-      if (conn != null) {
-        conn.handle.close();
-        this.handoffSeconds.observe((performance.now() - conn.at) / 1000);
-      }
-      if (lane.free) this.#pump();
+      if (lane.child !== child) return;
+      if (message?.cmd === "NODE_HANDLE_ACK") this.#acknowledged(lane);
+      else if (message?.cmd === "NODE_HANDLE_NACK" && nacked(lane)) this.#dropped(lane);
     });
     for (const service of this.#listeners.keys()) this.#askForSpare(service);
     this.#pump();
+  }
+
+  #acknowledged(lane: Lane): void {
+    lane.dropped = 0;
+    // The worker holds its own descriptor now; ours can go.
+    const conn = acknowledge(lane);
+    if (conn != null) {
+      conn.handle.close();
+      this.handoffSeconds.observe((performance.now() - conn.at) / 1000);
+    }
+    if (lane.free) this.#pump();
+  }
+
+  /**
+   * child_process gave up on a handle the worker, out of descriptors, could not receive, and
+   * closed it (the client sees its connection close). The lane moves on, but sends nothing for
+   * a while (50 ms, doubling to 2 s while it goes on), so that the worker can free descriptors
+   * and the others take the connections. Before, the lane waited for an ACK that never came and
+   * the queue grew for ever (found by the descriptor-limit flood test under load).
+   */
+  #dropped(lane: Lane): void {
+    const child = lane.child;
+    acknowledge(lane);
+    this.#handoffsLost++;
+    lane.dropped++;
+    const pauseMs = Math.min(2_000, 50 * 2 ** (lane.dropped - 1));
+    this.#log.warn(
+      { worker: lane.worker, lost: this.#handoffsLost, pausedMs: pauseMs },
+      "a worker out of descriptors could not take a connection; it was closed",
+    );
+    lane.free = false;
+    setTimeout(() => {
+      if (lane.child !== child) return;
+      lane.free = lane.unacked.length === 0;
+      this.#pump();
+    }, pauseMs).unref();
   }
 
   /** A worker exited: whatever it had not acknowledged goes to another worker. */

@@ -23,6 +23,10 @@ export interface Lane extends Candidate {
   readonly unacked: (Pending | null)[];
   /** Connection handles sent to this incarnation of the worker. */
   sent: number;
+  /** NODE_HANDLE_NACKs for the oldest handle message (child_process retransmits, then drops). */
+  nacks: number;
+  /** Handle messages child_process gave up on in a row (the worker was out of descriptors). */
+  dropped: number;
 }
 
 export function newLane(id: number): Lane {
@@ -37,6 +41,8 @@ export function newLane(id: number): Lane {
     busySince: 0,
     unacked: [],
     sent: 0,
+    nacks: 0,
+    dropped: 0,
   };
 }
 
@@ -49,6 +55,8 @@ export function resetLane(lane: Lane, child: ChildProcess, worker: number): void
   lane.stalled = false;
   lane.load = 0;
   lane.sent = 0;
+  lane.nacks = 0;
+  lane.dropped = 0;
 }
 
 /** A message carrying a handle (`conn` when it is a connection the primary still owns) is sent. */
@@ -58,8 +66,12 @@ export function occupy(lane: Lane, conn: Pending | null): void {
   lane.free = false;
 }
 
-/** The worker acknowledged the oldest handle message; returns its connection, if any. */
+/**
+ * The oldest handle message is done with: the worker acknowledged it, or child_process gave up
+ * on it (see nacked); returns its connection, if any.
+ */
 export function acknowledge(lane: Lane): Pending | null | undefined {
+  lane.nacks = 0;
   const conn = lane.unacked.shift();
   if (lane.unacked.length === 0) {
     lane.free = true;
@@ -68,4 +80,21 @@ export function acknowledge(lane: Lane): Pending | null | undefined {
     lane.busySince = Date.now();
   }
   return conn;
+}
+
+/**
+ * child_process retransmits a handle the worker could not receive (NODE_HANDLE_NACK: no free
+ * descriptor there) this many times, then closes it and moves on without any ACK
+ * (lib/internal/child_process.js, MAX_HANDLE_RETRANSMISSIONS).
+ */
+export const MAX_RETRANSMISSIONS = 3;
+
+/**
+ * The worker could not take the oldest handle message. True when child_process has given up on
+ * it (closed the handle, sent the next): the lane must move on as if it had been acknowledged,
+ * or it waits for ever for an ACK that never comes.
+ */
+export function nacked(lane: Lane): boolean {
+  lane.nacks++;
+  return lane.nacks > MAX_RETRANSMISSIONS;
 }

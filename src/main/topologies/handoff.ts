@@ -67,6 +67,7 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
       ...supervisor.metrics(),
       queued: dispatcher.queued,
       acceptErrors: dispatcher.acceptErrors,
+      handoffsLost: dispatcher.handoffsLost,
       handoffSeconds: dispatcher.handoffSeconds,
     }),
     async stop(ms) {
