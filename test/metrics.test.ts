@@ -30,9 +30,13 @@ describe("/metrics", () => {
       dgram.send("udp", s.listening.udp as number, HOST);
       await answer;
       dgram.close();
-      // Workers report every second; the single loop is read at the scrape.
+      // Workers report every second, each on its own clock (the single loop is read at the
+      // scrape): wait for the reports that carry the connections and the one with the datagram.
+      const reported = (m: Map<string, number>) =>
+        sum(m, "echoplex_connections_total") >= 6 &&
+        sum(m, "echoplex_udp_datagrams_total", 'outcome="answered"') >= 1;
       let samples = (await scrape(s)).samples;
-      for (let i = 0; i < 40 && sum(samples, "echoplex_connections_total") < 6; i++) {
+      for (let i = 0; i < 100 && !reported(samples); i++) {
         await sleep(100);
         samples = (await scrape(s)).samples;
       }
