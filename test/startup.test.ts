@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { CLI } from "../bench/lib/server.ts";
 import { sleep } from "./helpers/server.ts";
 
@@ -31,17 +31,23 @@ function start(args: readonly string[]) {
   return { proc, exited, output: () => out };
 }
 
-async function untilCaught(pid: number): Promise<void> {
+/**
+ * A handoff server that has installed its signal handlers and not yet printed "listening",
+ * sent `signal` right then.
+ */
+async function signalledWhileStarting(t: TestContext, signal: NodeJS.Signals, level: string) {
+  const s = start(["--mode", "handoff", "--workers", "2", "--log-level", level]);
+  t.after(() => s.proc.kill("SIGKILL"));
+  const pid = s.proc.pid as number;
   for (let i = 0; i < 1000 && !catchesSighup(pid); i++) await sleep(2);
+  assert.equal(s.output().includes('"msg":"listening"'), false, "sent before the listening line");
+  s.proc.kill(signal);
+  return s;
 }
 
 describe("signals while starting", () => {
   it("SIGHUP before the listening line is ignored with a warning; the server comes up", async (t) => {
-    const s = start(["--mode", "handoff", "--workers", "2", "--log-level", "warn"]);
-    t.after(() => s.proc.kill("SIGKILL"));
-    await untilCaught(s.proc.pid as number);
-    assert.equal(s.output().includes('"msg":"listening"'), false, "sent before the listening line");
-    s.proc.kill("SIGHUP");
+    const s = await signalledWhileStarting(t, "SIGHUP", "warn");
     for (let i = 0; i < 500 && !s.output().includes('"msg":"listening"'); i++) await sleep(20);
     assert.match(s.output(), /"msg":"listening"/);
     assert.match(s.output(), /SIGHUP ignored: the server is still starting/);
@@ -49,11 +55,7 @@ describe("signals while starting", () => {
   });
 
   it("SIGTERM before the listening line stops the server once it is up, exit 0", async (t) => {
-    const s = start(["--mode", "handoff", "--workers", "2", "--log-level", "info"]);
-    t.after(() => s.proc.kill("SIGKILL"));
-    await untilCaught(s.proc.pid as number);
-    assert.equal(s.output().includes('"msg":"listening"'), false, "sent before the listening line");
-    s.proc.kill("SIGTERM");
+    const s = await signalledWhileStarting(t, "SIGTERM", "info");
     assert.equal(await s.exited, 0);
     assert.equal(s.output().includes('"msg":"listening"'), false, "never announced");
     assert.match(s.output(), /"msg":"stopped"/);
