@@ -269,5 +269,6 @@ describe("WebSocket with --offload", () => {
       return texts.length >= 40 ? texts : undefined;
     });
     assert.deepEqual(got, sent);
+    socket.destroy(); // now, not after the server's stop: its drain would wait for this client
   });
 });

@@ -164,6 +164,7 @@ describe("rolling restart (SIGHUP)", () => {
     const echoed = once(kept, "data");
     kept.write("still here");
     assert.equal(String((await echoed)[0]), "still here");
+    kept.destroy(); // before the server's stop, whose drain would wait for it
   });
 
   it("a SIGHUP during a restart is ignored, with a warning; /readyz says why it is 503", async (t) => {

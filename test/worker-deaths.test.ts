@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { listenError } from "../src/errors.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { ownerOf } from "./helpers/owners.ts";
-import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
+import { childPids, logged, serve, waitFor } from "./helpers/server.ts";
 import { serveTlsFiles, TLS } from "./helpers/tls.ts";
 
 describe("supervision", () => {
@@ -40,14 +40,14 @@ describe("supervision", () => {
   }
 
   it("a worker sent SIGTERM alone drains its connections, exits and is replaced", async (t) => {
-    const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
+    const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "debug"]);
     const socket = await open(server.port);
     t.after(() => socket.destroy());
     await roundTrip(socket, random(10));
     const owner = ownerOf(server.port, socket.localPort as number, childPids(server.pid));
     assert.ok(owner > 0);
     process.kill(owner, "SIGTERM");
-    await sleep(100);
+    await logged(server, "worker draining: handed nothing new"); // the primary knows
     const payload = random(5000);
     assert.deepEqual(await roundTrip(socket, payload), payload, "still echoes while draining");
     // The draining worker is handed nothing new.
@@ -67,6 +67,7 @@ describe("supervision", () => {
     });
     const again = random(100);
     assert.deepEqual(await echoThrough(server.port, again), again);
+    for (const s of fresh) s.destroy(); // before the server's stop, whose drain would wait
   });
 
   it("replaces a worker that crashed after serving every time: no number of crashes stops the server", async (t) => {

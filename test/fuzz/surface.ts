@@ -119,21 +119,25 @@ export async function fuzz<T>(
   const server = await serve(t, ["--mode", "handoff", "--workers", "1", ...surface.args]);
   const health = new Health(server, surface.tls === true);
   await health.open();
-  t.after(() => health.close());
+  // Closed before the server stops (t.after hooks run first to last): a drain would wait for it.
   let cases = 0;
-  await fc.assert(
-    fc.asyncProperty(surface.cases, async (c) => {
-      cases++;
-      await surface.send(server, c);
-      await health.check();
-    }),
-    {
-      seed: o.seed,
-      numRuns: o.ms === undefined ? (o.numRuns ?? 100) : Number.MAX_SAFE_INTEGER,
-      ...(o.ms === undefined ? {} : { interruptAfterTimeLimit: o.ms }),
-      endOnFailure: true,
-    },
-  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(surface.cases, async (c) => {
+        cases++;
+        await surface.send(server, c);
+        await health.check();
+      }),
+      {
+        seed: o.seed,
+        numRuns: o.ms === undefined ? (o.numRuns ?? 100) : Number.MAX_SAFE_INTEGER,
+        ...(o.ms === undefined ? {} : { interruptAfterTimeLimit: o.ms }),
+        endOnFailure: true,
+      },
+    );
+  } finally {
+    health.close();
+  }
   if ((await restarts(server)) !== 0) throw new Error(`${surface.name}: a worker was replaced`);
   return { cases };
 }

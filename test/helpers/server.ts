@@ -23,18 +23,45 @@ export async function serve(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Poll `check` until it returns a value that is not undefined, or fail after `ms`. */
+/** Poll `check` (sync or async) until it gives a value that is not undefined; fail after `ms`. */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined,
+  check: () => T | undefined | Promise<T | undefined>,
   ms = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
+  }
+}
+
+/** The first log line whose `msg` is `msg`, once the server (or a worker) has printed it. */
+export function logged(server: RunningServer, msg: string): Promise<Record<string, unknown>> {
+  return waitFor(`the "${msg}" line`, () => server.lines.find((l) => l.msg === msg));
+}
+
+/**
+ * Poll `read` until its value has not changed for `quietMs` (a client's queue the server stopped
+ * taking from, say), and return that value; fail after `ms`.
+ */
+export async function settled(
+  what: string,
+  read: () => number,
+  quietMs = 250,
+  ms = 10_000,
+): Promise<number> {
+  const deadline = Date.now() + ms;
+  let value = read();
+  let since = Date.now();
+  for (;;) {
+    await sleep(20);
+    const now = read();
+    if (now !== value) [value, since] = [now, Date.now()];
+    else if (Date.now() - since >= quietMs) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} to settle`);
   }
 }
 
