@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { open } from "./helpers/client.ts";
-import { childPids, serve, sleep } from "./helpers/server.ts";
+import { childPids, logged, serve } from "./helpers/server.ts";
 
 interface Reading {
   readonly status: number;
@@ -78,12 +78,14 @@ describe("admin port", () => {
   });
 
   it("says not ready (503) as soon as a drain begins, while /healthz stays 200", async (t) => {
-    const s = await serve(t, ["--mode", "handoff", "--workers", "2", "--drain-timeout", "5"]);
+    const s = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--drain-timeout", "5", "--log-level", "info"],
+    ]);
     const admin = s.listening.admin as number;
     const held = await open(s.port); // keeps the drain going
     held.on("error", () => {});
     const exited = s.stop("SIGTERM");
-    await sleep(200);
+    await logged(s, "draining");
     const ready = await get(admin, "/readyz");
     assert.deepEqual(ready, { status: 503, body: { ready: false, reason: "draining" } });
     assert.equal((await get(admin, "/healthz")).status, 200);

@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { MODES } from "../src/main/config.ts";
 import { HOST, open, random, roundTrip } from "./helpers/client.ts";
-import { serve, sleep } from "./helpers/server.ts";
+import { logged, serve, sleep } from "./helpers/server.ts";
 
 /** Resolves once a new connection to `port` is refused. */
 async function refused(port: number, ms = 5_000): Promise<void> {
@@ -38,7 +38,7 @@ function closed(socket: Socket): Promise<void> {
 
 /** A server that the test stops itself; stopped (or killed) at the end should the test fail first. */
 function startMode(t: TestContext, mode: string, drainTimeout: number) {
-  const args = ["--mode", mode, "--workers", "2", "--log-level", "warn"];
+  const args = ["--mode", mode, "--workers", "2", "--log-level", "info"];
   return serve(t, [...args, "--drain-timeout", String(drainTimeout)]);
 }
 
@@ -81,7 +81,7 @@ describe("drain", () => {
     socket.on("error", () => {});
     await roundTrip(socket, random(10));
     const exit = server.stop("SIGINT");
-    await sleep(100);
+    await logged(server, "draining"); // two signals sent at once can arrive as one
     const started = Date.now();
     server.proc.kill("SIGINT");
     assert.deepEqual(await exit, { code: 1, signal: null });
@@ -95,9 +95,9 @@ describe("drain", () => {
     socket.on("error", () => {});
     await roundTrip(socket, random(10));
     const exit = server.stop("SIGTERM");
-    await sleep(100);
+    await logged(server, "draining"); // two signals sent at once can arrive as one
     server.proc.kill("SIGTERM");
-    await sleep(300);
+    await sleep(300); // time for a wrong exit to happen: there is no event for "ignored"
     const payload = random(1000);
     assert.deepEqual(await roundTrip(socket, payload), payload, "still draining, still echoing");
     socket.end();

@@ -14,7 +14,6 @@ import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
 import { Listener } from "../src/main/handoff/listener.ts";
 import { Spill } from "../src/main/handoff/spill.ts";
 import type { ToWorker } from "../src/messages.ts";
-import { sleep } from "./helpers/server.ts";
 
 class FakeHandle implements TcpHandle {
   onconnection: TcpHandle["onconnection"] = null;
@@ -130,13 +129,17 @@ describe("spill", () => {
     spill.stop();
   });
 
-  it("writes off a grant that is never returned, so the primary accepts again", async () => {
+  it("writes off a grant that is never returned, so the primary accepts again", (t) => {
+    t.mock.timers.enable({ apis: ["setInterval", "Date"], now: 1e12 }); // (0 means "no grant")
     const { listener, spare } = listenerWithSpare();
     const a = worker(0, 0);
     let ended = 0;
     const spill = new Spill("echo", [a.lane], listener, log, () => ended++);
     spill.start(2);
-    await sleep(400);
+    t.mock.timers.tick(250);
+    assert.equal(ended, 0, "still waiting at 250 ms");
+    assert.equal(spare.polling, false);
+    t.mock.timers.tick(50); // the watchdog's next look, past 250 ms
     assert.equal(ended, 1);
     assert.equal(spare.polling, true);
     spill.stop();
@@ -174,15 +177,19 @@ describe("accept errors in the handoff primary", () => {
     return { dispatcher, polled, spare };
   }
 
-  it("EMFILE: stops accepting for a back-off, then accepts again on the spare", async () => {
+  it("EMFILE: stops accepting for a back-off, then accepts again on the spare", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1e12 });
     const { dispatcher, polled, spare } = dispatcherWithSpare();
     polled.onconnection?.(-constants.errno.EMFILE, undefined);
     assert.equal(polled.closed, true, "the polled copy is closed: no accept, no busy loop");
     assert.equal(spare.polling, false);
     assert.equal(dispatcher.acceptErrors, 1);
-    await sleep(120); // the first back-off is 50 ms
+    t.mock.timers.tick(49);
+    assert.equal(spare.polling, false, "the first back-off is 50 ms");
+    t.mock.timers.tick(1);
     assert.equal(spare.polling, true, "accepting again on the spare");
     assert.equal(spare.backlog, 99);
+    t.mock.timers.reset();
     await dispatcher.stop();
   });
 

@@ -201,6 +201,7 @@ export class Dispatcher {
       case "draining":
         // It finishes what it has; what is still in flight to it is acknowledged as usual.
         lane.ready = false;
+        this.#log.debug({ worker: lane.id }, "worker draining: handed nothing new");
         return;
       case "ready":
       case "failed":
