@@ -23,6 +23,7 @@ import type { ByteBudget } from "./byte-budget.ts";
 import { describeRequest, type Served, wantsJson } from "./describe-request.ts";
 import type { Faults } from "./faults.ts";
 import { clientErrorHandler } from "./http-errors.ts";
+import { ignore } from "./ignore.ts";
 import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
@@ -267,4 +268,3 @@ function closeWith(res: ServerResponse, status: number, text: string): void {
 function describes(req: IncomingMessage): boolean {
   return req.method === "GET" || req.method === "HEAD" || wantsJson(req);
 }
-function ignore(): void {}

@@ -12,6 +12,7 @@ import { isIPv6 } from "node:net";
 import { listenError } from "../errors.ts";
 import type { UdpCounts } from "../messages.ts";
 import type { Faults } from "./faults.ts";
+import { ignore } from "./ignore.ts";
 import { SourceLimiter } from "./rate-limit.ts";
 import { LoopGuard } from "./udp-loop.ts";
 import type { Work } from "./work.ts";
@@ -157,5 +158,3 @@ export class UdpEcho {
     this.stats.answered++;
   }
 }
-
-function ignore(): void {}

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { Connections } from "./connections.ts";
 import type { Faults } from "./faults.ts";
+import { ignore } from "./ignore.ts";
 import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
 
@@ -49,7 +50,6 @@ interface Ordered extends WebSocket {
 }
 const SETTLED = Promise.resolve();
 
-function ignore(): void {}
 function wsErrorCounter(tally: Tally): (err: Error & { code?: string }) => void {
   return (err) => {
     if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") tally.limits.maxMessage++;
