@@ -226,25 +226,59 @@ export type FromWorker =
   | DrainingMessage
   | FailedMessage;
 
-function hasType(value: unknown): value is { t: unknown } {
-  return typeof value === "object" && value !== null && "t" in value;
+/** What a field must hold: a JS type, or one of the services. */
+type Kind = "number" | "string" | "boolean" | "object" | "service";
+/** For each message type, every field but `t` and its kind (the compiler checks it lists all). */
+type Shapes<M extends { t: string }> = {
+  readonly [T in M["t"]]: { readonly [K in Exclude<keyof Extract<M, { t: T }>, "t">]-?: Kind };
+};
+
+const TO_WORKER: Shapes<ToWorker> = {
+  conn: { s: "service" },
+  accept: { s: "service", maxOpen: "number", ms: "number" },
+  dup: { s: "service" },
+  drain: { ms: "number" },
+};
+const FROM_WORKER: Shapes<FromWorker> = {
+  ready: { ports: "object" },
+  load: { open: "number", received: "number" },
+  stats: { stats: "object" },
+  spilled: {
+    s: "service",
+    accepted: "number",
+    full: "boolean",
+    open: "number",
+    received: "number",
+  },
+  dup: { s: "service" },
+  draining: {},
+  failed: { code: "string", message: "string" },
+};
+
+function holds(value: unknown, kind: Kind): boolean {
+  if (kind === "service") return value === "echo" || value === "http";
+  return typeof value === kind && value !== null;
 }
 
-const TO_WORKER: ReadonlySet<unknown> = new Set(["conn", "accept", "dup", "drain"]);
-const FROM_WORKER: ReadonlySet<unknown> = new Set([
-  "ready",
-  "load",
-  "stats",
-  "spilled",
-  "dup",
-  "draining",
-  "failed",
-]);
+/** Has `value` the type tag and every field of one of `shapes`' messages? */
+function fits(value: unknown, shapes: Readonly<Record<string, Readonly<Record<string, Kind>>>>) {
+  if (typeof value !== "object" || value === null) return false;
+  const message = value as Record<string, unknown>;
+  const t = message.t;
+  if (typeof t !== "string" || !Object.hasOwn(shapes, t)) return false;
+  const shape = shapes[t] as Readonly<Record<string, Kind>>;
+  for (const key in shape) if (!holds(message[key], shape[key] as Kind)) return false;
+  return true;
+}
 
-/** IPC also carries node:cluster's own messages; these guards keep only ours. */
+/**
+ * IPC also carries node:cluster's own messages, and a worker thread's port whatever is posted to
+ * it; these guards keep only ours, and only whole: a message with a missing or mistyped field is
+ * dropped rather than half-read.
+ */
 export function isToWorker(value: unknown): value is ToWorker {
-  return hasType(value) && TO_WORKER.has(value.t);
+  return fits(value, TO_WORKER);
 }
 export function isFromWorker(value: unknown): value is FromWorker {
-  return hasType(value) && FROM_WORKER.has(value.t);
+  return fits(value, FROM_WORKER);
 }
