@@ -13,11 +13,11 @@
 import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Logger } from "../../log.ts";
-import type { ConnMessage, FromWorker, Service } from "../../messages.ts";
+import type { FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
 import { handoffHistogram } from "../metrics.ts";
 import { pick } from "./balancer.ts";
-import type { Pending, RawHandle, TcpHandle } from "./handles.ts";
+import { CONN, type Pending, type RawHandle, sendHandle, type TcpHandle } from "./handles.ts";
 import { acknowledge, type Lane, nacked, newLane, occupy, resetLane } from "./lane.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
@@ -29,11 +29,6 @@ const BACKOFF_MAX_MS = 2_000;
 const SPILL_QUEUE_PER_WORKER = 2;
 /** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
 const STALL_MS = 100;
-/** One message object per service, sent with every connection (serialized, never mutated). */
-const CONN: Readonly<Record<Service, ConnMessage>> = {
-  echo: { t: "conn", s: "echo" },
-  http: { t: "conn", s: "http" },
-};
 
 /** The listening sockets: TCP echo, and HTTP when it is on. */
 export interface Listeners {
@@ -292,7 +287,7 @@ export class Dispatcher {
     occupy(lane, conn);
     lane.sent++;
     lane.load++;
-    child.send(CONN[conn.service], conn.handle as never, undefined, (err) => {
+    sendHandle(child, CONN[conn.service], conn.handle, (err) => {
       if (err === null) return;
       // The send failed (the channel closed under us). If the exit handler has not already
       // taken the handle back, do it here, so the connection is never dropped silently.
@@ -318,6 +313,6 @@ export class Dispatcher {
     const listener = this.#listeners.get(service)?.requestSpare(lane.id);
     if (listener === null || listener === undefined) return;
     occupy(lane, null);
-    lane.child.send({ t: "dup", s: service }, listener as never);
+    sendHandle(lane.child, { t: "dup", s: service }, listener);
   }
 }

@@ -3,7 +3,8 @@
  * of a Server or Socket and child_process sends them as-is ("net.Native"); node:cluster's
  * round-robin scheduler uses them the same way. Typed here, once, as far as we use them.
  */
-import type { Service } from "../../messages.ts";
+import type { ChildProcess } from "node:child_process";
+import type { ConnMessage, Service, ToWorker } from "../../messages.ts";
 
 export interface RawHandle {
   close(): void;
@@ -23,3 +24,23 @@ export interface TcpHandle extends RawHandle {
   /** Start listening and polling; returns 0 or a negative errno. */
   listen(backlog: number): number;
 }
+
+/**
+ * The handoff primary's one way to write to a worker: a message of the contract and the handle
+ * it carries (a connection for `conn`, a listener copy for `accept` and `dup`). child_process
+ * types the handle as a Socket or Server but sends raw handles as they are: hence the one cast.
+ */
+export function sendHandle(
+  child: ChildProcess,
+  message: ToWorker,
+  handle: RawHandle,
+  done?: (err: Error | null) => void,
+): void {
+  child.send(message, handle as never, undefined, done);
+}
+
+/** One message object per service, sent with every connection (serialized, never mutated). */
+export const CONN: Readonly<Record<Service, ConnMessage>> = {
+  echo: { t: "conn", s: "echo" },
+  http: { t: "conn", s: "http" },
+};

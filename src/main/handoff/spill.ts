@@ -7,6 +7,7 @@
 import type { Logger } from "../../log.ts";
 import type { AcceptMessage, Service } from "../../messages.ts";
 import { grantSize } from "./balancer.ts";
+import { sendHandle } from "./handles.ts";
 import { type Lane, occupy } from "./lane.ts";
 import type { Listener } from "./listener.ts";
 
@@ -108,7 +109,7 @@ export class Spill {
       maxOpen: lane.load + room,
       ms: SPILL_MS,
     };
-    child.send(accept, spare as never);
+    sendHandle(child, accept, spare);
     return true;
   }
 
