@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EchoplexError } from "../src/errors.ts";
 import { number, parseFlags, runMain, text, toggle } from "./lib/args.ts";
-import { startServer, treeCpuSeconds } from "./lib/server.ts";
+import { treeCpuSeconds } from "./lib/proc.ts";
+import { startServer } from "./lib/server.ts";
 import { median } from "./lib/stats.ts";
 import { describeMachine, machine } from "./runner/machine.ts";
 

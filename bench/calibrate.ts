@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { number, parseFlags, runMain, text } from "./lib/args.ts";
-import { treeCpuSeconds } from "./lib/server.ts";
+import { treeCpuSeconds } from "./lib/proc.ts";
 import { median } from "./lib/stats.ts";
 import { runExternal } from "./load/external.ts";
 import { type LoadOptions, type LoadReport, runLoad } from "./load/run.ts";

@@ -1,7 +1,7 @@
 /** The bench's arithmetic: histogram merging, medians and ratios, CPU per unit, flags, order. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { threadCores, treeThreadCpu } from "../bench/lib/server.ts";
+import { threadCores, treeThreadCpu } from "../bench/lib/proc.ts";
 import { coresUsed, cpuMicrosPer, median, ratio, spread } from "../bench/lib/stats.ts";
 import {
   createHistogram,

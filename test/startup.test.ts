@@ -5,15 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { describe, it, type TestContext } from "node:test";
+import { statusField } from "../bench/lib/proc.ts";
 import { CLI } from "../bench/lib/server.ts";
 import { sleep } from "./helpers/server.ts";
 
 /** SIGHUP (signal 1) is caught: its bit is set in the process's caught-signal mask. */
 function catchesSighup(pid: number): boolean {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0";
+  const mask = statusField(pid, "SigCgt") ?? "0";
   return (BigInt(`0x${mask}`) & 1n) === 1n;
 }
 

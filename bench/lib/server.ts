@@ -3,7 +3,6 @@
  * benchmarks and by the tests, so both drive the server exactly as a user does.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LINES } from "../../src/log.ts";
 
@@ -92,95 +91,4 @@ export function startServer(
       reject(new Error(`server exited (code ${code}) before listening: ${stderr}`));
     });
   });
-}
-
-/** Pids of a process's children (Linux /proc). */
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user + system) used so far by a process and all its descendants still alive. */
-export function treeCpuSeconds(pid: number): number {
-  let total = 0;
-  try {
-    // Fields after the command name: state is 3rd, utime 14th, stime 15th (1-based, whole line).
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-  for (const child of childPids(pid)) total += treeCpuSeconds(child);
-  return total;
-}
-
-/** CPU seconds of one thread, by "pid/tid", with the thread's name (Node names its threads). */
-export type ThreadCpu = Map<string, { readonly name: string; readonly seconds: number }>;
-
-/** Every thread of `pid` and of its descendants: name and CPU seconds so far. */
-export function treeThreadCpu(pid: number, out: ThreadCpu = new Map()): ThreadCpu {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-      out.set(`${pid}/${tid}`, { name, seconds });
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  for (const child of childPids(pid)) treeThreadCpu(child, out);
-  return out;
-}
-
-/** Where a server's CPU went over a window, in cores. */
-export interface ThreadCores {
-  /** The busiest event loop (a process's or a worker thread's main thread). */
-  readonly busiestLoop: number;
-  /** Every event loop together. */
-  readonly loops: number;
-  /** Worker threads: piscina pool threads, or the echo threads of threads mode. */
-  readonly workerThreads: number;
-  /** Everything else: V8's helpers, libuv's pool, ... */
-  readonly other: number;
-}
-
-/** Cores per kind of thread between two samples `seconds` apart. */
-export function threadCores(before: ThreadCpu, after: ThreadCpu, seconds: number): ThreadCores {
-  let busiest = 0;
-  let loops = 0;
-  let workers = 0;
-  let other = 0;
-  for (const [key, t] of after) {
-    const used = t.seconds - (before.get(key)?.seconds ?? 0);
-    if (t.name === "MainThread") {
-      loops += used;
-      busiest = Math.max(busiest, used);
-    } else if (t.name === "WorkerThread") workers += used;
-    else other += used;
-  }
-  const cores = (x: number) => (seconds > 0 ? Math.round((x / seconds) * 100) / 100 : 0);
-  return {
-    busiestLoop: cores(busiest),
-    loops: cores(loops),
-    workerThreads: cores(workers),
-    other: cores(other),
-  };
 }

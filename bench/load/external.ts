@@ -6,16 +6,9 @@
  * errors=N mismatches=N`. Its CPU is read from this process's waited-for children.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { waitedChildrenCpuSeconds } from "../lib/proc.ts";
 import type { LoadOptions, LoadReport, WindowHooks } from "./run.ts";
 import { loadHeader, SATURATED, workloadOf } from "./run.ts";
-
-/** CPU seconds of this process's children that have been waited for (Linux /proc). */
-function waitedChildrenCpuSeconds(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in clock ticks
-}
 
 export async function runExternal(
   command: string,

@@ -6,13 +6,13 @@
 
 import { LINES } from "../../src/log.ts";
 import {
-  startServer,
   type ThreadCores,
   type ThreadCpu,
   threadCores,
   treeCpuSeconds,
   treeThreadCpu,
-} from "../lib/server.ts";
+} from "../lib/proc.ts";
+import { startServer } from "../lib/server.ts";
 
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
 import { runExternal } from "../load/external.ts";

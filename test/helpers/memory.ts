@@ -1,6 +1,5 @@
 /** Server memory as the kernel sees it: the resident set of a process and its children. */
-import { readFileSync } from "node:fs";
-import { childPids } from "./server.ts";
+import { childPids, statusField } from "../../bench/lib/proc.ts";
 
 export const MiB = 2 ** 20;
 
@@ -8,12 +7,7 @@ export const MiB = 2 ** 20;
 export function treeRss(pid: number): number {
   let total = 0;
   for (const p of [pid, ...childPids(pid)]) {
-    try {
-      const status = readFileSync(`/proc/${p}/status`, "utf8");
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      // exited meanwhile
-    }
+    total += Number.parseInt(statusField(p, "VmRSS") ?? "0", 10) * 1024; // "1234 kB"
   }
   return total;
 }

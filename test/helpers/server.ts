@@ -1,7 +1,8 @@
 import { after, before, type TestContext } from "node:test";
 import { type RunningServer, startServer } from "../../bench/lib/server.ts";
 
-export { childPids, type RunningServer } from "../../bench/lib/server.ts";
+export { childPids } from "../../bench/lib/proc.ts";
+export type { RunningServer } from "../../bench/lib/server.ts";
 
 type WithCleanup = TestContext | { after(fn: () => unknown): void };
 
