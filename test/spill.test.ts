@@ -9,27 +9,11 @@ import { constants } from "node:os";
 import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
 import { Dispatcher } from "../src/main/handoff/dispatcher.ts";
-import type { TcpHandle } from "../src/main/handoff/handles.ts";
 import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
 import { Listener } from "../src/main/handoff/listener.ts";
 import { Spill } from "../src/main/handoff/spill.ts";
 import type { ToWorker } from "../src/messages.ts";
-
-class FakeHandle implements TcpHandle {
-  onconnection: TcpHandle["onconnection"] = null;
-  closed = false;
-  polling = false;
-  backlog = 0;
-  close(): void {
-    this.closed = true;
-    this.polling = false;
-  }
-  listen(backlog: number): number {
-    this.polling = true;
-    this.backlog = backlog;
-    return 0;
-  }
-}
+import { FakeHandle } from "./helpers/handoff-fakes.ts";
 
 function worker(id: number, load: number): { lane: Lane; sent: ToWorker[] } {
   const sent: ToWorker[] = [];

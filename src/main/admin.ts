@@ -29,7 +29,8 @@ export interface Admin {
 export function notReady(s: AdminStatus): string | undefined {
   if (s.draining) return "draining";
   if (s.restarting) return "rolling restart";
-  if (s.workers.ready === 0) return "no worker is ready";
+  if (s.workers.ready === 0)
+    return s.workers.outOfDescriptors ? "workers out of descriptors" : "no worker is ready";
   return undefined;
 }
 

@@ -133,14 +133,14 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
   }
   new Counter({
     name: "echoplex_primary_errors_total",
-    help: "handoff: the primary's own errors by kind: accept, handoff-lost (a worker out of descriptors could not take a connection, which was closed)",
+    help: "handoff: the primary's own errors by kind: accept, handoff-refused (a worker out of descriptors could not take a handle; it went to another worker)",
     labelNames: ["kind"],
     registers: [registry],
     collect() {
       this.reset();
       const s = source();
       this.inc({ kind: "accept" }, s.acceptErrors ?? 0);
-      this.inc({ kind: "handoff-lost" }, s.handoffsLost ?? 0);
+      this.inc({ kind: "handoff-refused" }, s.handoffsRefused ?? 0);
     },
   });
   const handoff = source().handoffSeconds;

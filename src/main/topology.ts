@@ -5,6 +5,8 @@ import type { Ports, WorkerStats } from "../messages.ts";
 export interface WorkerCount {
   readonly ready: number;
   readonly of: number;
+  /** handoff: workers backing off after refusing a handle, out of descriptors (not in `ready`). */
+  readonly outOfDescriptors?: number;
 }
 
 /** What /metrics reads from a topology. */
@@ -17,8 +19,8 @@ export interface TopologyMetrics {
   readonly queued?: number;
   /** handoff: the primary's accept errors (workers count theirs in their stats). */
   readonly acceptErrors?: number;
-  /** handoff: connections dropped because their worker had no descriptor to take them. */
-  readonly handoffsLost?: number;
+  /** handoff: handles a worker out of descriptors refused (NACK); each went to another worker. */
+  readonly handoffsRefused?: number;
   /** handoff: accept-to-worker times (the dispatcher's histogram, registered once). */
   readonly handoffSeconds?: Histogram;
 }

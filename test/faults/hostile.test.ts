@@ -9,7 +9,8 @@ import { describe, it } from "node:test";
 import { startServer } from "../../bench/lib/server.ts";
 import { echoThrough, HOST, random } from "../helpers/client.ts";
 import { exchange, once, statuses } from "../helpers/http.ts";
-import { childPids, serve, sleep } from "../helpers/server.ts";
+import { scrape, sum } from "../helpers/metrics.ts";
+import { childPids, serve, sleep, waitFor } from "../helpers/server.ts";
 
 const ATTACKS: readonly [string, () => (string | Buffer)[], number[]][] = [
   ["random bytes", () => [random(4096)], [400]],
@@ -149,4 +150,72 @@ describe("faults: hostile clients", () => {
     assert.deepEqual(childPids(server.pid), workers, "no worker died");
     assert.equal(server.proc.exitCode, null, "the server is still running");
   });
+
+  it("a worker out of descriptors refuses handles: none is lost, /readyz says so, it serves again", async (t) => {
+    // Issue 12's recipe: one worker, no spill, 64 descriptors for the primary and the worker.
+    const server = await startServer(
+      ["--port", "0", "--admin", "0", "--mode", "handoff", "--workers", "1", "--spill", "off"],
+      {},
+      20_000,
+      undefined,
+      ["sh", "-c", 'ulimit -n 64 && exec "$@"', "sh"],
+    );
+    t.after(() => server.stop());
+    const admin = server.listening.admin as number;
+    const readyz = async () => (await fetch(`http://${HOST}:${admin}/readyz`)).json();
+    // One at a time, so that the primary's queue stays short: the primary shares the limit, and
+    // connections it cannot accept are closed at once (libuv's reserve descriptor).
+    const held: Awaited<ReturnType<typeof openAndSend>>[] = [];
+    const answered: boolean[] = [];
+    for (let i = 0; i < 50; i++) {
+      held.push(await openAndSend(server.port));
+      answered.push(await (held.at(-1) as (typeof held)[number]).echoed(200));
+    }
+    // Those the worker refused wait, open, in the primary's queue.
+    const waiting = held.filter((c, i) => !answered[i] && !c.socket.destroyed);
+    const closed = held.filter((c) => c.socket.destroyed).length;
+    t.diagnostic(
+      `${answered.filter(Boolean).length} of 50 served at once, ${closed} closed by the ` +
+        `primary's accept at its own limit, ${waiting.length} refused by the worker and waiting`,
+    );
+    assert.ok(
+      waiting.length > 0,
+      "the worker reached its descriptor limit (else nothing is tested)",
+    );
+    await waitFor("/readyz to say why", async () => {
+      const r = (await readyz()) as { reason?: string };
+      return r.reason === "workers out of descriptors" ? true : undefined;
+    });
+    // Free the worker's descriptors: every refused connection is delivered and answered.
+    for (const [i, c] of held.entries()) if (answered[i]) c.socket.destroy();
+    const late = await Promise.all(waiting.map((c) => c.echoed(10_000)));
+    assert.equal(late.filter(Boolean).length, waiting.length, "every refused connection served");
+    for (const c of waiting) c.socket.destroy();
+    const fresh = await Promise.all(Array.from({ length: 5 }, () => openAndSend(server.port)));
+    assert.deepEqual(await Promise.all(fresh.map((c) => c.echoed(5_000))), Array(5).fill(true));
+    for (const c of fresh) c.socket.destroy();
+    await waitFor(
+      "/readyz 200",
+      async () => ((await readyz()) as { ready: boolean }).ready || undefined,
+    );
+    const { samples } = await scrape(server);
+    assert.ok(sum(samples, "echoplex_primary_errors_total", 'kind="handoff-refused"') >= 1);
+    assert.equal(sum(samples, "echoplex_handoff_queue_depth"), 0);
+  });
 });
+
+/** A connection that has sent one byte; `echoed` says whether it came back within `ms`. */
+async function openAndSend(port: number) {
+  const socket = connect({ host: HOST, port });
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const back = new Promise<boolean>((resolve) => {
+    socket.once("data", () => resolve(true));
+    socket.once("close", () => resolve(false));
+  });
+  socket.write("x");
+  return {
+    socket,
+    echoed: (ms: number) => Promise.race([back, sleep(ms).then(() => false)]),
+  };
+}

@@ -11,20 +11,25 @@
  * - When the queue backs up, spill.ts lends the listener to the workers until the rush is over.
  */
 import type { ChildProcess } from "node:child_process";
-import { constants } from "node:os";
 import type { Logger } from "../../log.ts";
 import type { FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
 import { handoffHistogram } from "../metrics.ts";
+import { AcceptBackoff } from "./accept-backoff.ts";
 import { pick } from "./balancer.ts";
 import { CONN, type Pending, type RawHandle, sendHandle, type TcpHandle } from "./handles.ts";
-import { acknowledge, type Lane, nacked, newLane, occupy, resetLane } from "./lane.ts";
+import {
+  answered,
+  isConnection,
+  type Lane,
+  newLane,
+  occupy,
+  refusalPauseMs,
+  resetLane,
+} from "./lane.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
 
-const { errno } = constants;
-const BACKOFF_MIN_MS = 50;
-const BACKOFF_MAX_MS = 2_000;
 /** Queue length, per worker, at which the primary starts lending the listener (spill). */
 const SPILL_QUEUE_PER_WORKER = 2;
 /** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
@@ -48,12 +53,9 @@ export class Dispatcher {
   readonly #spills = new Map<Service, Spill>();
   #cursor = 0;
   #stopped = false;
-  /** Accept errors so far (for /metrics), the current back-off, and when one was last logged. */
-  #acceptErrors = 0;
-  /** Connections child_process dropped because a worker had no descriptor to take them. */
-  #handoffsLost = 0;
-  #backoffMs = 0;
-  #acceptLoggedAt = 0;
+  /** Handles a worker out of descriptors could not take (NACKed); each went elsewhere. */
+  #refused = 0;
+  readonly #accept: AcceptBackoff;
   #stallCheck: NodeJS.Timeout | undefined;
 
   /** From accept to the worker's acknowledgement, per connection handed off (/metrics). */
@@ -66,6 +68,7 @@ export class Dispatcher {
   ) {
     this.#policy = policy;
     this.#log = log;
+    this.#accept = new AcceptBackoff(log);
     for (const service of SERVICES) {
       const handle = listeners[service];
       if (handle === null) continue;
@@ -80,13 +83,19 @@ export class Dispatcher {
     }
   }
 
-  /** Accept errors on the listeners so far (for /metrics). */
-  get handoffsLost(): number {
-    return this.#handoffsLost;
+  /** Handles workers refused, out of descriptors, so far (for /metrics). */
+  get refused(): number {
+    return this.#refused;
   }
 
+  /** Workers backing off after refusing a handle: they get nothing now (for /readyz). */
+  get outOfDescriptors(): number {
+    return this.#lanes.filter((l) => l.child !== undefined && l.paused).length;
+  }
+
+  /** Accept errors on the listeners so far (for /metrics). */
   get acceptErrors(): number {
-    return this.#acceptErrors;
+    return this.#accept.errors;
   }
 
   /** Connections accepted and waiting for a worker's channel. */
@@ -109,57 +118,87 @@ export class Dispatcher {
     child.on("internalMessage", (message: { cmd?: string } | null) => {
       if (lane.child !== child) return;
       if (message?.cmd === "NODE_HANDLE_ACK") this.#acknowledged(lane);
-      else if (message?.cmd === "NODE_HANDLE_NACK" && nacked(lane)) this.#dropped(lane);
+      else if (message?.cmd === "NODE_HANDLE_NACK") this.#refusedBy(lane);
     });
     for (const service of this.#listeners.keys()) this.#askForSpare(service);
     this.#pump();
   }
 
   #acknowledged(lane: Lane): void {
-    lane.dropped = 0;
-    // The worker holds its own descriptor now; ours can go.
-    const conn = acknowledge(lane);
-    if (conn != null) {
-      conn.handle.close();
-      this.handoffSeconds.observe((performance.now() - conn.at) / 1000);
+    lane.refusals = 0;
+    const item = answered(lane);
+    if (item !== undefined && isConnection(item)) {
+      // The worker holds its own descriptor now; ours can go.
+      item.handle.close();
+      this.handoffSeconds.observe((performance.now() - item.at) / 1000);
     }
     if (lane.free) this.#pump();
   }
 
   /**
-   * child_process gave up on a handle the worker, out of descriptors, could not receive, and
-   * closed it (the client sees its connection close). The lane moves on, but sends nothing for
-   * a while (50 ms, doubling to 2 s while it goes on), so that the worker can free descriptors
-   * and the others take the connections. Before, the lane waited for an ACK that never came and
-   * the queue grew for ever (found by the descriptor-limit flood test under load).
+   * The worker, out of descriptors, could not take the oldest handle (NACK). The handle is still
+   * ours and open: a connection goes back to the head of the queue, a listener copy stays here.
+   * The lane sends nothing for a while (50 ms, doubling to 2 s while NACKs go on) so the worker
+   * can free descriptors and the others take the connections.
    */
-  #dropped(lane: Lane): void {
-    const child = lane.child;
-    acknowledge(lane);
-    this.#handoffsLost++;
-    lane.dropped++;
-    const pauseMs = Math.min(2_000, 50 * 2 ** (lane.dropped - 1));
-    this.#log.warn(
-      { worker: lane.worker, lost: this.#handoffsLost, pausedMs: pauseMs },
-      "a worker out of descriptors could not take a connection; it was closed",
-    );
+  #refusedBy(lane: Lane): void {
+    const item = answered(lane);
+    if (item === undefined) return;
+    this.#refused++;
+    lane.refusals++;
+    lane.paused = true;
     lane.free = false;
+    const pausedMs = refusalPauseMs(lane);
+    if (isConnection(item)) {
+      lane.sent--;
+      lane.load--;
+      this.#queue.unshift(item);
+    } else if (item.lent === "dup") {
+      this.#listeners.get(item.service)?.spareArrived(undefined);
+      this.#askForSpare(item.service);
+    } else {
+      this.#spills.get(item.service)?.returned(lane, 0, false);
+    }
+    this.#log.warn(
+      { worker: lane.worker, refused: this.#refused, pausedMs },
+      "a worker out of descriptors could not take a handle; it goes to another worker",
+    );
+    const child = lane.child;
     setTimeout(() => {
       if (lane.child !== child) return;
+      lane.paused = false;
       lane.free = lane.unacked.length === 0;
-      this.#pump();
-    }, pauseMs).unref();
+      this.#pump(); // connections first; a spare request may wait behind one
+      for (const service of this.#listeners.keys()) this.#askForSpare(service);
+    }, pausedMs).unref();
+    this.#pump();
   }
 
-  /** A worker exited: whatever it had not acknowledged goes to another worker. */
+  /**
+   * A worker exited. What it had not acknowledged goes to another worker, but only once its
+   * channel is closed: an ACK it sent before dying can still be in the pipe when 'exit' comes,
+   * and a connection it took (and may have read from) must not be handed out a second time.
+   */
   detach(child: ChildProcess): void {
     const lane = this.#byChild.get(child);
     if (lane === undefined) return;
-    this.#byChild.delete(child);
-    lane.child = undefined;
     lane.ready = false;
     lane.free = false;
-    const orphans = lane.unacked.splice(0).filter((c): c is Pending => c !== null);
+    const release = () => this.#release(lane, child);
+    if (!child.connected) {
+      release();
+      return;
+    }
+    child.once("disconnect", release);
+    // Should the channel outlive the process (a descendant holding it), do not wait for ever.
+    setTimeout(release, 1_000).unref();
+  }
+
+  #release(lane: Lane, child: ChildProcess): void {
+    if (this.#byChild.get(child) !== lane) return;
+    this.#byChild.delete(child);
+    lane.child = undefined;
+    const orphans = lane.unacked.splice(0).filter(isConnection);
     if (orphans.length > 0) {
       this.#log.warn(
         { worker: lane.worker, connections: orphans.length },
@@ -222,7 +261,7 @@ export class Dispatcher {
       this.#acceptFailed(status, service);
       return;
     }
-    this.#backoffMs = 0;
+    this.#accept.accepted();
     this.#queue.push({ handle, service, at: performance.now() });
     this.#pump();
     const queued = this.#queue.length;
@@ -231,33 +270,20 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * An accept error. Out of descriptors (EMFILE, ENFILE), libuv first accepts and closes the
-   * waiting connections with a descriptor it keeps in reserve, so one that reaches us means even
-   * that failed: rather than fail again on every wake-up, stop accepting for a while (doubling,
-   * 50 ms to 2 s, while it lasts) and leave new connections waiting in the backlog. Pausing needs
-   * the spare listener copy (as spill does); without one the error is only counted.
-   */
+  /** An accept error: counted; out of descriptors, accepting pauses (accept-backoff.ts). */
   #acceptFailed(status: number, service: Service): void {
-    this.#acceptErrors++;
-    const now = Date.now();
-    const outOfDescriptors = status === -errno.EMFILE || status === -errno.ENFILE;
-    let pausedMs = 0;
     const listener = this.#listeners.get(service);
-    if (outOfDescriptors && !this.#stopped && listener?.pause() === true) {
-      pausedMs = this.#backoffMs = Math.min(
-        BACKOFF_MAX_MS,
-        Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2),
-      );
-      setTimeout(() => {
-        if (this.#stopped) return;
-        listener.resume();
-        this.#askForSpare(service);
-      }, pausedMs);
-    }
-    if (now - this.#acceptLoggedAt < 1_000) return;
-    this.#acceptLoggedAt = now;
-    this.#log.warn({ status, service, errors: this.#acceptErrors, pausedMs }, "accept failed");
+    const pausedMs = this.#accept.failed(
+      status,
+      service,
+      () => !this.#stopped && listener?.pause() === true,
+    );
+    if (pausedMs === 0 || listener === undefined) return;
+    setTimeout(() => {
+      if (this.#stopped) return;
+      listener.resume();
+      this.#askForSpare(service);
+    }, pausedMs);
   }
 
   #pump(): void {
@@ -308,11 +334,11 @@ export class Dispatcher {
   /** Have a worker make the spare copy of `service`'s listener that spill lends out. */
   #askForSpare(service: Service): void {
     if (!this.#spills.has(service) || this.#stopped) return;
-    const lane = this.#lanes.find((l) => l.ready);
+    const lane = this.#lanes.find((l) => l.ready && !l.paused);
     if (lane?.child === undefined) return;
     const listener = this.#listeners.get(service)?.requestSpare(lane.id);
     if (listener === null || listener === undefined) return;
-    occupy(lane, null);
+    occupy(lane, { lent: "dup", service });
     sendHandle(lane.child, { t: "dup", s: service }, listener);
   }
 }

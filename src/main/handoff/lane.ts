@@ -1,11 +1,30 @@
 /**
  * What the handoff primary knows about one worker's IPC channel. Every message that carries a
- * handle occupies the channel until child_process's internal acknowledgement: `unacked` mirrors
- * that queue, in order, holding the connection handles the primary still owns.
+ * handle occupies the channel until child_process's internal answer, NODE_HANDLE_ACK or
+ * NODE_HANDLE_NACK, one per message and in order: `unacked` mirrors that queue.
+ *
+ * A NACK means the worker could not receive the descriptor (it is out of them). For the raw
+ * handles handoff sends ("net.Native"), child_process neither retransmits nor closes anything:
+ * the handle is still open in the primary and can go to another worker (test/nack.test.ts
+ * checks this Node does so).
  */
 import type { ChildProcess } from "node:child_process";
+import type { Service } from "../../messages.ts";
 import type { Candidate } from "./balancer.ts";
 import type { Pending } from "./handles.ts";
+
+/** A listener copy in flight: lent for direct accept (spill), or sent to be copied (spare). */
+export interface ListenerCopy {
+  readonly lent: "accept" | "dup";
+  readonly service: Service;
+}
+
+/** A handle message in flight: a connection the primary still owns, or a listener copy. */
+export type InFlight = Pending | ListenerCopy;
+
+export function isConnection(item: InFlight): item is Pending {
+  return !("lent" in item);
+}
 
 export interface Lane extends Candidate {
   /** This lane's index among the dispatcher's lanes (a lane is reused once its worker is gone). */
@@ -19,14 +38,14 @@ export interface Lane extends Candidate {
   load: number;
   /** When the oldest unacknowledged handle message was sent (for `stalled`). */
   busySince: number;
-  /** Handle messages sent and not yet acknowledged, in order; connections the primary owns. */
-  readonly unacked: (Pending | null)[];
-  /** Connection handles sent to this incarnation of the worker. */
+  /** Handle messages sent and not yet answered, in order. */
+  readonly unacked: InFlight[];
+  /** Connection handles this incarnation of the worker received. */
   sent: number;
-  /** NODE_HANDLE_NACKs for the oldest handle message (child_process retransmits, then drops). */
-  nacks: number;
-  /** Handle messages child_process gave up on in a row (the worker was out of descriptors). */
-  dropped: number;
+  /** NACKs in a row: the worker is out of descriptors; the back-off doubles with each. */
+  refusals: number;
+  /** Backing off after a NACK: sent nothing until the pause is over. */
+  paused: boolean;
 }
 
 export function newLane(id: number): Lane {
@@ -41,8 +60,8 @@ export function newLane(id: number): Lane {
     busySince: 0,
     unacked: [],
     sent: 0,
-    nacks: 0,
-    dropped: 0,
+    refusals: 0,
+    paused: false,
   };
 }
 
@@ -55,46 +74,30 @@ export function resetLane(lane: Lane, child: ChildProcess, worker: number): void
   lane.stalled = false;
   lane.load = 0;
   lane.sent = 0;
-  lane.nacks = 0;
-  lane.dropped = 0;
+  lane.refusals = 0;
+  lane.paused = false;
 }
 
-/** A message carrying a handle (`conn` when it is a connection the primary still owns) is sent. */
-export function occupy(lane: Lane, conn: Pending | null): void {
+/** A message carrying a handle is sent. */
+export function occupy(lane: Lane, item: InFlight): void {
   if (lane.unacked.length === 0) lane.busySince = Date.now();
-  lane.unacked.push(conn);
+  lane.unacked.push(item);
   lane.free = false;
 }
 
-/**
- * The oldest handle message is done with: the worker acknowledged it, or child_process gave up
- * on it (see nacked); returns its connection, if any.
- */
-export function acknowledge(lane: Lane): Pending | null | undefined {
-  lane.nacks = 0;
-  const conn = lane.unacked.shift();
+/** The oldest handle message is answered (ACK or NACK); returns it. */
+export function answered(lane: Lane): InFlight | undefined {
+  const item = lane.unacked.shift();
   if (lane.unacked.length === 0) {
-    lane.free = true;
+    lane.free = !lane.paused;
     lane.stalled = false;
   } else {
     lane.busySince = Date.now();
   }
-  return conn;
+  return item;
 }
 
-/**
- * child_process retransmits a handle the worker could not receive (NODE_HANDLE_NACK: no free
- * descriptor there) this many times, then closes it and moves on without any ACK
- * (lib/internal/child_process.js, MAX_HANDLE_RETRANSMISSIONS).
- */
-export const MAX_RETRANSMISSIONS = 3;
-
-/**
- * The worker could not take the oldest handle message. True when child_process has given up on
- * it (closed the handle, sent the next): the lane must move on as if it had been acknowledged,
- * or it waits for ever for an ACK that never comes.
- */
-export function nacked(lane: Lane): boolean {
-  lane.nacks++;
-  return lane.nacks > MAX_RETRANSMISSIONS;
+/** After a NACK: how long the lane sends nothing (50 ms, doubling to 2 s while NACKs go on). */
+export function refusalPauseMs(lane: Lane): number {
+  return Math.min(2_000, 50 * 2 ** (lane.refusals - 1));
 }

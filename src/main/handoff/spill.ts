@@ -98,11 +98,12 @@ export class Spill {
   #grant(lane: Lane): boolean {
     const child = lane.child;
     const spare = this.#listener.spare;
-    if (child === undefined || !lane.ready || this.#granted(lane) || spare === null) return false;
+    if (child === undefined || !lane.ready || lane.paused || this.#granted(lane) || spare === null)
+      return false;
     const room = grantSize(this.#lanes, lane);
     if (room < GRANT_WORTHWHILE) return false;
     this.#grantedAt[lane.id] = Date.now();
-    occupy(lane, null);
+    occupy(lane, { lent: "accept", service: this.#service });
     const accept: AcceptMessage = {
       t: "accept",
       s: this.#service,

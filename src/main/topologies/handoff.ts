@@ -61,13 +61,17 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
   );
   return {
     ports,
-    workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
+    workers: () => {
+      const outOfDescriptors = dispatcher.outOfDescriptors;
+      const ready = Math.max(0, supervisor.readyCount() - outOfDescriptors);
+      return { ready, of: config.workers, ...(outOfDescriptors > 0 ? { outOfDescriptors } : {}) };
+    },
     restart: (ms) => supervisor.restart(ms),
     metrics: () => ({
       ...supervisor.metrics(),
       queued: dispatcher.queued,
       acceptErrors: dispatcher.acceptErrors,
-      handoffsLost: dispatcher.handoffsLost,
+      handoffsRefused: dispatcher.refused,
       handoffSeconds: dispatcher.handoffSeconds,
     }),
     async stop(ms) {
