@@ -110,8 +110,15 @@ describe("/metrics: messages, errors by kind, handoff time", () => {
     await once(reset, "connect");
     reset.write(random(1 << 20));
     reset.resetAndDestroy();
+    // Each worker reports once a second on its own clock: wait for every count the test reads
+    // (the handoff histogram is the primary's own, up to date at once).
+    const complete = (x: Map<string, number>) =>
+      sum(x, "echoplex_messages_total") >= 8 &&
+      sum(x, "echoplex_errors_total", 'kind="http"') >= 1 &&
+      sum(x, "echoplex_errors_total", 'kind="connection"') >= 1 &&
+      x.get("echoplex_handoff_seconds_count") === sum(x, "echoplex_connections_total");
     let samples = (await scrape(s)).samples;
-    for (let i = 0; i < 40 && sum(samples, "echoplex_messages_total") < 8; i++) {
+    for (let i = 0; i < 50 && !complete(samples); i++) {
       await sleep(100);
       samples = (await scrape(s)).samples;
     }
