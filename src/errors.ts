@@ -18,6 +18,8 @@ export const ERROR_CODES = {
     "replacement workers kept failing to start (a certificate gone bad, say); the server stopped",
   ECHOPLEX_UNSUPPORTED:
     "a listener was not bound to a TCP port after listen (the platform did not do what was asked)",
+  ECHOPLEX_UNSUPPORTED_NODE:
+    "--mode handoff needs Node internals (a server's raw handle, child_process's handle ACKs) this Node lacks",
   ECHOPLEX_CONNECT_FAILED: "the load client could not make a single connection to the target",
   ECHOPLEX_ECHO_MISMATCH: "the load client got back bytes that differ from the bytes it sent",
 } as const;

@@ -4,10 +4,10 @@
  * service. The primary never reads a client byte (TLS included: workers do the handshake).
  * Datagrams cannot be handed off: each worker binds the UDP port itself with SO_REUSEPORT.
  */
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
 import { listen } from "../../listen.ts";
 import { Dispatcher } from "../handoff/dispatcher.ts";
-import type { TcpHandle } from "../handoff/handles.ts";
+import { checkChannel, rawHandle } from "../handoff/internals.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology } from "../topology.ts";
 import {
@@ -17,11 +17,6 @@ import {
   supervisorOptions,
   workerOptions,
 } from "../workers.ts";
-
-/** The raw libuv handle of a bound net.Server. */
-function rawHandle(server: Server): TcpHandle {
-  return (server as unknown as { _handle: TcpHandle })._handle;
-}
 
 export const startHandoff: StartTopology = async (config, log, fatal) => {
   // net.Servers bind the sockets (with their clear errors); from then on the dispatcher takes
@@ -41,7 +36,16 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
   );
   let ports = { ...configPorts(config), echo, http };
   const supervisor = new Supervisor(
-    (id) => forkWorker(workerOptions(config, id, "handoff", ports)),
+    (id) => {
+      const child = forkWorker(workerOptions(config, id, "handoff", ports));
+      try {
+        checkChannel(child);
+      } catch (err) {
+        child.kill("SIGKILL");
+        throw err;
+      }
+      return child;
+    },
     log,
     {
       ready: (slot) => dispatcher.attach(slot.id, slot.child),
