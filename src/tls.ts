@@ -3,7 +3,6 @@
  * a usage error, exit 2), and every echo loop reads them again to build its own secure context.
  */
 import { readFileSync } from "node:fs";
-import { createSecureContext } from "node:tls";
 import { EchoplexError } from "./errors.ts";
 
 export interface TlsFiles {
@@ -29,7 +28,8 @@ function read(file: string, flag: string): Buffer {
 export function loadTls(files: TlsFiles): TlsMaterial {
   const material = { cert: read(files.cert, "--tls-cert"), key: read(files.key, "--tls-key") };
   try {
-    createSecureContext(material);
+    // Loaded here, not at the top: a process without TLS never loads node:tls (~6 MB).
+    process.getBuiltinModule("node:tls").createSecureContext(material);
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0];
     throw new EchoplexError(

@@ -14,9 +14,9 @@ import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
 import type { HttpEcho } from "./http.ts";
 import { LoopDelay } from "./loop-delay.ts";
-import { echoServer, handOver, httpService, type Shared } from "./servers.ts";
+import { echoServer, handOver, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
-import { UdpEcho } from "./udp.ts";
+import type { UdpEcho } from "./udp.ts";
 import { createWork } from "./work.ts";
 
 export interface Services {
@@ -89,6 +89,7 @@ class LoopServices implements Services {
     };
     let httpPort: number | null = null;
     if (ports.http !== null) {
+      const { httpService } = await import("./http-service.ts"); // with ws, only when --http is on
       const http = httpService(this.#o, this.#shared);
       this.#http = http;
       if (how.tcp) httpPort = await bind(http.server, ports.http, "--http");
@@ -103,6 +104,7 @@ class LoopServices implements Services {
     const echoPort = how.tcp ? await bind(this.#echo, ports.echo, "--port") : 0;
     let udpPort: number | null = null;
     if (ports.udp !== null) {
+      const { UdpEcho } = await import("./udp.ts"); // with node:dgram, only when --udp is on
       this.#udp = new UdpEcho(this.#o.udpRate, this.#shared.work, this.#shared.faults);
       udpPort = await this.#udp.bind(host, ports.udp, how.udpReusePort);
     }

@@ -2,7 +2,8 @@
  * CPU work per message (--work), done on the event loop or, with --offload N, on a piscina pool
  * of N threads owned by this worker. Either way the result is the same hex digest.
  */
-import { Piscina } from "piscina";
+import { createRequire } from "node:module";
+import type { Piscina as Pool } from "piscina";
 import type { WorkSpec } from "../messages.ts";
 import { sha256Rounds } from "./digest.ts";
 import type { WorkTask } from "./work-task.ts";
@@ -41,6 +42,9 @@ export function createWork(spec: WorkSpec | null, threads: number): Work | null 
       close: () => Promise.resolve(),
     };
   }
+  // Required here, not imported at the top: a worker without --offload never loads piscina
+  // (~8 MB each). It is CommonJS, so require() loads it synchronously.
+  const { Piscina } = createRequire(import.meta.url)("piscina") as { Piscina: typeof Pool };
   const pool = new Piscina<WorkTask, string>(poolOptions(threads));
   return {
     offloaded: true,
