@@ -1,6 +1,7 @@
 /** The published entry point: `npm run build` output runs as the `echoplex` bin. */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../bench/lib/server.ts";
 import { echoThrough, random } from "./helpers/client.ts";
+import { sleep, waitFor } from "./helpers/server.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
@@ -75,4 +77,33 @@ it("builds dist/ whose bin, with production dependencies only, serves handoff ec
   assert.equal(healthcheck(server.listening.admin as number), 0);
   await server.stop();
   assert.equal(healthcheck(server.listening.admin as number), 1);
+});
+
+it("npm start builds dist/ and runs it, and a SIGTERM to npm reaches the server, which drains", async (t) => {
+  const npm = spawn("npm", ["start", "--", "--port", "0", "--admin", "off", "--workers", "1"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  t.after(() => npm.kill("SIGKILL"));
+  let out = "";
+  npm.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const line = await waitFor("the listening line", () =>
+    out.split("\n").find((l) => l.includes('"msg":"listening"')),
+  );
+  const { port, pid } = JSON.parse(line) as { port: number; pid: number };
+  const payload = random(100);
+  assert.deepEqual(await echoThrough(port, payload), payload);
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  assert.ok(cmdline.includes("dist/main/cli.js"), `runs what production runs: ${cmdline}`);
+  npm.kill("SIGTERM");
+  const exited = once(npm, "exit") as Promise<[number | null]>;
+  const timeout = sleep(15_000).then(() =>
+    assert.fail("npm did not exit: the signal never reached the server"),
+  );
+  const [code] = await Promise.race([exited, timeout]);
+  assert.match(out, /"msg":"stopped"/, "the server drained and stopped");
+  assert.equal(code, 0);
+  assert.throws(() => process.kill(pid, 0), "no server left behind");
 });
