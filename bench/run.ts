@@ -32,7 +32,7 @@ import {
   variants,
 } from "./runner/plan.ts";
 import { markdown } from "./runner/report.ts";
-import { httpSection, workSection } from "./runner/suites.ts";
+import { churnWorkSection, httpSection, workSection } from "./runner/suites.ts";
 import { summarize } from "./runner/summary.ts";
 
 const COMMAND = "echoplex-bench";
@@ -42,7 +42,7 @@ const FLAGS = {
   full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
   suites: text(
     SUITES.join(","),
-    "suites to run: echo (modes), http (vs node:http), work (offload)",
+    "suites to run: echo (modes), http (vs node:http), work (offload), churn-work (churn, ~100 µs per connection)",
   ),
   modes: text(
     BENCH_MODES.join(","),
@@ -115,6 +115,7 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
   if (suites.includes("echo")) sections.push(echoSection(scenarios, variants(modes, workers)));
   if (suites.includes("http")) sections.push(httpSection());
   if (suites.includes("work")) sections.push(workSection(CORES));
+  if (suites.includes("churn-work")) sections.push(churnWorkSection(CORES));
   return {
     sections,
     rounds: f.rounds,
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   writeFileSync(join(out, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
   const md = markdown(rows, plan, m, command);
   writeFileSync(join(out, "summary.md"), md);
-  for (const [name, svg] of await charts(rows)) writeFileSync(join(out, name), svg);
+  for (const [name, svg] of await charts(rows, m.cores)) writeFileSync(join(out, name), svg);
   process.stdout.write(`${md}\nresults: ${out}\n`);
   const failed = records.filter((r) => r.error !== undefined);
   if (failed.length > 0)

@@ -20,6 +20,7 @@ import {
   schedule,
   variants,
 } from "../bench/runner/plan.ts";
+import { projectedRate } from "../bench/runner/projection.ts";
 import { type Row, skew, summarize } from "../bench/runner/summary.ts";
 import { httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
 
@@ -307,5 +308,24 @@ describe("server CPU by thread", () => {
       threads.some((x) => x.name === "MainThread"),
       JSON.stringify(threads.map((x) => x.name)),
     );
+  });
+});
+
+describe("projection past this machine's cores", () => {
+  const row = (mode: string, workers: number, primaryUs: number, workerUs: number) =>
+    ({ mode, workers, primaryUs, workerUs }) as Row;
+
+  it("caps a mode whose primary touches every unit at one core of its primary", () => {
+    const handoff = row("handoff", 2, 20, 30);
+    assert.equal(Math.round(projectedRate(handoff, 2)), 40_000); // 2 / 50 µs
+    assert.equal(Math.round(projectedRate(handoff, 4)), 50_000); // 1 / 20 µs, not 4 / 50 µs
+    assert.equal(Math.round(projectedRate(handoff, 64)), 50_000);
+  });
+
+  it("grows with the cores where the kernel spreads the connections, and not for one loop", () => {
+    assert.equal(Math.round(projectedRate(row("reuseport", 2, 0, 25), 8)), 320_000);
+    assert.equal(Math.round(projectedRate(row("cluster-shared", 2, 1, 24), 16)), 640_000);
+    assert.equal(Math.round(projectedRate(row("single", 1, 40, 0), 64)), 25_000);
+    assert.ok(Number.isNaN(projectedRate(row("handoff", 2, Number.NaN, Number.NaN), 4)));
   });
 });

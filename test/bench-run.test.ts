@@ -11,7 +11,7 @@ const CORES = availableParallelism();
 const BENCH = fileURLToPath(new URL("../bench/run.ts", import.meta.url));
 
 describe("bench runner", () => {
-  it("a tiny run produces results.json, summary.md and the three charts", async (t) => {
+  it("a tiny run produces results.json, summary.md with the projection, and the four charts", async (t) => {
     const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
     t.after(() => rmSync(out, { recursive: true, force: true }));
     const r = await runScript(BENCH, [
@@ -31,6 +31,15 @@ describe("bench runner", () => {
       assert.equal(run.load.mismatches, 0);
       assert.ok(run.server_cpu_s > 0 && run.client_cores > 0, "both sides did work");
       assert.equal(run.served.length, run.workers, "a count per worker");
+      // CPU split by process, and memory per process.
+      const split = run.server_split_us;
+      const tick = 1e4 / run.load.messages; // /proc counts CPU in 10 ms ticks
+      const whole = split.primary + split.workers;
+      assert.ok(Math.abs(whole - run.server_us_per_unit) <= 3 * tick, "the split adds up");
+      if (run.mode === "handoff") assert.ok(split.workers > 0, "the workers' CPU per unit");
+      else assert.equal(split.workers, 0, "the single loop is all primary");
+      assert.ok(run.rss_mib.primary > 20, "the primary's RSS");
+      assert.equal(run.rss_mib.workers.length, run.mode === "handoff" ? 2 : 0);
     }
     const handoffSteady = json.rows.find(
       (row: { variant: string; scenario: string }) =>
@@ -43,14 +52,16 @@ describe("bench runner", () => {
     );
 
     const md = readFileSync(join(out, "summary.md"), "utf8");
-    assert.equal(md.match(/^## /gm)?.length, 1, "one section");
-    assert.equal(md.match(/^### /gm)?.length, 3, "a table per scenario");
+    assert.equal(md.match(/^## /gm)?.length, 2, "one section, and the projection");
+    assert.equal(md.match(/^### /gm)?.length, 6, "a table per scenario, in both");
+    assert.match(md, /^## Projection past this machine's cores \(a model, not a measurement\)$/m);
+    assert.match(md, /^\| handoff x2 \| [\d.]+ \| [\d.]+ \| [\d.]+k \| [\d.]+k \|/m);
     assert.match(md, /^\| single \|/m);
     assert.match(md, /^\| handoff x2 \|/m);
     assert.match(md, /machine: .*Node v24/);
     assert.equal(r.stdout.includes(md), true, "summary.md is printed too");
 
-    for (const chart of ["throughput.svg", "latency.svg", "churn.svg"]) {
+    for (const chart of ["throughput.svg", "latency.svg", "churn.svg", "projection.svg"]) {
       const svg = readFileSync(join(out, chart), "utf8");
       assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       assert.match(svg.trimEnd(), /<\/svg>$/);

@@ -117,3 +117,25 @@ export function threadCores(before: ThreadCpu, after: ThreadCpu, seconds: number
     other: cores(other),
   };
 }
+
+/** CPU seconds between two samples, split into the root process's threads and everyone else's. */
+export function processSplit(
+  before: ThreadCpu,
+  after: ThreadCpu,
+  rootPid: number,
+): { primary: number; workers: number } {
+  let primary = 0;
+  let workers = 0;
+  for (const [key, t] of after) {
+    const used = t.seconds - (before.get(key)?.seconds ?? 0);
+    if (key.startsWith(`${rootPid}/`)) primary += used;
+    else workers += used;
+  }
+  return { primary, workers };
+}
+
+/** Resident memory of a process and of each of its children, in MiB (0 for one that exited). */
+export function treeRssMiB(pid: number): { primary: number; workers: number[] } {
+  const mib = (p: number) => Number.parseInt(statusField(p, "VmRSS") ?? "0", 10) / 1024;
+  return { primary: mib(pid), workers: childPids(pid).map(mib) };
+}

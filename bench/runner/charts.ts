@@ -1,11 +1,13 @@
 /**
  * The bench's pictures: vega-lite specs compiled to vega and rendered to SVG by vega's headless
- * view (no browser, no canvas). Three charts: throughput against workers per mode (steady),
- * latency percentiles per variant (steady and open loop), connections/s per variant (churn).
+ * view (no browser, no canvas): throughput against workers per mode (steady), latency
+ * percentiles per variant (steady and open loop), connections/s per variant (churn), the http and
+ * work suites, and the projection past this machine's cores (projection.ts).
  */
 import * as vega from "vega";
 import type { TopLevelSpec } from "vega-lite";
 import { compile } from "vega-lite";
+import { projectionData } from "./projection.ts";
 import type { Row } from "./summary.ts";
 
 type Datum = Record<string, string | number>;
@@ -159,8 +161,44 @@ export function suiteSpec(rows: readonly Row[], suite: string, title: string, un
   return barsSpec(title, rates(rows.filter((r) => r.suite === suite && r.runs > r.failed)), unit);
 }
 
+/** Projected rate against cores per variant (log-log), with the measured point. */
+export function projectionSpec(rows: readonly Row[], machineCores: number) {
+  const data = projectionData(rows, machineCores);
+  const x = { field: "cores", type: "quantitative", scale: { type: "log", base: 2 } } as const;
+  const y = {
+    field: "rate",
+    type: "quantitative",
+    scale: { type: "log" },
+    title: "per s",
+  } as const;
+  const color = { field: "variant", type: "nominal", legend: { labelLimit: 240 } } as const;
+  return faceted(
+    `Projected ceilings past ${machineCores} cores (a model: see summary.md); dots: measured`,
+    data,
+    {
+      width: 220,
+      height: 200,
+      layer: [
+        {
+          mark: { type: "line", strokeDash: [4, 3] },
+          transform: [{ filter: "datum.kind === 'projected'" }],
+          encoding: { x, y, color },
+        },
+        {
+          mark: { type: "point", filled: true, size: 60 },
+          transform: [{ filter: "datum.kind === 'measured'" }],
+          encoding: { x, y, color },
+        },
+      ],
+    },
+  );
+}
+
 /** Every chart there is data for, by file name. */
-export async function charts(rows: readonly Row[]): Promise<Map<string, string>> {
+export async function charts(
+  rows: readonly Row[],
+  machineCores: number,
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const specs = [
     ["throughput.svg", throughputSpec(rows)],
@@ -168,6 +206,7 @@ export async function charts(rows: readonly Row[]): Promise<Map<string, string>>
     ["churn.svg", churnSpec(rows)],
     ["http.svg", suiteSpec(rows, "http", "HTTP echo: echoplex vs minimal node:http", "req/s")],
     ["work.svg", suiteSpec(rows, "work", "~50 µs of CPU per message: inline vs offload", "msg/s")],
+    ["projection.svg", projectionSpec(rows, machineCores)],
   ] as const;
   for (const [name, spec] of specs) if (spec) out.set(name, await toSvg(spec));
   return out;

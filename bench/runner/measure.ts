@@ -6,10 +6,12 @@
 
 import { LINES } from "../../src/log.ts";
 import {
+  processSplit,
   type ThreadCores,
   type ThreadCpu,
   threadCores,
   treeCpuSeconds,
+  treeRssMiB,
   treeThreadCpu,
 } from "../lib/proc.ts";
 import { startServer } from "../lib/server.ts";
@@ -41,6 +43,13 @@ export interface RunRecord {
   /** µs of CPU per message (churn: per connection). */
   readonly server_us_per_unit?: number;
   readonly client_us_per_unit?: number;
+  /**
+   * µs of CPU per message (churn: per connection) in the primary process and in the others
+   * (worker processes); in single and threads mode everything is the primary's.
+   */
+  readonly server_split_us?: { readonly primary: number; readonly workers: number };
+  /** Resident memory at the end of the window, MiB: the primary, and each worker process. */
+  readonly rss_mib?: { readonly primary: number; readonly workers: readonly number[] };
   /** Connections each worker served, in worker order. */
   readonly served?: number[];
   /** Why this run measured the client, not the server; empty when it did not. */
@@ -74,6 +83,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     let serverCpu = 0;
     let threads0: ThreadCpu = new Map();
     let threads1: ThreadCpu = new Map();
+    let rss: ReturnType<typeof treeRssMiB> | undefined;
     const options = {
       host: "127.0.0.1",
       port: s.protocol === "http" ? Number(server.listening.http) : server.port,
@@ -95,6 +105,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
       close: () => {
         serverCpu = treeCpuSeconds(pid) - cpu0;
         threads1 = treeThreadCpu(pid);
+        rss = treeRssMiB(pid);
       },
     };
     const load =
@@ -111,6 +122,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
       .sort((a, b) => Number(a.worker) - Number(b.worker))
       .map((l) => Number(l.served));
     const serverCores = coresUsed(serverCpu, load.seconds);
+    const split = processSplit(threads0, threads1, pid);
     return {
       ...base,
       load,
@@ -120,6 +132,11 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
       client_cores: coresUsed(load.client_cpu_s, load.seconds),
       server_us_per_unit: cpuMicrosPer(serverCpu, load.messages),
       client_us_per_unit: cpuMicrosPer(load.client_cpu_s, load.messages),
+      server_split_us: {
+        primary: cpuMicrosPer(split.primary, load.messages),
+        workers: cpuMicrosPer(split.workers, load.messages),
+      },
+      ...(rss === undefined ? {} : { rss_mib: rss }),
       served,
       client_bound: clientBound({
         workload: s.workload,

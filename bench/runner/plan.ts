@@ -24,7 +24,7 @@ export function openRate(size: number): number {
   return 400;
 }
 
-export const SUITES = ["echo", "http", "work"] as const;
+export const SUITES = ["echo", "http", "work", "churn-work"] as const;
 export type Suite = (typeof SUITES)[number];
 
 export interface Scenario {

@@ -2,6 +2,7 @@
 import type { Machine } from "./machine.ts";
 import { describeMachine } from "./machine.ts";
 import type { Plan, Section } from "./plan.ts";
+import { projectionMarkdown } from "./projection.ts";
 import type { Row } from "./summary.ts";
 import { httpVerdict, workVerdict } from "./verdict.ts";
 
@@ -9,6 +10,7 @@ const TITLES: Readonly<Record<string, string>> = {
   echo: "Echo: every mode against the single loop",
   http: "HTTP: echoplex against a minimal node:http echo",
   work: "CPU work per message: inline or offloaded, one loop or handoff",
+  "churn-work": "Churn with ~100 µs of work per connection: spreading connections over cores",
 };
 
 const int = (x: number): string =>
@@ -71,6 +73,8 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
           : "";
     if (verdict !== "") out.push(verdict, "");
   }
+  const projection = projectionMarkdown(rows, m.cores);
+  if (projection !== "") out.push(projection);
   return out.join("\n");
 }
 

@@ -81,3 +81,30 @@ export function workSection(cores: number): Section {
     note: { rounds, us_per_message: usPerMessage },
   };
 }
+
+/** The CPU one churned connection's message costs in the churn-work suite, in µs. */
+export const CHURN_WORK_US = 100;
+
+/**
+ * churn-work: connect, one 64-byte message that costs ~100 µs of CPU, close, from 50 loops: the
+ * modes that spread connections over a worker per core, against the single loop. Connections
+ * that carry real work are where a dispatcher that keeps one worker busy shows (issue 12).
+ */
+export function churnWorkSection(cores: number): Section {
+  const { rounds, usPerMessage } = calibrateWork(CHURN_WORK_US);
+  const variant = (mode: string): Variant => ({
+    id: `${mode} x${cores}`,
+    mode,
+    workers: cores,
+    flags: [],
+  });
+  const churn = scenario("churn", 64, 50);
+  return {
+    suite: "churn-work",
+    baseline: { id: "single", mode: "single", workers: 1, flags: [] },
+    variants: [variant("handoff"), variant("reuseport"), variant("cluster-shared")],
+    scenarios: [{ ...churn, id: `${churn.id}, ~${CHURN_WORK_US} µs of work each` }],
+    serverFlags: ["--work", `sha256:${rounds}`],
+    note: { rounds, us_per_message: usPerMessage },
+  };
+}

@@ -29,7 +29,13 @@ export interface Row {
   readonly sentP50: number;
   readonly sentP99: number;
   readonly serverUs: number;
+  /** The same CPU split by process: the primary's (serial in handoff and cluster) and the rest. */
+  readonly primaryUs: number;
+  readonly workerUs: number;
   readonly clientUs: number;
+  /** Resident memory at the end of the window, MiB: the primary, the largest worker (medians). */
+  readonly rssPrimary: number;
+  readonly rssWorker: number;
   readonly serverCores: number;
   /** Cores of the busiest event loop, and of worker threads (pool threads), medians. */
   readonly busiestLoopCores: number;
@@ -97,6 +103,10 @@ export function summarize(records: readonly RunRecord[]): Row[] {
       sentP50: median(loads.map((l) => l.service_p50_us)),
       sentP99: median(loads.map((l) => l.service_p99_us)),
       serverUs: med((r) => r.server_us_per_unit),
+      primaryUs: med((r) => r.server_split_us?.primary),
+      workerUs: med((r) => r.server_split_us?.workers),
+      rssPrimary: med((r) => r.rss_mib?.primary),
+      rssWorker: med((r) => (r.rss_mib?.workers.length ? Math.max(...r.rss_mib.workers) : 0)),
       clientUs: med((r) => r.client_us_per_unit),
       serverCores: med((r) => r.server_cores),
       busiestLoopCores: med((r) => r.server_threads?.busiestLoop),
