@@ -33,9 +33,12 @@ describe("bench runner", () => {
       assert.equal(run.served.length, run.workers, "a count per worker");
       // CPU split by process, and memory per process.
       const split = run.server_split_us;
-      const tick = 1e4 / run.load.messages; // /proc counts CPU in 10 ms ticks
+      // /proc counts CPU in 10 ms ticks, each thread's rounded on its own (a dozen threads a
+      // process), and the process totals include threads that ended: close, not equal.
+      const tick = 1e4 / run.load.messages;
       const whole = split.primary + split.workers;
-      assert.ok(Math.abs(whole - run.server_us_per_unit) <= 3 * tick, "the split adds up");
+      const total = run.server_us_per_unit;
+      assert.ok(Math.abs(whole - total) <= Math.max(0.25 * total, 40 * tick), "the split adds up");
       if (run.mode === "handoff") assert.ok(split.workers > 0, "the workers' CPU per unit");
       else assert.equal(split.workers, 0, "the single loop is all primary");
       assert.ok(run.rss_mib.primary > 20, "the primary's RSS");

@@ -32,10 +32,12 @@ export function startServer(
   cli = CLI,
   /** A command that runs the server, e.g. ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"]. */
   wrap: readonly string[] = [],
+  /** Node flags for the server's primary (workers inherit them after their own). */
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningServer> {
   // echoplex's admin port defaults to 9464; two servers at once would fight over it.
   const admin = cli === CLI && !args.includes("--admin") ? ["--admin", "0"] : [];
-  const command = [...wrap, process.execPath, cli, ...admin, ...args];
+  const command = [...wrap, process.execPath, ...nodeFlags, cli, ...admin, ...args];
   const proc = spawn(command[0] as string, command.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },

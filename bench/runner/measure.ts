@@ -71,13 +71,18 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
   try {
     server = v.program
       ? await startServer([...v.program.args, "--port", "0"], {}, 20_000, v.program.path)
-      : await startServer([
-          ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
-          ...["--log-level", "info", "--drain-timeout", "2", "--admin", "off"],
-          ...(s.protocol === "http" ? ["--http", "0"] : []),
-          ...section.serverFlags,
-          ...v.flags,
-        ]);
+      : await startServer(
+          [
+            ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
+            ...["--log-level", "info", "--drain-timeout", "2", "--admin", "off"],
+            ...(s.protocol === "http" ? ["--http", "0"] : []),
+            ...section.serverFlags,
+            ...v.flags,
+          ],
+          {},
+          20_000,
+          plan.cli,
+        );
     const pid = server.pid;
     let cpu0 = 0;
     let serverCpu = 0;

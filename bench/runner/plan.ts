@@ -70,6 +70,8 @@ export interface Plan {
   readonly threads: number;
   /** An external load client instead of ours (see bench/load/external.ts). */
   readonly clientCommand?: string;
+  /** The server's entry point: the bench builds dist/ for the run, as production runs it. */
+  readonly cli?: string;
 }
 
 export interface Run {

@@ -14,6 +14,7 @@ import {
   startWorkers,
   supervisorOptions,
   WORKER_STDIO,
+  workerExecArgv,
   workerOptions,
 } from "../workers.ts";
 
@@ -28,6 +29,7 @@ function startCluster(policy: number): StartTopology {
           exec: fileURLToPath(WORKER_PROCESS_ENTRY),
           args: [JSON.stringify(workerOptions(config, id, "listen", ports))],
           stdio: WORKER_STDIO,
+          execArgv: workerExecArgv(),
         });
         return cluster.fork().process;
       },
