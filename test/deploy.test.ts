@@ -14,6 +14,7 @@ import { parseFlags } from "../bench/lib/args.ts";
 import { LOAD_FLAGS } from "../bench/load/flags.ts";
 import type { Config } from "../src/main/config.ts";
 import { parseCommand } from "../src/main/config.ts";
+import { WORKER_EXEC_ARGV } from "../src/main/workers.ts";
 import { HOST } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 
@@ -151,9 +152,11 @@ describe("Dockerfile", () => {
 
   it("starts the published bin with flags the server accepts, and checks /healthz on its admin port", () => {
     const pkg = JSON.parse(read("package.json")) as { bin: { echoplex: string } };
-    const [node, entry] = json("ENTRYPOINT");
+    const [node, ...rest] = json("ENTRYPOINT");
     assert.equal(node, "node");
-    assert.equal(entry, pkg.bin.echoplex);
+    assert.equal(rest.at(-1), pkg.bin.echoplex);
+    // V8 flags only, and the ones every worker gets (the primary, or the single loop, too).
+    assert.deepEqual(rest.slice(0, -1), [...WORKER_EXEC_ARGV]);
     const cmd = configOf(json("CMD"));
     const health = /HEALTHCHECK[\s\S]*?fetch\('http:\/\/127\.0\.0\.1:(\d+)(\/\w+)'\)/.exec(
       dockerfile,

@@ -5,6 +5,7 @@
  */
 
 import { LINES } from "../../src/log.ts";
+import { WORKER_EXEC_ARGV } from "../../src/main/workers.ts";
 import {
   processSplit,
   type ThreadCores,
@@ -82,6 +83,10 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
           {},
           20_000,
           plan.cli,
+          [],
+          // The single loop (the primary itself) runs with the workers' V8 flags, so that modes
+          // differ in how they spread connections and in nothing else.
+          WORKER_EXEC_ARGV,
         );
     const pid = server.pid;
     let cpu0 = 0;
