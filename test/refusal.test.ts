@@ -105,6 +105,16 @@ describe("a worker out of descriptors (NACK)", () => {
 });
 
 describe("a worker that exits with handles in flight", () => {
+  it("is not counted out of descriptors once it is gone (the supervisor no longer counts it)", (t) => {
+    const { d, children, connect } = dispatcher(t, 2);
+    const [a] = children as [FakeChild, FakeChild];
+    connect();
+    a.nack();
+    assert.equal(d.outOfDescriptors, 1);
+    d.detach(a.asChild);
+    assert.equal(d.outOfDescriptors, 0);
+  });
+
   it("does not hand out again a connection whose ACK comes after 'exit'", (t) => {
     const { d, children, connect } = dispatcher(t, 2);
     const [a, b] = children as [FakeChild, FakeChild];

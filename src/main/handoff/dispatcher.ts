@@ -90,7 +90,9 @@ export class Dispatcher {
 
   /** Workers backing off after refusing a handle: they get nothing now (for /readyz). */
   get outOfDescriptors(): number {
-    return this.#lanes.filter((l) => l.child !== undefined && l.paused).length;
+    // Ready ones only: a dead worker's lane waits for its channel to close, paused or not, and
+    // the supervisor no longer counts it.
+    return this.#lanes.filter((l) => l.ready && l.paused).length;
   }
 
   /** Accept errors on the listeners so far (for /metrics). */
