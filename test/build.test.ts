@@ -9,7 +9,7 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../bench/lib/server.ts";
 import { echoThrough, random } from "./helpers/client.ts";
-import { sleep, waitFor } from "./helpers/server.ts";
+import { waitFor, within } from "./helpers/server.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
@@ -98,11 +98,9 @@ it("npm start builds dist/ and runs it, and a SIGTERM to npm reaches the server,
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   assert.ok(cmdline.includes("dist/main/cli.js"), `runs what production runs: ${cmdline}`);
   npm.kill("SIGTERM");
-  const exited = once(npm, "exit") as Promise<[number | null]>;
-  const timeout = sleep(15_000).then(() =>
-    assert.fail("npm did not exit: the signal never reached the server"),
-  );
-  const [code] = await Promise.race([exited, timeout]);
+  const exit = await within(once(npm, "exit") as Promise<[number | null]>, 15_000, () => null);
+  assert.ok(exit !== null, "npm did not exit: the signal never reached the server");
+  const [code] = exit;
   assert.match(out, /"msg":"stopped"/, "the server drained and stopped");
   assert.equal(code, 0);
   assert.throws(() => process.kill(pid, 0), "no server left behind");

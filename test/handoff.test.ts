@@ -9,7 +9,7 @@ import { BALANCES } from "../src/main/config.ts";
 import { echoRush, echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { countByOwner, ownerOf } from "./helpers/owners.ts";
-import { childPids, type RunningServer, serve, sleep, waitFor } from "./helpers/server.ts";
+import { childPids, type RunningServer, serve, sleep, waitFor, within } from "./helpers/server.ts";
 
 const HANDOFF = ["--mode", "handoff", "--workers", "2"];
 
@@ -143,10 +143,11 @@ describe("handoff", () => {
       payloads.push(p);
       pending.push(roundTrip(s, p, 20_000));
     }
-    const early = await Promise.race([
+    const early = await within(
       Promise.allSettled(pending).then(() => "all"),
-      sleep(500).then(() => "some"),
-    ]);
+      500,
+      () => "some",
+    );
     assert.equal(early, "some", "one connection should wait on the stopped worker");
     process.kill(stuck, "SIGKILL");
     const echoed = await Promise.all(pending);

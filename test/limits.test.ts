@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
 import { HOST, open, random, roundTrip } from "./helpers/client.ts";
-import { type RunningServer, serve, sleep } from "./helpers/server.ts";
+import { type RunningServer, serve, sleep, within } from "./helpers/server.ts";
 
 /** Open a connection and prove it is served (one echo); resolves false if it is closed instead. */
 async function served(port: number): Promise<Socket | false> {
@@ -25,7 +25,7 @@ async function served(port: number): Promise<Socket | false> {
 function closedWithin(socket: Socket, ms: number): Promise<boolean> {
   if (socket.destroyed) return Promise.resolve(true);
   const closed = new Promise<boolean>((resolve) => socket.once("close", () => resolve(true)));
-  return Promise.race([closed, sleep(ms).then(() => false)]);
+  return within(closed, ms, () => false);
 }
 
 async function stopped(server: RunningServer): Promise<{ served: number; refused: number }> {
@@ -105,10 +105,11 @@ describe("--idle-timeout", () => {
       "the silent one is closed",
     );
     assert.equal(await closedWithin(keepAlive, 1_000), true, "the idle keep-alive one too");
-    await Promise.race([
-      wsClosed,
-      sleep(1_000).then(() => assert.fail("the idle WebSocket stays open")),
-    ]);
+    assert.notEqual(
+      await within(wsClosed, 1_000, () => "open"),
+      "open",
+      "the idle WebSocket stays open",
+    );
     assert.equal(busy.destroyed, false, "the busy one stays open");
     busy.destroy();
   });

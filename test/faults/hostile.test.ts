@@ -10,7 +10,7 @@ import { startServer } from "../../bench/lib/server.ts";
 import { echoThrough, HOST, random } from "../helpers/client.ts";
 import { exchange, once, statuses } from "../helpers/http.ts";
 import { scrape, sum } from "../helpers/metrics.ts";
-import { childPids, serve, sleep, waitFor } from "../helpers/server.ts";
+import { childPids, serve, sleep, waitFor, within } from "../helpers/server.ts";
 
 const ATTACKS: readonly [string, () => (string | Buffer)[], number[]][] = [
   ["random bytes", () => [random(4096)], [400]],
@@ -97,12 +97,16 @@ describe("faults: hostile clients", () => {
           new Promise<void>((resolve) => {
             const socket = connect({ host: HOST, port: server.port });
             flood.push(socket);
+            const timer = setTimeout(resolve, 5_000);
             socket.on("connect", () => {
               connected++;
+              clearTimeout(timer);
               resolve();
             });
-            socket.on("error", () => resolve());
-            setTimeout(resolve, 5_000);
+            socket.on("error", () => {
+              clearTimeout(timer);
+              resolve();
+            });
           }),
       ),
     );
@@ -216,6 +220,6 @@ async function openAndSend(port: number) {
   socket.write("x");
   return {
     socket,
-    echoed: (ms: number) => Promise.race([back, sleep(ms).then(() => false)]),
+    echoed: (ms: number) => within(back, ms, () => false),
   };
 }

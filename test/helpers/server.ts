@@ -24,6 +24,23 @@ export async function serve(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `p`, or what `late()` gives if `p` has not settled within `ms`. The timer is cleared as soon as
+ * the race is decided: a sleep left running in a race keeps the test file's process alive until
+ * it fires (a 15 s one did, after every signals test).
+ */
+export async function within<T, U>(p: Promise<T>, ms: number, late: () => U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(late()), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Poll `check` (sync or async) until it gives a value that is not undefined; fail after `ms`. */
 export async function waitFor<T>(
   what: string,

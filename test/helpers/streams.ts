@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { HOST, open } from "./client.ts";
-import { sleep } from "./server.ts";
+import { within } from "./server.ts";
 
 const CHUNK = 16 * 1024;
 /** Bytes a stream lets the server owe it before it waits (keeps every stream moving). */
@@ -82,7 +82,7 @@ export async function startStreams(
             s.socket.end();
           }),
       );
-      await Promise.race([Promise.all(ends), sleep(ms)]);
+      await within(Promise.all(ends), ms, () => undefined);
       for (const s of streams) s.socket.destroy();
       const errors = streams.flatMap((s) =>
         s.broken !== null
