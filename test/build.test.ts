@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../bench/lib/server.ts";
+import { WORKER_EXEC_ARGV } from "../src/main/workers.ts";
 import { echoThrough, random } from "./helpers/client.ts";
 import { waitFor, within } from "./helpers/server.ts";
 
@@ -97,6 +98,7 @@ it("npm start builds dist/ and runs it, and a SIGTERM to npm reaches the server,
   assert.deepEqual(await echoThrough(port, payload), payload);
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   assert.ok(cmdline.includes("dist/main/cli.js"), `runs what production runs: ${cmdline}`);
+  for (const flag of WORKER_EXEC_ARGV) assert.ok(cmdline.includes(flag), `${flag}: ${cmdline}`);
   npm.kill("SIGTERM");
   const exit = await within(once(npm, "exit") as Promise<[number | null]>, 15_000, () => null);
   assert.ok(exit !== null, "npm did not exit: the signal never reached the server");

@@ -14,10 +14,16 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2_000;
 const LOG_EVERY_MS = 1_000;
 
+/** The n-th pause in a row (n >= 1): 50 ms, doubling to 2 s. Lanes back off after NACKs the same way. */
+export function backoffMs(n: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (n - 1));
+}
+
 export class AcceptBackoff {
   readonly #log: Logger;
   #errors = 0;
-  #backoffMs = 0;
+  /** Pauses in a row since a connection was last accepted. */
+  #pauses = 0;
   #loggedAt = 0;
 
   constructor(log: Logger) {
@@ -31,7 +37,7 @@ export class AcceptBackoff {
 
   /** A connection was accepted: the next pause starts from the minimum again. */
   accepted(): void {
-    this.#backoffMs = 0;
+    this.#pauses = 0;
   }
 
   /**
@@ -44,8 +50,8 @@ export class AcceptBackoff {
     const outOfDescriptors = status === -errno.EMFILE || status === -errno.ENFILE;
     let pausedMs = 0;
     if (outOfDescriptors && pause()) {
-      pausedMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2));
-      this.#backoffMs = pausedMs;
+      this.#pauses++;
+      pausedMs = backoffMs(this.#pauses);
     }
     const now = Date.now();
     if (now - this.#loggedAt >= LOG_EVERY_MS) {

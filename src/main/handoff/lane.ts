@@ -10,6 +10,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Service } from "../../messages.ts";
+import { backoffMs } from "./accept-backoff.ts";
 import type { Candidate } from "./balancer.ts";
 import type { Pending } from "./handles.ts";
 
@@ -99,5 +100,5 @@ export function answered(lane: Lane): InFlight | undefined {
 
 /** After a NACK: how long the lane sends nothing (50 ms, doubling to 2 s while NACKs go on). */
 export function refusalPauseMs(lane: Lane): number {
-  return Math.min(2_000, 50 * 2 ** (lane.refusals - 1));
+  return backoffMs(lane.refusals);
 }
