@@ -81,15 +81,17 @@ export interface ConnMessage {
   readonly s: Service;
 }
 /**
- * + handle: a duplicate of service `s`'s listening socket. Accept from it directly for `ms`
- * milliseconds, or until the worker holds `maxOpen` open connections, then close it and answer
- * with a SpilledMessage.
+ * + handle: a duplicate of service `s`'s listening socket. Accept from it directly in windows of
+ * `ms` milliseconds: after a window with at least `rush` connections, go on (and send a
+ * LoadMessage, which says the grant is alive); after a quieter one, or once the worker holds
+ * `maxOpen` open connections, close it and answer with a SpilledMessage.
  */
 export interface AcceptMessage {
   readonly t: "accept";
   readonly s: Service;
   readonly maxOpen: number;
   readonly ms: number;
+  readonly rush: number;
 }
 /** + handle: send this handle straight back (the primary keeps an idle copy of listener `s`). */
 export interface DupMessage {
@@ -192,12 +194,21 @@ export interface StatsMessage {
   readonly t: "stats";
   readonly stats: WorkerStats;
 }
+/** A spill grant of listener `s` goes on: its last window took `accepted` (>= the grant's rush). */
+export interface SpillingMessage {
+  readonly t: "spilling";
+  readonly s: Service;
+  readonly accepted: number;
+  readonly open: number;
+  readonly received: number;
+}
+/** A spill grant of listener `s` is over; the worker closed its copy. */
 export interface SpilledMessage {
   readonly t: "spilled";
   readonly s: Service;
-  /** Connections accepted directly in this spill grant. */
+  /** Connections accepted directly in the grant's last window. */
   readonly accepted: number;
-  /** The grant ended because the worker reached maxOpen (not because its time ran out). */
+  /** It reached maxOpen (and waited a little for room: lent-listener.ts), not a quiet window. */
   readonly full: boolean;
   readonly open: number;
   readonly received: number;
@@ -221,6 +232,7 @@ export type FromWorker =
   | ReadyMessage
   | LoadMessage
   | StatsMessage
+  | SpillingMessage
   | SpilledMessage
   | DupReplyMessage
   | DrainingMessage
@@ -235,7 +247,7 @@ type Shapes<M extends { t: string }> = {
 
 const TO_WORKER: Shapes<ToWorker> = {
   conn: { s: "service" },
-  accept: { s: "service", maxOpen: "number", ms: "number" },
+  accept: { s: "service", maxOpen: "number", ms: "number", rush: "number" },
   dup: { s: "service" },
   drain: { ms: "number" },
 };
@@ -243,6 +255,7 @@ const FROM_WORKER: Shapes<FromWorker> = {
   ready: { ports: "object" },
   load: { open: "number", received: "number" },
   stats: { stats: "object" },
+  spilling: { s: "service", accepted: "number", open: "number", received: "number" },
   spilled: {
     s: "service",
     accepted: "number",

@@ -9,7 +9,7 @@ describe("message guards", () => {
   it("take every message of the contract", () => {
     for (const m of [
       { t: "conn", s: "echo" },
-      { t: "accept", s: "http", maxOpen: 10, ms: 50 },
+      { t: "accept", s: "http", maxOpen: 10, ms: 50, rush: 16 },
       { t: "dup", s: "echo" },
       { t: "drain", ms: 0 },
     ])
@@ -18,6 +18,7 @@ describe("message guards", () => {
       { t: "ready", ports: PORTS },
       { t: "load", open: 1, received: 2 },
       { t: "stats", stats: {} },
+      { t: "spilling", s: "echo", accepted: 30, open: 1, received: 2 },
       { t: "spilled", s: "echo", accepted: 3, full: false, open: 1, received: 2 },
       { t: "dup", s: "http" },
       { t: "draining" },
@@ -47,7 +48,8 @@ describe("message guards", () => {
     for (const m of [
       { t: "conn" },
       { t: "conn", s: "udp" },
-      { t: "accept", s: "echo", maxOpen: "10", ms: 50 },
+      { t: "accept", s: "echo", maxOpen: "10", ms: 50, rush: 16 },
+      { t: "accept", s: "echo", maxOpen: 10, ms: 50 },
       { t: "drain" },
       { t: "drain", ms: null },
     ])
@@ -57,6 +59,7 @@ describe("message guards", () => {
       { t: "ready", ports: null },
       { t: "load", open: 1 },
       { t: "spilled", s: "echo", accepted: 3, full: "no", open: 1, received: 2 },
+      { t: "spilling", s: "udp", accepted: 3, open: 1, received: 2 },
       { t: "failed", code: 1, message: "x" },
     ])
       assert.equal(isFromWorker(m), false, JSON.stringify(m));

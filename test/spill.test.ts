@@ -70,50 +70,121 @@ describe("listener", () => {
 });
 
 describe("spill", () => {
-  it("lends the listener to the least loaded worker only, and stops accepting", () => {
+  const grant = (maxOpen: number, rush = 16) => ({ t: "accept", s: "echo", maxOpen, ms: 50, rush });
+
+  it("lends the listener to every worker at once, and stops accepting", () => {
     const { listener, polled } = listenerWithSpare();
-    const a = worker(0, 30);
-    const b = worker(1, 10);
+    const a = worker(0, 10);
+    const b = worker(1, 12);
     const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
     spill.start(4);
-    assert.equal(a.sent.length, 0);
-    assert.deepEqual(b.sent, [{ t: "accept", s: "echo", maxOpen: 10 + 8, ms: 50 }]);
+    // 22 open: a grant step of 8 from the least loaded; b is 2 ahead, so its room is 6.
+    assert.deepEqual(a.sent, [grant(10 + 8)]);
+    assert.deepEqual(b.sent, [grant(12 + 6)]);
     assert.equal(polled.closed, true);
     spill.stop();
   });
 
-  it("passes the listener on while the rush goes on, and gives it back when it is over", () => {
+  it("keeps a worker that is far ahead out until the others catch up", () => {
+    const { listener } = listenerWithSpare();
+    const a = worker(0, 30);
+    const b = worker(1, 10);
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    spill.start(4);
+    assert.equal(a.sent.length, 0, "20 ahead of b: no room");
+    assert.deepEqual(b.sent, [grant(18)]);
+    b.lane.load = 18;
+    spill.returned(b.lane, 8, true);
+    assert.equal(a.sent.length, 0, "still 12 ahead");
+    assert.deepEqual(b.sent.at(-1), grant(18 + 8));
+    b.lane.load = 26;
+    spill.returned(b.lane, 8, true);
+    assert.deepEqual(a.sent, [grant(30 + 4)], "4 ahead: room for the step less its lead");
+    assert.deepEqual(b.sent.at(-1), grant(26 + 8));
+    spill.stop();
+  });
+
+  it("splits the rush that keeps a grant going over the workers", () => {
+    const { listener } = listenerWithSpare();
+    const lanes = [0, 1, 2, 3].map((id) => worker(id, 0));
+    const spill = new Spill(
+      "echo",
+      lanes.map((w) => w.lane),
+      listener,
+      log,
+      () => {},
+    );
+    spill.start(8);
+    for (const w of lanes) assert.equal((w.sent[0] as { rush: number }).rush, 8);
+    spill.stop();
+  });
+
+  it("goes on while windows are busy and gives the listener back after quiet ones", (t) => {
+    t.mock.timers.enable({ apis: ["setInterval", "Date"], now: 1e12 });
     const { listener, spare } = listenerWithSpare();
     const a = worker(0, 0);
     const b = worker(1, 0);
     let ended = 0;
     const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => ended++);
     spill.start(4);
-    assert.equal(a.sent.length, 1, "a tie goes to the first in turn");
-    a.lane.load = 40;
-    spill.returned(a.lane, 40, false);
-    assert.equal(b.sent.length, 1, "busy grant: the next goes to the least loaded");
-    b.lane.load = 3;
-    spill.returned(b.lane, 3, false);
-    assert.equal(ended, 1, "a quiet grant ends the spill");
+    for (let i = 0; i < 10; i++) {
+      t.mock.timers.tick(50);
+      spill.busy(a.lane);
+      spill.busy(b.lane);
+    }
+    assert.equal(ended, 0, "busy windows keep both grants alive past the 250 ms write-off");
+    spill.returned(a.lane, 3, false);
+    assert.equal(a.sent.length, 1, "a quiet window ends that worker's grant");
+    assert.equal(spare.polling, false, "b still accepts");
+    spill.returned(b.lane, 2, false);
+    assert.equal(ended, 1, "the last quiet grant ends the spill");
     assert.equal(spare.polling, true, "the primary accepts again");
     spill.stop();
   });
 
-  it("keeps a worker that is far ahead out of the turns", () => {
+  it("lends the listener again to every worker with room after a busy return", () => {
     const { listener } = listenerWithSpare();
-    const a = worker(0, 100);
+    const a = worker(0, 0);
     const b = worker(1, 0);
     const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
     spill.start(4);
-    b.lane.load = 200;
-    spill.returned(b.lane, 200, true);
-    // b is now 100 ahead of a: a gets the turn, with room to catch up only by the step.
-    assert.deepEqual(a.sent.at(-1), { t: "accept", s: "echo", maxOpen: 100 + 15, ms: 50 });
+    spill.returned(a.lane, 2, false); // quiet: a is out
+    spill.returned(b.lane, 40, false); // busy (a last window of 40 is over 16): both again
+    assert.equal(a.sent.length, 2);
+    assert.equal(b.sent.length, 2);
     spill.stop();
   });
 
-  it("writes off a grant that is never returned, so the primary accepts again", (t) => {
+  it("gives a worker back from its ceiling the same ceiling, whatever the stale loads say", () => {
+    const { listener } = listenerWithSpare();
+    const a = worker(0, 0);
+    const b = worker(1, 0);
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    spill.start(4);
+    // a reached 8, served some and reports with 6 open; b's load is still the 0 it reported.
+    a.lane.load = 6;
+    spill.returned(a.lane, 8, true);
+    assert.deepEqual(a.sent.at(-1), grant(8), "6 ahead would leave room 2: it keeps its 8");
+    spill.stop();
+  });
+
+  it("raises the ceilings as long-lived connections fill every worker", () => {
+    const { listener } = listenerWithSpare();
+    const a = worker(0, 0);
+    const b = worker(1, 0);
+    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    spill.start(4);
+    a.lane.load = 8;
+    spill.returned(a.lane, 8, true);
+    assert.equal(a.sent.length, 1, "8 ahead of b, back at its ceiling: it waits");
+    b.lane.load = 8;
+    spill.returned(b.lane, 8, true);
+    assert.deepEqual(b.sent.at(-1), grant(16));
+    assert.deepEqual(a.sent.at(-1), grant(16), "b caught up: a goes on too");
+    spill.stop();
+  });
+
+  it("writes off a grant that is never heard of, so the primary accepts again", (t) => {
     t.mock.timers.enable({ apis: ["setInterval", "Date"], now: 1e12 }); // (0 means "no grant")
     const { listener, spare } = listenerWithSpare();
     const a = worker(0, 0);

@@ -14,6 +14,11 @@ export interface Limits {
   readonly idleMs: number;
 }
 
+interface Watch {
+  readonly limit: number;
+  readonly then: () => void;
+}
+
 export class Connections {
   readonly #live = new Set<Socket>();
   readonly #limits: Limits;
@@ -25,6 +30,8 @@ export class Connections {
   /** The per-socket listeners: made once here, shared by every socket (no closure each). */
   readonly #untrack: (this: Socket) => void;
   readonly #onIdle: (this: Socket) => void;
+  /** Each called once when the open count falls below its limit (spill grants at a ceiling). */
+  readonly #watches = new Set<Watch>();
 
   constructor(limits: Limits, tally: Tally) {
     this.#limits = limits;
@@ -33,9 +40,19 @@ export class Connections {
       this.#closedIn += socket.bytesRead;
       this.#closedOut += socket.bytesWritten;
     };
+    const watches = this.#watches;
+    const fell = () => {
+      if (watches.size === 0) return;
+      for (const w of watches) {
+        if (live.size >= w.limit) continue;
+        watches.delete(w);
+        w.then();
+      }
+    };
     this.#untrack = function (this: Socket) {
       live.delete(this);
       bytes(this);
+      fell();
     };
     this.#onIdle = function (this: Socket) {
       tally.limits.idleTimeout++;
@@ -84,6 +101,17 @@ export class Connections {
   /** Connections open now. */
   get open(): number {
     return this.#live.size;
+  }
+
+  /** Call `then` once the open count is below `limit` (at once if it is); returns a cancel. */
+  whenBelow(limit: number, then: () => void): () => void {
+    if (this.#live.size < limit) {
+      then();
+      return () => {};
+    }
+    const watch = { limit, then };
+    this.#watches.add(watch);
+    return () => this.#watches.delete(watch);
   }
 
   /** Connections served since the loop started. */

@@ -6,8 +6,8 @@
 import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
 import { createLogger, LINES, type Logger } from "../log.ts";
-import type { FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
-import { type LentListener, lentListener } from "./lent-listener.ts";
+import type { AcceptMessage, FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
+import { FULL_REPORT_MS, type LentListener, lentListener } from "./lent-listener.ts";
 import { createServices, type Services } from "./services.ts";
 
 export interface Channel {
@@ -96,7 +96,7 @@ class WorkerLoop {
         this.#services.accept(message.s, wrap(handle));
         return;
       case "accept":
-        this.#spill(message.s, message.maxOpen, message.ms, handle);
+        this.#spill(message, handle);
         return;
       case "dup":
         // Hand the listening handle straight back; our copy closes once it is on its way.
@@ -110,26 +110,32 @@ class WorkerLoop {
     }
   }
 
-  #spill(service: Service, maxOpen: number, ms: number, handle: object | undefined): void {
-    const report = (accepted: number, full: boolean) =>
+  #spill(grant: AcceptMessage, handle: object | undefined): void {
+    const service = grant.s;
+    const over = (accepted: number, full: boolean) =>
       this.#channel.send({ t: "spilled", s: service, accepted, full, ...this.#counts() });
     if (handle === undefined || this.#draining) {
-      report(0, false);
+      over(0, false);
       return;
     }
     const services = this.#services;
     const loop = {
       serve: (socket: Socket) => services.accept(service, socket),
       open: () => services.open(),
+      whenOpenBelow: (limit: number, then: () => void) => services.whenOpenBelow(limit, then),
       acceptError: () => services.acceptError(),
     };
     const { backlog } = this.#options.serve;
-    const grant = lentListener(handle, { maxOpen, ms, backlog }, loop, (accepted, full) => {
-      this.#spilling.delete(service);
-      this.#log.trace({ service, accepted, full }, "spill grant over");
-      report(accepted, full);
+    const lent = lentListener(handle, { ...grant, fullWaitMs: FULL_REPORT_MS, backlog }, loop, {
+      busy: (accepted) =>
+        this.#channel.send({ t: "spilling", s: service, accepted, ...this.#counts() }),
+      over: (accepted, full) => {
+        this.#spilling.delete(service);
+        this.#log.trace({ service, accepted, full }, "spill grant over");
+        over(accepted, full);
+      },
     });
-    this.#spilling.set(service, grant);
+    this.#spilling.set(service, lent);
   }
 
   async drain(ms: number): Promise<void> {

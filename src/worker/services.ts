@@ -33,6 +33,8 @@ export interface Services {
   summary(): Record<string, unknown>;
   /** Connections open now (least-connections balancing reads it). */
   open(): number;
+  /** Call `then` once fewer than `limit` connections are open; returns a cancel. */
+  whenOpenBelow(limit: number, then: () => void): () => void;
   /** Count an accept error on a listener the worker was lent (spill). */
   acceptError(): void;
   /** Counters and the event loop's delay since the last call, for /metrics. */
@@ -151,6 +153,10 @@ class LoopServices implements Services {
 
   open(): number {
     return this.#shared.connections.open;
+  }
+
+  whenOpenBelow(limit: number, then: () => void): () => void {
+    return this.#shared.connections.whenBelow(limit, then);
   }
 
   acceptError(): void {

@@ -227,6 +227,10 @@ export class Dispatcher {
       case "load":
         this.#report(lane, message.open, message.received);
         return;
+      case "spilling":
+        this.#report(lane, message.open, message.received);
+        this.#spills.get(message.s)?.busy(lane);
+        return;
       case "spilled":
         this.#report(lane, message.open, message.received);
         this.#spills.get(message.s)?.returned(lane, message.accepted, message.full);

@@ -1,8 +1,8 @@
 /**
  * Spill: while connections arrive faster than handles can be passed, the primary stops accepting
- * and lends the listening socket to one worker at a time, which accepts directly (see
- * docs/ARCHITECTURE.md). This is the policy: when to start, whom to lend to and for how much,
- * and when to give the listener back to the primary.
+ * and lends the listening socket to every worker at once, each accepting directly up to its own
+ * ceiling (see docs/ARCHITECTURE.md). This is the policy: when to start, how far each worker may
+ * go, and when to give the listener back to the primary.
  */
 import type { Logger } from "../../log.ts";
 import type { AcceptMessage, Service } from "../../messages.ts";
@@ -13,13 +13,13 @@ import type { Listener } from "./listener.ts";
 
 /** A grant smaller than this is not worth its round trip: the worker waits for the next turn. */
 const GRANT_WORTHWHILE = 4;
-/** How long a grant lasts. */
+/** A grant's window: each busy one is reported, and a quiet one ends the grant. */
 const SPILL_MS = 50;
-/** Connections accepted in one grant's time that show the rush goes on (~640/s per worker). */
+/** Connections a window must take, over all workers, for the rush to go on (~640/s). */
 const SPILL_RUSH = 32;
 /**
- * A grant not reported back after this long is treated as over (its worker is stuck or gone), so
- * that another worker, or the primary, accepts instead.
+ * A grant not heard of for this long is treated as over (its worker is stuck or gone), so that
+ * the others, or the primary, accept instead.
  */
 const SPILL_STALE_MS = 250;
 
@@ -27,8 +27,10 @@ export class Spill {
   readonly #service: Service;
   readonly #lanes: readonly Lane[];
   readonly #listener: Listener;
-  /** When each worker's (by lane id) current grant of this listener started, or 0. */
-  readonly #grantedAt: number[] = [];
+  /** When each worker's (by lane id) grant of this listener was last heard of, or 0. */
+  readonly #heardAt: number[] = [];
+  /** Each worker's last ceiling (open connections), kept while it comes back from it. */
+  readonly #ceiling: number[] = [];
   readonly #log: Logger;
   /** Called when the primary accepts again. */
   readonly #onEnd: () => void;
@@ -50,10 +52,10 @@ export class Spill {
     this.#onEnd = onEnd;
   }
 
-  /** The queue is backed up: lend the listener to a worker and stop accepting here. */
+  /** The queue is backed up: lend the listener to every worker and stop accepting here. */
   start(queued: number): void {
     if (this.#active || this.#stopped || this.#listener.spare === null) return;
-    if (!this.#grantLeast(-1)) return;
+    if (this.#grantAll() === 0) return;
     this.#active = true;
     // A primary that kept polling would win most accept races and the queue would never drain.
     this.#listener.pause();
@@ -61,17 +63,26 @@ export class Spill {
     this.#log.debug({ queued, service: this.#service }, "spill: workers accept directly");
   }
 
-  /** A worker's grant is over. */
+  /** A worker's grant goes on after a busy window. */
+  busy(lane: Lane): void {
+    if (this.#granted(lane)) this.#heardAt[lane.id] = Date.now();
+  }
+
+  /**
+   * A worker's grant is over: a quiet window (the rush is over for it), or its ceiling. One that
+   * comes back from its ceiling has room again (lent-listener.ts waits for it) and gets the same
+   * ceiling or a higher one; a busy return lends the listener again to every worker with room.
+   */
   returned(lane: Lane, accepted: number, full: boolean): void {
-    this.#grantedAt[lane.id] = 0;
-    // While the rush goes on, lend the listener again, to whoever is least loaded now.
-    if (this.#active && (full || accepted >= SPILL_RUSH)) this.#grantLeast(lane.id);
+    this.#heardAt[lane.id] = 0;
+    if (this.#active && full) this.#grant(lane, true);
+    if (this.#active && (full || accepted >= this.#rushEach())) this.#grantAll();
     this.#maybeEnd();
   }
 
   /** A worker exited; its grant, if any, is over. */
   laneGone(lane: Lane): void {
-    this.#grantedAt[lane.id] = 0;
+    this.#heardAt[lane.id] = 0;
     this.#maybeEnd();
   }
 
@@ -81,49 +92,60 @@ export class Spill {
   }
 
   /**
-   * Lend the listener to the least loaded worker that balance allows (on a tie, the next one
-   * after `after`). One worker accepts at a time: on a shared listening socket every poller is
-   * woken for every connection and all but one find nothing, so a single acceptor spares the
-   * others those wake-ups, and taking turns by load keeps the balance.
+   * Lend the listener to every worker that balance allows. The kernel wakes each of them for a
+   * connection and the first to accept takes it: a busy worker is not polling, so connections go
+   * to the ones with time for them, and the ceilings keep the open counts even.
    */
-  #grantLeast(after: number): boolean {
-    const lanes = this.#lanes;
-    const order = [...lanes.keys()].map((i) => (after + 1 + i) % lanes.length);
-    order.sort((a, b) => (lanes[a] as Lane).load - (lanes[b] as Lane).load);
-    for (const i of order) if (this.#grant(lanes[i] as Lane)) return true;
-    return false;
+  #grantAll(): number {
+    let granted = 0;
+    for (const lane of this.#lanes) if (this.#grant(lane)) granted++;
+    return granted;
   }
 
-  /** Lend the listener to a worker, up to as many open connections as balance allows. */
-  #grant(lane: Lane): boolean {
+  /**
+   * Lend the listener to a worker, up to as many open connections as balance allows; `keep`: at
+   * least up to its last ceiling (it is coming back from it, and our view of the others' loads
+   * may be 100 ms old).
+   */
+  #grant(lane: Lane, keep = false): boolean {
     const child = lane.child;
     const spare = this.#listener.spare;
     if (child === undefined || !lane.ready || lane.paused || this.#granted(lane) || spare === null)
       return false;
-    const room = grantSize(this.#lanes, lane);
-    if (room < GRANT_WORTHWHILE) return false;
-    this.#grantedAt[lane.id] = Date.now();
+    let room = grantSize(this.#lanes, lane);
+    if (keep) room = Math.max(room, (this.#ceiling[lane.id] ?? 0) - lane.load);
+    if (room < (keep ? 1 : GRANT_WORTHWHILE)) return false;
+    this.#ceiling[lane.id] = lane.load + room;
+    this.#heardAt[lane.id] = Date.now();
     occupy(lane, { lent: "accept", service: this.#service });
     const accept: AcceptMessage = {
       t: "accept",
       s: this.#service,
       maxOpen: lane.load + room,
       ms: SPILL_MS,
+      rush: this.#rushEach(),
     };
     sendHandle(child, accept, spare);
     return true;
   }
 
+  /** A window's share of the rush, per worker: they all accept, each about an even share. */
+  #rushEach(): number {
+    let n = 0;
+    for (const lane of this.#lanes) if (lane.ready && !lane.paused) n++;
+    return Math.ceil(SPILL_RUSH / Math.max(1, n));
+  }
+
   #expireGrants(): void {
     const now = Date.now();
     for (const lane of this.#lanes) {
-      const at = this.#grantedAt[lane.id] ?? 0;
+      const at = this.#heardAt[lane.id] ?? 0;
       if (at !== 0 && now - at > SPILL_STALE_MS) {
         this.#log.warn(
           { worker: lane.worker, service: this.#service },
           "spill grant not returned; going on without it",
         );
-        this.#grantedAt[lane.id] = 0;
+        this.#heardAt[lane.id] = 0;
       }
     }
     this.#maybeEnd();
@@ -141,6 +163,6 @@ export class Spill {
   }
 
   #granted(lane: Lane): boolean {
-    return (this.#grantedAt[lane.id] ?? 0) !== 0;
+    return (this.#heardAt[lane.id] ?? 0) !== 0;
   }
 }
