@@ -22,7 +22,7 @@ import {
 } from "../bench/runner/plan.ts";
 import { projectedRate } from "../bench/runner/projection.ts";
 import { type Row, skew, summarize } from "../bench/runner/summary.ts";
-import { httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
+import { churnWorkVerdict, httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
 
 describe("histogram merging", () => {
   it("is exact: merged per-thread histograms equal one histogram fed every value", () => {
@@ -275,6 +275,22 @@ describe("verdicts", () => {
       section,
     );
     assert.match(offloadWins, /Why offload wins/);
+  });
+
+  it("churn-work: holds handoff to issue 12's bars against the better peer and the single loop", () => {
+    const rows = (handoff: number) => [
+      row("single", "single", 4_000, 1),
+      row("handoff x2", "handoff", handoff, handoff / 4_000),
+      row("reuseport x2", "reuseport", 5_000, 1.25),
+      row("cluster-shared x2", "cluster-shared", 5_200, 1.3),
+    ];
+    const met = churnWorkVerdict(rows(5_000));
+    assert.match(met, /0\.96× \(bar ≥ 0\.95×: met\) the better .* \(cluster-shared x2, 5,200/);
+    assert.match(met, /1\.25× \(bar ≥ 1\.2×: met\) the single loop/);
+    const missed = churnWorkVerdict(rows(4_400));
+    assert.match(missed, /0\.85× \(bar ≥ 0\.95×: not met\)/);
+    assert.match(missed, /1\.10× \(bar ≥ 1\.2×: not met\)/);
+    assert.equal(churnWorkVerdict(rows(5_000).slice(0, 2)), "", "no peer ran: nothing to say");
   });
 });
 

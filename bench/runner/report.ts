@@ -4,7 +4,7 @@ import { describeMachine } from "./machine.ts";
 import type { Plan, Section } from "./plan.ts";
 import { projectionMarkdown } from "./projection.ts";
 import type { Row } from "./summary.ts";
-import { httpVerdict, workVerdict } from "./verdict.ts";
+import { churnWorkVerdict, httpVerdict, workVerdict } from "./verdict.ts";
 
 const TITLES: Readonly<Record<string, string>> = {
   echo: "Echo: every mode against the single loop",
@@ -70,7 +70,9 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
         ? httpVerdict(mine)
         : section.suite === "work"
           ? workVerdict(mine, section)
-          : "";
+          : section.suite === "churn-work"
+            ? churnWorkVerdict(mine)
+            : "";
     if (verdict !== "") out.push(verdict, "");
   }
   const projection = projectionMarkdown(rows, m.cores);

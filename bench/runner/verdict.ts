@@ -85,3 +85,23 @@ export function workVerdict(rows: readonly Row[], section: Section): string {
   );
   return lines.join(" ") + boundNote(rows);
 }
+
+/**
+ * Issue 12's bars for the churn-work suite: handoff against the better of the modes where the
+ * kernel spreads connections, and against the single loop.
+ */
+export function churnWorkVerdict(rows: readonly Row[]): string {
+  const ok = rows.filter((r) => r.runs > r.failed);
+  const handoff = ok.find((r) => r.mode === "handoff");
+  const base = ok.find((r) => r.baseline);
+  const peers = ok.filter((r) => r.mode === "reuseport" || r.mode === "cluster-shared");
+  if (handoff === undefined || base === undefined || peers.length === 0) return "";
+  const best = [...peers].sort((a, b) => b.rate.median - a.rate.median)[0] as Row;
+  const vsBest = handoff.rate.median / best.rate.median;
+  const vsSingle = handoff.vsSingle.median;
+  const bar = (v: number, at: number) => `${x(v)} (bar ≥ ${at}×: ${v >= at ? "met" : "not met"})`;
+  return (
+    `**Verdict:** ${handoff.variant} ran at ${bar(vsBest, 0.95)} the better of the modes where the kernel spreads connections (${best.variant}, ${int(best.rate.median)} conn/s) and ${bar(vsSingle, 1.2)} the single loop, at ${us(handoff.serverUs)} of server CPU per connection against ${us(best.serverUs)}.` +
+    boundNote(rows)
+  );
+}
