@@ -1,7 +1,7 @@
 /**
  * A worker's spill grant (src/worker/lent-listener.ts) on a real listening socket: busy windows
- * go on, a quiet one ends the grant, the ceiling closes the listener at once and the report
- * waits for room.
+ * go on, a quiet one ends the grant, the ceiling closes the listener at once, and room after a
+ * full end is reported.
  */
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
@@ -44,7 +44,7 @@ async function listening(t: TestContext): Promise<{ handle: object; port: number
 }
 
 function grantOf(over: Partial<Grant>): Grant {
-  return { maxOpen: 1_000, ms: 50, rush: 1, fullWaitMs: 60_000, backlog: 511, ...over };
+  return { maxOpen: 1_000, ms: 50, rush: 1, backlog: 511, ...over };
 }
 
 describe("a worker's spill grant", () => {
@@ -56,6 +56,7 @@ describe("a worker's spill grant", () => {
     lentListener(handle, grantOf({ rush: 2 }), loop, {
       busy: (n) => busy.push(n),
       over: (n, full) => over.push([n, full]),
+      room: () => assert.fail("not full"),
     });
     const clients: Socket[] = [];
     t.after(() => {
@@ -74,52 +75,62 @@ describe("a worker's spill grant", () => {
     assert.equal(loop.served.length, 9);
   });
 
-  it("closes the listener at its ceiling and reports once there is room again", async (t) => {
+  it("closes the listener at its ceiling, reports, and says when a quarter of its room is free", async (t) => {
     const { handle, port } = await listening(t);
     const loop = new StubLoop();
     const over: [number, boolean][] = [];
-    lentListener(handle, grantOf({ maxOpen: 4, ms: 60_000 }), loop, {
+    let room = 0;
+    lentListener(handle, grantOf({ maxOpen: 8, ms: 60_000 }), loop, {
       busy: () => {},
       over: (n, full) => over.push([n, full]),
+      room: () => room++,
     });
-    const clients = await Promise.all([1, 2, 3, 4].map(() => open(port)));
+    const clients = await Promise.all(Array.from({ length: 8 }, () => open(port)));
     t.after(() => {
       for (const c of clients) c.destroy();
     });
-    await waitFor("4 served", () => (loop.served.length === 4 ? true : undefined));
-    await assert.rejects(open(port), { code: "ECONNREFUSED" }, "the listener is closed");
-    assert.deepEqual(over, [], "no room yet (a quarter of 4 must be free)");
-    loop.served[0]?.destroy(); // a connection closes
+    await waitFor("8 served", () => (loop.served.length === 8 ? true : undefined));
     await waitFor("the report", () => (over.length > 0 ? true : undefined));
-    assert.deepEqual(over, [[4, true]]);
+    assert.deepEqual(over, [[8, true]]);
+    await assert.rejects(open(port), { code: "ECONNREFUSED" }, "the listener is closed");
+    loop.served[0]?.destroy(); // a connection closes: 7 open, a quarter of 8 is 2
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(room, 0, "one free is not yet a quarter");
+    loop.served[0]?.destroy();
+    await waitFor("room", () => (room > 0 ? true : undefined));
+    loop.served[0]?.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(room, 1, "said once");
   });
 
-  it("reports a ceiling without room after a short wait, and stop() reports at once", async (t) => {
+  it("stop() ends a grant with a report, and ends the watch for room", async (t) => {
     const { handle, port } = await listening(t);
     const loop = new StubLoop();
-    const over: number[] = [];
-    lentListener(handle, grantOf({ maxOpen: 2, ms: 60_000, fullWaitMs: 20 }), loop, {
+    const over: boolean[] = [];
+    const grant = lentListener(handle, grantOf({ maxOpen: 2, ms: 60_000 }), loop, {
       busy: () => {},
-      over: () => over.push(performance.now()),
+      over: (_n, full) => over.push(full),
+      room: () => assert.fail("stopped before any room"),
     });
     const clients = [await open(port), await open(port)];
     t.after(() => {
       for (const c of clients) c.destroy();
     });
-    await waitFor("2 served", () => (loop.served.length === 2 ? true : undefined));
-    const full = performance.now();
-    await waitFor("the report", () => (over.length > 0 ? true : undefined));
-    assert.ok((over[0] as number) - full >= 18, "it waited for room first");
+    await waitFor("the full end", () => (over.length > 0 ? true : undefined));
+    grant.stop();
+    for (const s of [...loop.served]) s.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(over, [true]);
 
     const second = await listening(t);
     const ended: boolean[] = [];
-    const grant = lentListener(second.handle, grantOf({ ms: 60_000 }), new StubLoop(), {
+    const idle = lentListener(second.handle, grantOf({ ms: 60_000 }), new StubLoop(), {
       busy: () => {},
       over: (_n, full) => ended.push(full),
+      room: () => {},
     });
-    grant.stop();
-    assert.deepEqual(ended, [false]);
-    grant.stop();
+    idle.stop();
+    idle.stop();
     assert.deepEqual(ended, [false], "once");
   });
 });

@@ -161,10 +161,21 @@ describe("spill", () => {
     const b = worker(1, 0);
     const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
     spill.start(4);
-    // a reached 8, served some and reports with 6 open; b's load is still the 0 it reported.
-    a.lane.load = 6;
+    a.lane.load = 8;
     spill.returned(a.lane, 8, true);
-    assert.deepEqual(a.sent.at(-1), grant(8), "6 ahead would leave room 2: it keeps its 8");
+    assert.equal(a.sent.length, 1, "8 ahead of b's (stale) 0: no room now");
+    spill.reported(b.lane);
+    assert.equal(b.sent.length, 1, "b still holds its grant");
+    // a served some and says so with 6 open; b's load is still the 0 it reported.
+    a.lane.load = 6;
+    spill.reported(a.lane);
+    assert.deepEqual(a.sent.at(-1), grant(8), "6 ahead would leave room 2 < 4: it keeps its 8");
+    spill.reported(a.lane);
+    assert.equal(a.sent.length, 2, "granted once");
+    spill.returned(a.lane, 3, false);
+    a.lane.load = 0;
+    spill.reported(a.lane);
+    assert.equal(a.sent.length, 2, "after a quiet end, a load report is just a load report");
     spill.stop();
   });
 

@@ -8,12 +8,6 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 
-/**
- * How long a worker at its ceiling may wait for room before it reports (so that the primary can
- * raise the ceilings of workers whose connections stay open).
- */
-export const FULL_REPORT_MS = 20;
-
 export interface Grant {
   /** Most connections open at once; at this count the grant ends. */
   readonly maxOpen: number;
@@ -21,13 +15,11 @@ export interface Grant {
   readonly ms: number;
   /** Connections a window must take for the grant to go on. */
   readonly rush: number;
-  /** At the ceiling, how long to wait for room before reporting (FULL_REPORT_MS). */
-  readonly fullWaitMs: number;
   readonly backlog: number;
 }
 
 export interface LentListener {
-  /** Stop accepting now (drain); `over` still runs, at once. */
+  /** Stop accepting now (drain, or a new grant), and stop watching for room. */
   stop(): void;
 }
 
@@ -43,10 +35,11 @@ export interface Loop {
   acceptError(): void;
 }
 
-/** What the grant tells its owner: a busy window (it goes on), and its end. */
+/** What the grant tells its owner: a busy window (it goes on), its end, room after a full end. */
 export interface Reports {
   busy(accepted: number): void;
   over(accepted: number, full: boolean): void;
+  room(): void;
 }
 
 export function lentListener(
@@ -55,14 +48,14 @@ export function lentListener(
   loop: Loop,
   reports: Reports,
 ): LentListener {
-  const { maxOpen, ms, rush, fullWaitMs, backlog } = grant;
+  const { maxOpen, ms, rush, backlog } = grant;
   const server: Server = createServer({ allowHalfOpen: true }, (s) => loop.serve(s));
-  // At the ceiling, the report waits until a quarter of the grant's room is free again: with
-  // short connections that is soon, and the primary, which lends the listener again on that
-  // report, keeps this worker's ceiling (its own view of the loads is up to 100 ms old).
+  // After a full end: a quarter of the grant's room free again is worth telling the primary,
+  // which lends the listener again with the same ceiling (its own view of the loads is up to
+  // 100 ms old, and under churn the open count swings by whole accept batches).
   const freeAgain = Math.max(1, Math.ceil((maxOpen - loop.open()) / 4));
   let accepted = 0;
-  let state: "accepting" | "full" | "over" = "accepting";
+  let accepting = true;
   let unwatch = (): void => {};
   const windowEnd = (): void => {
     if (accepted < rush) {
@@ -73,27 +66,15 @@ export function lentListener(
     accepted = 0;
     timer.refresh();
   };
-  let timer = setTimeout(windowEnd, ms);
-  const report = (): void => {
-    if (state === "over") return;
-    state = "over";
-    clearTimeout(timer);
-    unwatch();
-    reports.over(accepted, true);
-  };
+  const timer = setTimeout(windowEnd, ms);
   const finish = (full: boolean): void => {
-    if (state !== "accepting") return;
+    if (!accepting) return;
+    accepting = false;
     // Closing the listener here stops libuv's accept loop at once, so the ceiling is exact.
     server.close();
     clearTimeout(timer);
-    if (!full) {
-      state = "over";
-      reports.over(accepted, false);
-      return;
-    }
-    state = "full";
-    timer = setTimeout(report, fullWaitMs);
-    unwatch = loop.whenOpenBelow(maxOpen - freeAgain + 1, report);
+    reports.over(accepted, full);
+    if (full) unwatch = loop.whenOpenBelow(maxOpen - freeAgain + 1, () => reports.room());
   };
   server.on("connection", () => {
     accepted++;
@@ -109,8 +90,8 @@ export function lentListener(
   (server.listen as (handle: object, backlog: number) => void)(handle, backlog);
   return {
     stop: () => {
-      if (state === "full") report();
-      else finish(false);
+      finish(false);
+      unwatch();
     },
   };
 }

@@ -7,7 +7,7 @@ import { Socket } from "node:net";
 import { EchoplexError } from "../errors.ts";
 import { createLogger, LINES, type Logger } from "../log.ts";
 import type { AcceptMessage, FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
-import { FULL_REPORT_MS, type LentListener, lentListener } from "./lent-listener.ts";
+import { type LentListener, lentListener } from "./lent-listener.ts";
 import { createServices, type Services } from "./services.ts";
 
 export interface Channel {
@@ -126,13 +126,21 @@ class WorkerLoop {
       acceptError: () => services.acceptError(),
     };
     const { backlog } = this.#options.serve;
-    const lent = lentListener(handle, { ...grant, fullWaitMs: FULL_REPORT_MS, backlog }, loop, {
+    // A new grant replaces the last one, which may still be watching for room; what the last
+    // one would report now no longer answers anything the primary sent.
+    const previous = this.#spilling.get(service);
+    this.#spilling.delete(service);
+    previous?.stop();
+    const lent: LentListener = lentListener(handle, { ...grant, backlog }, loop, {
       busy: (accepted) =>
         this.#channel.send({ t: "spilling", s: service, accepted, ...this.#counts() }),
       over: (accepted, full) => {
-        this.#spilling.delete(service);
+        if (this.#spilling.get(service) !== lent) return;
         this.#log.trace({ service, accepted, full }, "spill grant over");
         over(accepted, full);
+      },
+      room: () => {
+        if (!this.#draining) this.#channel.send({ t: "load", ...this.#counts() });
       },
     });
     this.#spilling.set(service, lent);

@@ -226,6 +226,7 @@ export class Dispatcher {
     switch (message.t) {
       case "load":
         this.#report(lane, message.open, message.received);
+        for (const spill of this.#spills.values()) spill.reported(lane);
         return;
       case "spilling":
         this.#report(lane, message.open, message.received);

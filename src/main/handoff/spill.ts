@@ -31,6 +31,8 @@ export class Spill {
   readonly #heardAt: number[] = [];
   /** Each worker's last ceiling (open connections), kept while it comes back from it. */
   readonly #ceiling: number[] = [];
+  /** Each worker's last grant ended at its ceiling (it says when it has room again). */
+  readonly #wasFull: boolean[] = [];
   readonly #log: Logger;
   /** Called when the primary accepts again. */
   readonly #onEnd: () => void;
@@ -69,15 +71,24 @@ export class Spill {
   }
 
   /**
-   * A worker's grant is over: a quiet window (the rush is over for it), or its ceiling. One that
-   * comes back from its ceiling has room again (lent-listener.ts waits for it) and gets the same
-   * ceiling or a higher one; a busy return lends the listener again to every worker with room.
+   * A worker's grant is over: a quiet window (the rush is over for it), or its ceiling. A busy or
+   * full return lends the listener again to every worker that balance allows (a full one too,
+   * once the others have caught up: that is how ceilings rise with long-lived connections).
    */
   returned(lane: Lane, accepted: number, full: boolean): void {
     this.#heardAt[lane.id] = 0;
-    if (this.#active && full) this.#grant(lane, true);
+    this.#wasFull[lane.id] = full;
     if (this.#active && (full || accepted >= this.#rushEach())) this.#grantAll();
     this.#maybeEnd();
+  }
+
+  /**
+   * A worker reported its load. One whose grant ended at its ceiling reports as soon as a quarter
+   * of its room is free again (lent-listener.ts): it gets the same ceiling back, or a higher one,
+   * whatever our older view of the other workers' loads says.
+   */
+  reported(lane: Lane): void {
+    if (this.#active && this.#wasFull[lane.id] === true) this.#grant(lane, true);
   }
 
   /** A worker exited; its grant, if any, is over. */
@@ -116,6 +127,7 @@ export class Spill {
     if (keep) room = Math.max(room, (this.#ceiling[lane.id] ?? 0) - lane.load);
     if (room < (keep ? 1 : GRANT_WORTHWHILE)) return false;
     this.#ceiling[lane.id] = lane.load + room;
+    this.#wasFull[lane.id] = false;
     this.#heardAt[lane.id] = Date.now();
     occupy(lane, { lent: "accept", service: this.#service });
     const accept: AcceptMessage = {
