@@ -4,8 +4,8 @@
  *
  * - A channel carries one handle per round trip (child_process holds everything behind a sent
  *   handle until the worker's internal NODE_HANDLE_ACK), so a handle goes only to a worker whose
- *   channel is free; otherwise it waits in one FIFO queue here. No application-level reply is
- *   awaited: the internal acknowledgement frees the channel.
+ *   channel is free; otherwise it waits in one FIFO queue (queue.ts). No application-level reply
+ *   is awaited: the internal acknowledgement frees the channel.
  * - The primary keeps its copy of a handle open until that acknowledgement, so a handle whose send
  *   fails, or whose worker dies before taking it, goes to another worker.
  * - When the queue backs up, spill.ts lends the listener to the workers until the rush is over.
@@ -16,24 +16,13 @@ import type { FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config.ts";
 import { handoffHistogram } from "../metrics.ts";
 import { AcceptBackoff } from "./accept-backoff.ts";
-import { pick } from "./balancer.ts";
-import { CONN, type Pending, type RawHandle, sendHandle, type TcpHandle } from "./handles.ts";
-import {
-  answered,
-  isConnection,
-  type Lane,
-  newLane,
-  occupy,
-  refusalPauseMs,
-  resetLane,
-} from "./lane.ts";
-import { Listener } from "./listener.ts";
-import { Spill } from "./spill.ts";
+import type { RawHandle, TcpHandle } from "./handles.ts";
+import { answered, isConnection, type Lane, newLane, refusalPauseMs, resetLane } from "./lane.ts";
+import { HandoffQueue } from "./queue.ts";
+import { ServiceListener } from "./service-listener.ts";
 
 /** Queue length, per worker, at which the primary starts lending the listener (spill). */
 const SPILL_QUEUE_PER_WORKER = 2;
-/** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
-const STALL_MS = 100;
 
 /** The listening sockets: TCP echo, and HTTP when it is on. */
 export interface Listeners {
@@ -45,18 +34,13 @@ const SERVICES: readonly Service[] = ["echo", "http"];
 export class Dispatcher {
   readonly #lanes: Lane[] = [];
   readonly #byChild = new Map<ChildProcess, Lane>();
-  readonly #queue: Pending[] = [];
-  readonly #policy: Balance;
+  readonly #queue: HandoffQueue;
   readonly #log: Logger;
-  /** One listener per service, and its spill policy when spill is on. */
-  readonly #listeners = new Map<Service, Listener>();
-  readonly #spills = new Map<Service, Spill>();
-  #cursor = 0;
-  #stopped = false;
+  /** One listening socket per service that is on. */
+  readonly #listeners = new Map<Service, ServiceListener>();
   /** Handles a worker out of descriptors could not take (NACKed); each went elsewhere. */
   #refused = 0;
   readonly #accept: AcceptBackoff;
-  #stallCheck: NodeJS.Timeout | undefined;
 
   /** From accept to the worker's acknowledgement, per connection handed off (/metrics). */
   readonly handoffSeconds = handoffHistogram();
@@ -66,20 +50,17 @@ export class Dispatcher {
     { policy, spill, backlog }: { policy: Balance; spill: boolean; backlog: number },
     log: Logger,
   ) {
-    this.#policy = policy;
+    this.#queue = new HandoffQueue(this.#lanes, policy);
     this.#log = log;
     this.#accept = new AcceptBackoff(log);
+    const shared = { lanes: this.#lanes, accept: this.#accept, log };
     for (const service of SERVICES) {
       const handle = listeners[service];
       if (handle === null) continue;
-      const listener = new Listener(handle, backlog, (status, conn) =>
-        this.#onConnection(status, conn, service),
+      const listener = new ServiceListener(service, handle, { backlog, spill }, shared, (conn) =>
+        this.#onConnection(conn, listener),
       );
       this.#listeners.set(service, listener);
-      if (spill) {
-        const onEnd = () => this.#askForSpare(service);
-        this.#spills.set(service, new Spill(service, this.#lanes, listener, log, onEnd));
-      }
     }
   }
 
@@ -122,8 +103,8 @@ export class Dispatcher {
       if (message?.cmd === "NODE_HANDLE_ACK") this.#acknowledged(lane);
       else if (message?.cmd === "NODE_HANDLE_NACK") this.#refusedBy(lane);
     });
-    for (const service of this.#listeners.keys()) this.#askForSpare(service);
-    this.#pump();
+    for (const listener of this.#listeners.values()) listener.askForSpare();
+    this.#queue.pump();
   }
 
   #acknowledged(lane: Lane): void {
@@ -134,7 +115,7 @@ export class Dispatcher {
       item.handle.close();
       this.handoffSeconds.observe((performance.now() - item.at) / 1000);
     }
-    if (lane.free) this.#pump();
+    if (lane.free) this.#queue.pump();
   }
 
   /**
@@ -155,11 +136,8 @@ export class Dispatcher {
       lane.sent--;
       lane.load--;
       this.#queue.unshift(item);
-    } else if (item.lent === "dup") {
-      this.#listeners.get(item.service)?.spareArrived(undefined);
-      this.#askForSpare(item.service);
     } else {
-      this.#spills.get(item.service)?.returned(lane, 0, false);
+      this.#listeners.get(item.service)?.refused(lane, item);
     }
     this.#log.warn(
       { worker: lane.worker, refused: this.#refused, pausedMs },
@@ -170,10 +148,10 @@ export class Dispatcher {
       if (lane.child !== child) return;
       lane.paused = false;
       lane.free = lane.unacked.length === 0;
-      this.#pump(); // connections first; a spare request may wait behind one
-      for (const service of this.#listeners.keys()) this.#askForSpare(service);
+      this.#queue.pump(); // connections first; a spare request may wait behind one
+      for (const listener of this.#listeners.values()) listener.askForSpare();
     }, pausedMs).unref();
-    this.#pump();
+    this.#queue.pump();
   }
 
   /**
@@ -208,12 +186,8 @@ export class Dispatcher {
       );
       this.#queue.unshift(...orphans);
     }
-    for (const [service, listener] of this.#listeners) {
-      // If it died with our request for a spare listener, ask another worker.
-      if (listener.workerGone(lane.id)) this.#askForSpare(service);
-      this.#spills.get(service)?.laneGone(lane);
-    }
-    this.#pump();
+    for (const listener of this.#listeners.values()) listener.laneGone(lane);
+    this.#queue.pump();
   }
 
   message(child: ChildProcess, message: FromWorker, handle: object | undefined): void {
@@ -226,15 +200,15 @@ export class Dispatcher {
     switch (message.t) {
       case "load":
         this.#report(lane, message.open, message.received);
-        for (const spill of this.#spills.values()) spill.reported(lane);
+        for (const listener of this.#listeners.values()) listener.reported(lane);
         return;
       case "spilling":
         this.#report(lane, message.open, message.received);
-        this.#spills.get(message.s)?.busy(lane);
+        this.#listeners.get(message.s)?.spilling(lane);
         return;
       case "spilled":
         this.#report(lane, message.open, message.received);
-        this.#spills.get(message.s)?.returned(lane, message.accepted, message.full);
+        this.#listeners.get(message.s)?.spilled(lane, message.accepted, message.full);
         return;
       case "dup":
         this.#listeners.get(message.s)?.spareArrived(handle as TcpHandle | undefined);
@@ -252,100 +226,20 @@ export class Dispatcher {
 
   /** Stop accepting. Connections already accepted are still handed out; resolves when done. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const spill of this.#spills.values()) spill.stop();
-    for (const listener of this.#listeners.values()) listener.close();
-    for (let waited = 0; this.#queue.length > 0 && waited < 2_000; waited += 10) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    for (const conn of this.#queue.splice(0)) conn.handle.close();
-    clearTimeout(this.#stallCheck);
+    for (const listener of this.#listeners.values()) listener.stop();
+    await this.#queue.stop();
   }
 
-  /** libuv's connection callback on a listening handle. */
-  #onConnection(status: number, handle: RawHandle | undefined, service: Service): void {
-    if (status < 0 || handle === undefined) {
-      this.#acceptFailed(status, service);
-      return;
-    }
-    this.#accept.accepted();
-    this.#queue.push({ handle, service, at: performance.now() });
-    this.#pump();
+  /** A connection accepted on `listener`. */
+  #onConnection(handle: RawHandle, listener: ServiceListener): void {
+    this.#queue.push({ handle, service: listener.service, at: performance.now() });
+    this.#queue.pump();
     const queued = this.#queue.length;
-    if (queued >= SPILL_QUEUE_PER_WORKER * this.#byChild.size) {
-      this.#spills.get(service)?.start(queued);
-    }
-  }
-
-  /** An accept error: counted; out of descriptors, accepting pauses (accept-backoff.ts). */
-  #acceptFailed(status: number, service: Service): void {
-    const listener = this.#listeners.get(service);
-    const pausedMs = this.#accept.failed(
-      status,
-      service,
-      () => !this.#stopped && listener?.pause() === true,
-    );
-    if (pausedMs === 0 || listener === undefined) return;
-    setTimeout(() => {
-      if (this.#stopped) return;
-      listener.resume();
-      this.#askForSpare(service);
-    }, pausedMs);
-  }
-
-  #pump(): void {
-    const lanes = this.#lanes;
-    if (this.#queue.length === 0) return;
-    const now = Date.now();
-    for (const lane of lanes)
-      lane.stalled = !lane.free && lane.ready && now - lane.busySince > STALL_MS;
-    while (this.#queue.length > 0) {
-      const i = pick(lanes, this.#policy, this.#cursor);
-      if (i < 0) break;
-      this.#cursor = i + 1;
-      this.#sendConn(lanes[i] as Lane, this.#queue.shift() as Pending);
-    }
-    // Connections wait for an acknowledgement, which re-runs this; should a worker stall
-    // instead, look again once it counts as stalled, so the others take its share.
-    if (this.#queue.length > 0 && this.#stallCheck === undefined) {
-      this.#stallCheck = setTimeout(() => {
-        this.#stallCheck = undefined;
-        this.#pump();
-      }, STALL_MS + 1);
-    }
-  }
-
-  #sendConn(lane: Lane, conn: Pending): void {
-    const child = lane.child as ChildProcess;
-    occupy(lane, conn);
-    lane.sent++;
-    lane.load++;
-    sendHandle(child, CONN[conn.service], conn.handle, (err) => {
-      if (err === null) return;
-      // The send failed (the channel closed under us). If the exit handler has not already
-      // taken the handle back, do it here, so the connection is never dropped silently.
-      const at = lane.unacked.indexOf(conn);
-      if (at < 0) return;
-      lane.unacked.splice(at, 1);
-      lane.sent--;
-      this.#queue.unshift(conn);
-      this.#pump();
-    });
+    if (queued >= SPILL_QUEUE_PER_WORKER * this.#byChild.size) listener.backedUp(queued);
   }
 
   #report(lane: Lane, open: number, received: number): void {
     // Handles sent but not yet received when the worker counted are in flight: add them.
     lane.load = open + (lane.sent - received);
-  }
-
-  /** Have a worker make the spare copy of `service`'s listener that spill lends out. */
-  #askForSpare(service: Service): void {
-    if (!this.#spills.has(service) || this.#stopped) return;
-    const lane = this.#lanes.find((l) => l.ready && !l.paused);
-    if (lane?.child === undefined) return;
-    const listener = this.#listeners.get(service)?.requestSpare(lane.id);
-    if (listener === null || listener === undefined) return;
-    occupy(lane, { lent: "dup", service });
-    sendHandle(lane.child, { t: "dup", s: service }, listener);
   }
 }
