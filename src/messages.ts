@@ -51,6 +51,8 @@ export interface ServeOptions {
   /** A request whose headers take longer than this gets 408 and is closed (slowloris), in ms. */
   readonly headerTimeoutMs: number;
   readonly wsCompression: boolean;
+  /** Answer the common HTTP echo request from the loop itself (http-fast.ts); else node:http. */
+  readonly httpFastPath: boolean;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;
   readonly work: WorkSpec | null;
@@ -137,6 +139,7 @@ export interface WorkerStats {
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
+  readonly fast: FastPathCounts;
 }
 
 /** UDP datagrams received, and what became of them (src/worker/udp.ts). */
@@ -187,6 +190,10 @@ export interface LimitCounts {
 export interface MessageCounts {
   http: number;
   websocket: number;
+}
+/** Of the HTTP requests, those the fast path answered (src/worker/http-fast.ts). */
+export interface FastPathCounts {
+  httpFast: number;
 }
 
 /** Every STATS_INTERVAL_MS (src/worker/run.ts), for the primary's /metrics. */

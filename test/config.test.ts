@@ -48,6 +48,7 @@ describe("config", () => {
       httpBuffer: 64 * 1024 ** 2,
       handshakeTimeout: 10,
       wsCompression: false,
+      httpFastPath: true,
       tlsCert: null,
       tlsKey: null,
       work: null,

@@ -119,11 +119,18 @@ describe("drain", () => {
       idle.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
       await once(idle, "data");
       const idleClosed = closed(idle);
+      // And one the HTTP fast path answered (a small POST): it has its own idle connections.
+      const fast = await open(http);
+      fast.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+      assert.match(String(await once(fast, "data")), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nhi$/);
+      const fastClosed = closed(fast).then(() => Date.now());
 
       const t0 = Date.now();
       const exited = server.stop("SIGTERM");
       assert.equal(await wsClosed, 1001, "WebSocket clients get 1001 (going away)");
       await idleClosed;
+      // At the drain, not at node:http's 5 s keep-alive timeout (it takes some ms: bound 2.5 s).
+      assert.ok((await fastClosed) - t0 < 2_500, "the fast path closed its idle connection");
       assert.deepEqual(await exited, { code: 0, signal: null });
       assert.ok(Date.now() - t0 < 10_000, "nothing held it to the 20 s drain timeout");
     });

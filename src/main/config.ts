@@ -48,6 +48,7 @@ export interface Config {
   /** Seconds a request may take to send its headers. */
   readonly headerTimeout: number;
   readonly wsCompression: boolean;
+  readonly httpFastPath: boolean;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
   readonly work: WorkSpec | null;

@@ -33,6 +33,12 @@ const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats
     "counter",
     (s) => s.refused,
   ],
+  [
+    "echoplex_http_fast_path_total",
+    "HTTP requests the fast path answered without node:http (also in echoplex_messages_total)",
+    "counter",
+    (s) => s.fast.httpFast,
+  ],
   ["echoplex_received_bytes_total", "Bytes read from clients", "counter", (s) => s.bytesIn],
   ["echoplex_sent_bytes_total", "Bytes written to clients", "counter", (s) => s.bytesOut],
   [

@@ -229,6 +229,14 @@ export const SETTINGS = [
     parse: onOff,
   }),
   setting({
+    key: "httpFastPath",
+    flag: "http-fast-path",
+    env: "ECHOPLEX_HTTP_FAST_PATH",
+    help: "answer the common HTTP echo request (a small Content-Length body) without node:http; every other request still goes to node:http (on|off)",
+    fallback: () => true,
+    parse: onOff,
+  }),
+  setting({
     key: "tlsCert",
     flag: "tls-cert",
     env: "ECHOPLEX_TLS_CERT",

@@ -42,6 +42,7 @@ export function serveOptions(config: Config): ServeOptions {
     maxMessage: config.maxMessage,
     headerTimeoutMs: Math.round(config.headerTimeout * 1000),
     wsCompression: config.wsCompression,
+    httpFastPath: config.httpFastPath,
     udpRate: config.udpRate,
     work: config.work,
     offload: config.offload,

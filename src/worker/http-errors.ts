@@ -1,8 +1,10 @@
 /**
  * Requests node:http itself rejects (llhttp parse errors, oversized or slow headers): counted,
- * then answered as node:http's default would (lib/_http_server.js) and closed.
+ * then answered as node:http's default would (lib/_http_server.js) and closed — a malformed one
+ * only once the answers owed to the requests before it are out (http-owed.ts).
  */
 import type { Duplex } from "node:stream";
+import { afterOwed } from "./http-owed.ts";
 import type { Tally } from "./tally.ts";
 
 /** node:http's own answers to a bad request, by error code; else 400. */
@@ -28,11 +30,16 @@ function onClientError(tally: Tally, err: NodeJS.ErrnoException, socket: Duplex)
   if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
   else if (code === "ERR_HTTP_REQUEST_TIMEOUT") tally.limits.headerTimeout++;
   else tally.errors.http++;
-  const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
-  if (socket.writable && inFlight?._headerSent !== true) {
-    socket.write(
-      `HTTP/1.1 ${CLIENT_ERROR_REPLY[code] ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`,
-    );
-  }
-  socket.destroy(err);
+  const reject = () => {
+    const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+    if (socket.writable && inFlight?._headerSent !== true) {
+      socket.write(
+        `HTTP/1.1 ${CLIENT_ERROR_REPLY[code] ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`,
+      );
+    }
+    socket.destroy(err);
+  };
+  // A reset or a timeout closes at once; a malformed request waits for the owed answers.
+  if (code.startsWith("HPE_")) afterOwed(socket, reject);
+  else reject();
 }

@@ -2,13 +2,23 @@
  * HTTP/1.1 echo with WebSocket at /ws for one echo loop, under its limits. A module of its own so
  * that a loop without --http never loads node:http's server side or ws (~13 MB per worker).
  */
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { ServeOptions } from "../messages.ts";
-import { createHttpEcho, type HttpEcho } from "./http.ts";
+import { createHttpEcho } from "./http.ts";
+import { FastPath } from "./http-fast.ts";
 import { type Shared, tlsErrorHandler } from "./servers.ts";
 import { attachWebSocketEcho } from "./websocket.ts";
 
+export interface HttpService {
+  /** node:http's server (its timers start on its 'listening'). */
+  readonly server: NetServer;
+  /** What listens on the HTTP port and takes handed-in connections: the fast path, or node:http. */
+  readonly front: NetServer;
+  drain(): void;
+}
+
 /** HTTP/1.1 echo with WebSocket at /ws, under the loop's limits; drain closes both. */
-export function httpService(o: ServeOptions, s: Shared): HttpEcho {
+export function httpService(o: ServeOptions, s: Shared): HttpService {
   const h = createHttpEcho({
     maxBody: o.maxBody,
     headerTimeoutMs: o.headerTimeoutMs,
@@ -20,7 +30,6 @@ export function httpService(o: ServeOptions, s: Shared): HttpEcho {
     faults: s.faults,
     tally: s.tally,
   });
-  h.server.on("connection", s.connections.admit);
   if (s.tls !== null) h.server.on("tlsClientError", tlsErrorHandler(s.tally));
   if (o.idleTimeoutMs > 0) {
     // node:http resets a socket's timeout per request (server.timeout) and between requests
@@ -36,13 +45,49 @@ export function httpService(o: ServeOptions, s: Shared): HttpEcho {
     tally: s.tally,
     connections: s.connections,
   });
+  // The fast path answers plain-text echoes only: TLS and --work keep node:http's path.
+  const fast =
+    o.httpFastPath && s.tls === null && s.work === null
+      ? new FastPath({
+          maxBody: o.maxBody,
+          keepAliveMs: () => h.server.keepAliveTimeout,
+          draining: h.draining,
+          slow: (socket, read) => toNode(h.server, socket, read),
+          faults: s.faults,
+          tally: s.tally,
+        })
+      : null;
+  let front: NetServer = h.server;
+  if (fast === null) h.server.on("connection", s.connections.admit);
+  else {
+    // node:http's own options for its sockets: half-open allowed, no Nagle delay.
+    front = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (s.connections.admit(socket)) fast.take(socket);
+    });
+  }
   return {
     server: h.server,
+    front,
     drain() {
       h.drain();
       // close() also closes idle keep-alive connections.
       h.server.close();
+      if (fast !== null) {
+        front.close();
+        fast.drain();
+      }
       closeWebSockets();
     },
   };
+}
+
+/**
+ * node:http takes a connection from the fast path: the read it did not answer goes back in
+ * front of the stream, where node:http's parser reads it first.
+ */
+function toNode(server: NetServer, socket: Socket, read: Buffer): void {
+  socket.unshift(read);
+  server.emit("connection", socket);
+  // The fast path may have paused reading while the client did not take its answers.
+  if (socket.isPaused()) socket.resume();
 }

@@ -23,6 +23,7 @@ import type { ByteBudget } from "./byte-budget.ts";
 import { describeRequest, type Served, wantsJson } from "./describe-request.ts";
 import type { Faults } from "./faults.ts";
 import { clientErrorHandler } from "./http-errors.ts";
+import { afterOwed, owe } from "./http-owed.ts";
 import { ignore } from "./ignore.ts";
 import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
@@ -44,6 +45,8 @@ export interface HttpEcho {
   readonly server: Server;
   /** Stop: from now on every response says `connection: close`, so keep-alive clients move on. */
   drain(): void;
+  /** drain() was called. */
+  draining(): boolean;
 }
 
 /** Node's default request timeout (whole request), kept unless the header timeout is longer. */
@@ -79,8 +82,11 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   // CONNECT asks for a tunnel, which an echo does not open (node:http would just close).
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     socket.on("error", ignore);
-    socket.end(
-      "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    // After the answers owed to requests pipelined before it (http-owed.ts).
+    afterOwed(socket, () =>
+      socket.end(
+        "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+      ),
     );
   });
   // Expect: 100-continue: refuse a declared oversized body before the client sends it.
@@ -92,6 +98,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     drain() {
       echo.draining = true;
     },
+    draining: () => echo.draining,
   };
 }
 
@@ -121,6 +128,7 @@ class Echo {
 
   #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     this.#o.tally.messages.http++;
+    owe(req.socket, req, res);
     const { maxBody, work } = this.#o;
     const declared = req.headers["content-length"];
     const length = declared === undefined ? -1 : Number(declared);

@@ -12,7 +12,7 @@ import { survivesAcceptErrors } from "./accept-errors.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
-import type { HttpEcho } from "./http.ts";
+import type { HttpService } from "./http-service.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { echoServer, handOver, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
@@ -61,7 +61,7 @@ class LoopServices implements Services {
   readonly #echo: NetServer;
   readonly #onEcho: (socket: Socket) => void;
   readonly #loopDelay = new LoopDelay();
-  #http: HttpEcho | undefined;
+  #http: HttpService | undefined;
   #udp: UdpEcho | undefined;
 
   constructor(o: ServeOptions, worker: number, log: Logger) {
@@ -94,14 +94,12 @@ class LoopServices implements Services {
       const { httpService } = await import("./http-service.ts"); // with ws, only when --http is on
       const http = httpService(this.#o, this.#shared);
       this.#http = http;
-      if (how.tcp) httpPort = await bind(http.server, ports.http, "--http");
-      else {
-        // Handed-off connections only: node:http starts the checks behind its header and
-        // request timeouts (slowloris) on 'listening', which a server that never listens does
-        // not emit.
-        http.server.emit("listening");
-        httpPort = 0;
-      }
+      httpPort = how.tcp ? await bind(http.front, ports.http, "--http") : 0;
+      // node:http starts the checks behind its header and request timeouts (slowloris) on
+      // 'listening', which it does not emit when it is not what listens (handed-off
+      // connections, or the fast path in front of it).
+      if (http.front !== http.server) http.server.emit("listening");
+      else if (!how.tcp) http.server.emit("listening");
     }
     const echoPort = how.tcp ? await bind(this.#echo, ports.echo, "--port") : 0;
     let udpPort: number | null = null;
@@ -118,7 +116,7 @@ class LoopServices implements Services {
       if (this.#shared.tls === null) this.#onEcho(socket);
       else handOver(this.#echo, socket);
     } else if (this.#http !== undefined) {
-      handOver(this.#http.server, socket);
+      handOver(this.#http.front, socket);
     } else {
       this.#log.warn({ service }, "connection for a service this worker does not run; closing it");
       socket.destroy();

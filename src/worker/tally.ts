@@ -10,12 +10,13 @@
  * websocket (a protocol error), internal (our own exception serving one client: faults.ts).
  * Drops by a limit (idle, body, message size, request timeout, ...) are in `limits`.
  */
-import type { ErrorCounts, LimitCounts, MessageCounts } from "../messages.ts";
+import type { ErrorCounts, FastPathCounts, LimitCounts, MessageCounts } from "../messages.ts";
 
 export interface TallyCounts {
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
+  readonly fast: FastPathCounts;
 }
 
 export class Tally implements TallyCounts {
@@ -37,11 +38,14 @@ export class Tally implements TallyCounts {
     handshakeTimeout: 0,
   };
 
+  readonly fast: FastPathCounts = { httpFast: 0 };
+
   copy(): TallyCounts {
     return {
       errors: { ...this.errors },
       messages: { ...this.messages },
       limits: { ...this.limits },
+      fast: { ...this.fast },
     };
   }
 }

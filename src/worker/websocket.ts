@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { Connections } from "./connections.ts";
 import type { Faults } from "./faults.ts";
+import { afterOwed } from "./http-owed.ts";
 import { ignore } from "./ignore.ts";
 import type { Tally } from "./tally.ts";
 import type { Work } from "./work.ts";
@@ -109,12 +110,15 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     });
   };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    try {
-      upgrade(req, socket, head);
-    } catch (err) {
-      faults.caught(err, "websocket");
-      socket.destroy();
-    }
+    // Answers owed to requests pipelined before this one go out first (http-owed.ts).
+    afterOwed(socket, () => {
+      try {
+        upgrade(req, socket, head);
+      } catch (err) {
+        faults.caught(err, "websocket");
+        socket.destroy();
+      }
+    });
   });
   return () => {
     for (const ws of wss.clients) ws.close(1001, "server draining");

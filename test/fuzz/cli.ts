@@ -6,11 +6,13 @@
 import fc from "fast-check";
 import { number, parseFlags, runMain, text } from "../../bench/lib/args.ts";
 import { EchoplexError } from "../../src/errors.ts";
+import { serve } from "../helpers/server.ts";
 import { configCases, parseCase, roundTrips, startsOrRefuses, withTempDir } from "./config.ts";
+import { differ } from "./differential.ts";
 import { fuzz, type Surface } from "./surface.ts";
 import { SURFACES } from "./surfaces.ts";
 
-const NAMES = [...SURFACES.map((s) => s.name), "config"];
+const NAMES = [...SURFACES.map((s) => s.name), "config", "http-fast"];
 
 const flags = parseFlags(
   "npm run fuzz --",
@@ -35,6 +37,20 @@ async function config(ms: number, seed: number): Promise<number> {
     { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: ms, endOnFailure: true },
   );
   return cases;
+}
+
+/** The HTTP fast path against node:http's path (differential.ts), for `ms`. */
+async function httpFast(ms: number, seed: number): Promise<number> {
+  const cleanups: (() => unknown)[] = [];
+  const t = { after: (fn: () => unknown) => cleanups.push(fn) };
+  try {
+    const args = ["--mode", "single", "--http", "0", "--admin", "0"];
+    const fast = await serve(t, args);
+    const slow = await serve(t, [...args, "--http-fast-path", "off"]);
+    return (await differ(fast, slow, { seed, ms })).requests;
+  } finally {
+    for (const fn of cleanups.reverse()) await fn();
+  }
 }
 
 async function one(surface: Surface<never>, ms: number, seed: number): Promise<number> {
@@ -64,7 +80,11 @@ runMain("npm run fuzz", async () => {
     const started = Date.now();
     try {
       const cases =
-        surface === undefined ? await config(ms, flags.seed) : await one(surface, ms, flags.seed);
+        name === "http-fast"
+          ? await httpFast(ms, flags.seed)
+          : surface === undefined
+            ? await config(ms, flags.seed)
+            : await one(surface, ms, flags.seed);
       process.stdout.write(
         `${name}: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, no failure\n`,
       );

@@ -1,0 +1,194 @@
+/**
+ * The HTTP fast path's parser (docs/ARCHITECTURE.md, "HTTP fast path"): it recognises the one
+ * request the fast path answers — an HTTP/1.1 POST, PUT or PATCH with a Content-Length body of
+ * 1 to FAST_BODY_MAX bytes that asks for its body back — and nothing else. It never rejects: any
+ * request outside that strict subset of RFC 9112 is "slow" and goes to node:http, which answers
+ * or rejects it (with its own status) as it always did. So the fast path cannot accept what
+ * node:http would refuse, nor read a request differently: where they could differ, node:http
+ * decides.
+ */
+
+/** Bodies up to this size take the fast path (node:http sends them in one write too). */
+export const FAST_BODY_MAX = 4096;
+/** A head longer than this goes to node:http (which answers 431 past its own limit). */
+export const FAST_HEAD_MAX = 8192;
+
+export type Head =
+  /** The head is not complete in the bytes given. */
+  | { readonly kind: "partial" }
+  /** Not a request for the fast path: node:http takes the connection from here. */
+  | { readonly kind: "slow" }
+  | {
+      readonly kind: "echo";
+      /** Offset of the first body byte. */
+      readonly end: number;
+      /** Content-Length. */
+      readonly length: number;
+      /** The Content-Type value (without surrounding whitespace), or undefined. */
+      readonly type: string | undefined;
+      /** The client sent `Connection: close`. */
+      readonly close: boolean;
+    };
+
+const PARTIAL: Head = { kind: "partial" };
+const SLOW: Head = { kind: "slow" };
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+
+/** RFC 9110 tchar. */
+const TCHAR = bytesOf(
+  "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+);
+/** origin-form request-target bytes we take (RFC 3986 pchar, "/" and "?"); others go slow. */
+const TARGET = bytesOf(
+  "-._~!$&'()*+,;=:@/?%0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+);
+const METHODS = ["POST ", "PUT ", "PATCH "].map((m) => Buffer.from(m, "latin1"));
+const VERSION = Buffer.from(" HTTP/1.1\r\n", "latin1");
+
+/** Parse the request head starting at `start` in `buf` (the body's limit is `maxBody`). */
+export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
+  const limit = Math.min(buf.length, start + FAST_HEAD_MAX);
+  let i = requestLine(buf, start, limit);
+  if (i < 0) return i === -1 ? PARTIAL : SLOW;
+  let length = -1;
+  let type: string | undefined;
+  let close = false;
+  let connection = false;
+  for (;;) {
+    if (i + 1 >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (buf[i] === CR) {
+      if (buf[i + 1] !== LF) return SLOW;
+      i += 2;
+      break;
+    }
+    const nameStart = i;
+    while (i < limit && TCHAR[buf[i] as number] === 1) i++;
+    if (i >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (buf[i] !== 0x3a || i === nameStart) return SLOW; // ':' (no space before it)
+    const nameEnd = i++;
+    while (i < limit && (buf[i] === SP || buf[i] === HTAB)) i++;
+    const valueStart = i;
+    let valueEnd = i;
+    for (; i < limit; i++) {
+      const c = buf[i] as number;
+      if (c === CR) break;
+      if (c === HTAB || c === SP) continue;
+      if (c < 0x21 || c > 0x7e) return SLOW;
+      valueEnd = i + 1;
+    }
+    if (i + 1 >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (buf[i + 1] !== LF) return SLOW;
+    i += 2;
+    switch (known(buf, nameStart, nameEnd)) {
+      case "content-length":
+        if (length !== -1) return SLOW;
+        length = digits(buf, valueStart, valueEnd);
+        if (length < 1 || length > maxBody || length > FAST_BODY_MAX) return SLOW;
+        break;
+      case "content-type":
+        if (type !== undefined) return SLOW;
+        type = buf.toString("latin1", valueStart, valueEnd);
+        break;
+      case "connection": {
+        if (connection) return SLOW;
+        connection = true;
+        const value = buf.toString("latin1", valueStart, valueEnd).toLowerCase();
+        if (value === "close") close = true;
+        else if (value !== "keep-alive") return SLOW;
+        break;
+      }
+      case "accept":
+        if (buf.toString("latin1", valueStart, valueEnd).includes("application/json")) return SLOW;
+        break;
+      case "slow":
+        return SLOW;
+    }
+  }
+  if (length === -1) return SLOW;
+  return { kind: "echo", end: i, length, type, close };
+}
+
+/** After the request line (an offset), or -1 (partial) or -2 (slow). */
+function requestLine(buf: Buffer, start: number, limit: number): number {
+  const method = METHODS.find((m) => startsWith(buf, start, m));
+  if (method === undefined) {
+    // Too short to tell yet?
+    return buf.length - start < 6 && METHODS.some((m) => isPrefix(buf, start, m)) ? -1 : -2;
+  }
+  let i = start + method.length;
+  if (buf[i] !== 0x2f) return i >= buf.length ? -1 : -2; // origin-form: "/"
+  let query = -1;
+  for (; i < limit && buf[i] !== SP; i++) {
+    const c = buf[i] as number;
+    if (TARGET[c] !== 1) return -2;
+    if (c === 0x3f && query < 0) query = i;
+  }
+  if (i >= limit) return limit === buf.length ? -1 : -2;
+  // ?format=json asks for the JSON description: node:http's path answers it.
+  if (query >= 0 && buf.toString("latin1", query, i).includes("format=json")) return -2;
+  if (buf.length - i < VERSION.length) return isPrefix(buf, i, VERSION) ? -1 : -2;
+  return startsWith(buf, i, VERSION) ? i + VERSION.length : -2;
+}
+
+type Known = "content-length" | "content-type" | "connection" | "accept" | "slow" | "other";
+
+/** The headers that matter here, by name (case-insensitive); "slow" for those node must see. */
+function known(buf: Buffer, start: number, end: number): Known {
+  switch (end - start) {
+    case 6:
+      if (named(buf, start, "accept")) return "accept";
+      return named(buf, start, "expect") ? "slow" : "other";
+    case 7:
+      return named(buf, start, "upgrade") || named(buf, start, "trailer") ? "slow" : "other";
+    case 10:
+      return named(buf, start, "connection") ? "connection" : "other";
+    case 12:
+      return named(buf, start, "content-type") ? "content-type" : "other";
+    case 14:
+      return named(buf, start, "content-length") ? "content-length" : "other";
+    case 17:
+      return named(buf, start, "transfer-encoding") ? "slow" : "other";
+    default:
+      return "other";
+  }
+}
+
+/** Do the bytes at `start` spell `lower`, ignoring ASCII case? */
+function named(buf: Buffer, start: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    if (((buf[start + k] as number) | 0x20) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** A decimal of 1 to 15 digits, or -1. */
+function digits(buf: Buffer, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let n = 0;
+  for (let k = start; k < end; k++) {
+    const d = (buf[k] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
+  if (buf.length - at < prefix.length) return false;
+  return buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+}
+
+/** Are the bytes from `at` to the end of `buf` a prefix of `whole`? */
+function isPrefix(buf: Buffer, at: number, whole: Buffer): boolean {
+  const n = Math.min(buf.length - at, whole.length);
+  return buf.compare(whole, 0, n, at, at + n) === 0;
+}
+
+function bytesOf(chars: string): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let k = 0; k < chars.length; k++) table[chars.charCodeAt(k)] = 1;
+  return table;
+}

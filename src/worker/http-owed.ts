@@ -1,0 +1,67 @@
+/**
+ * The answers an HTTP connection still owes: requests node:http has read in full whose
+ * responses have not finished. node:http, when a later pipelined request in the same read is
+ * malformed or asks for an upgrade, acts on that one at once and closes (or hands the socket
+ * over) without them; the same bytes in separate reads got every answer. echoplex waits for the
+ * owed answers first, so an answer never depends on how the bytes were cut into reads, which
+ * the fast path (http-fast.ts) relies on: it answers at once, and hands node:http only the rest.
+ * A request whose body never came in full is not owed an answer: nothing waits for it.
+ */
+
+/** How long a rejection or an upgrade waits for the answers owed before it, at most. */
+const OWED_MAX_MS = 5_000;
+
+interface Exchange {
+  readonly req: { readonly complete: boolean };
+}
+const OPEN = Symbol("echoplex.open");
+const THEN = Symbol("echoplex.then");
+interface Owing {
+  /** Requests read on this socket whose responses have not closed. */
+  [OPEN]?: Set<Exchange>;
+  /** What waits for the owed answers. */
+  [THEN]?: (() => void) | undefined;
+}
+
+function owes(s: Owing): boolean {
+  for (const x of s[OPEN] ?? []) if (x.req.complete) return true;
+  return false;
+}
+
+/** A request was read on `socket`: it is open until `res` closes. */
+export function owe(
+  socket: object,
+  req: { readonly complete: boolean },
+  res: { once(e: "close", f: () => void): unknown },
+): void {
+  const s = socket as Owing;
+  const open = s[OPEN] ?? new Set<Exchange>();
+  s[OPEN] = open;
+  const x = { req };
+  open.add(x);
+  res.once("close", () => {
+    open.delete(x);
+    if (!owes(s)) s[THEN]?.();
+  });
+}
+
+/**
+ * Run `then` once `socket` owes no answer (at once if it owes none, after OWED_MAX_MS at most:
+ * a client that does not read its answers does not hold the connection that long). Once per
+ * socket: a second call while one waits is dropped.
+ */
+export function afterOwed(socket: object, then: () => void): void {
+  const s = socket as Owing;
+  if (s[THEN] !== undefined) return;
+  if (!owes(s)) {
+    s[THEN] = () => {};
+    then();
+    return;
+  }
+  const timer = setTimeout(() => s[THEN]?.(), OWED_MAX_MS);
+  s[THEN] = () => {
+    s[THEN] = () => {}; // once
+    clearTimeout(timer);
+    then();
+  };
+}
