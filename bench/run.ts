@@ -59,6 +59,10 @@ const FLAGS = {
   threads: number(1, 64, Math.max(1, Math.floor(CORES / 2)), "load client threads"),
   out: text("", "output folder (default: bench/results/<timestamp>)"),
   "client-command": text("", "an external load client instead of ours (bench/load/external.ts)"),
+  "http-client-command": text(
+    "",
+    "an external HTTP load client instead of autocannon, e.g. wrk with bench/load/wrk-echo.lua (see docs/BENCHMARKS.md)",
+  ),
 };
 
 function list(flag: string, raw: string, allowed?: readonly string[]): string[] {
@@ -124,6 +128,7 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
     warmupSeconds: f.warmup,
     threads: f.threads,
     ...(f["client-command"] ? { clientCommand: f["client-command"] } : {}),
+    ...(f["http-client-command"] ? { httpClientCommand: f["http-client-command"] } : {}),
   };
 }
 

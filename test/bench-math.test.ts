@@ -236,10 +236,13 @@ describe("verdicts", () => {
       ...extra,
     }) as Row;
 
-  it("http: calls it faster or slower only when every round agrees", () => {
-    const base = row("node:http minimal (collect)", "node:http", 100, 1);
-    const ours = (median: number, min: number, max: number) =>
+  it("http: calls it faster or slower only when every round agrees, and holds it to the bar", () => {
+    const at = { scenario: "http steady 64 B x50", p99: 1000 };
+    const base = row("node:http minimal (collect)", "node:http", 100, 1, at);
+    const ours = (median: number, min: number, max: number, p99 = 900) =>
       row("echoplex single", "single", 100 * median, median, {
+        ...at,
+        p99,
         vsSingle: { median, min, max, n: 3 },
       });
     assert.match(httpVerdict([base, ours(1.1, 1.02, 1.2)]), /as fast or faster in every round/);
@@ -249,6 +252,14 @@ describe("verdicts", () => {
       /level: at least as fast on the median/,
     );
     assert.match(httpVerdict([base, ours(0.97, 0.8, 1.2)]), /level .* slower on the median/);
+    assert.match(
+      httpVerdict([base, ours(2.1, 1.9, 2.3)]),
+      /p99 900 against 1,000 µs \(no worse\)\. Bar .*: met/,
+    );
+    assert.match(httpVerdict([base, ours(2.1, 1.9, 2.3, 1100)]), /\(worse\)\. Bar .*: not met/);
+    assert.match(httpVerdict([base, ours(1.5, 1.4, 1.6)]), /Bar .*: not met/);
+    const other = { ...ours(2, 2, 2), scenario: "http steady 16 KiB x50" };
+    assert.equal(httpVerdict([base, other]), "", "only the 64 B scenario has the bar");
   });
 
   it("work: names the fastest variant and explains it from the measured CPU", () => {

@@ -1,7 +1,7 @@
 /**
  * An external load client in place of ours, to calibrate against native code (for example the
  * C `echoload` beside the project in ../shared/tools; nothing here needs it). The command gets
- * {host} {port} {connections} {size} {seconds} {rate} {workload} filled in, must do that
+ * {host} {port} {connections} {size} {seconds} {rate} {workload} {pipeline} filled in, must do that
  * workload itself, and must print `msgs/s=N` and may print `MB/s=N p50_us=N p99_us=N p999_us=N
  * errors=N mismatches=N`. Its CPU is read from this process's waited-for children.
  */
@@ -23,6 +23,7 @@ export async function runExternal(
     size: o.size,
     seconds: o.seconds,
     rate: o.rate,
+    pipeline: o.pipeline,
     workload,
   }).reduce((cmd, [k, v]) => cmd.replaceAll(`{${k}}`, String(v)), command);
   const cpu0 = waitedChildrenCpuSeconds();

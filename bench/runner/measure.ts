@@ -101,7 +101,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
       size: s.size,
       seconds: plan.seconds,
       warmupSeconds: plan.warmupSeconds,
-      pipeline: 1,
+      pipeline: s.pipeline ?? 1,
       rate: s.rate,
       churn: s.workload === "churn",
       threads: plan.threads,
@@ -120,7 +120,9 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     };
     const load =
       s.protocol === "http"
-        ? await runHttpLoad(options, hooks)
+        ? plan.httpClientCommand
+          ? await runExternal(plan.httpClientCommand, options, hooks)
+          : await runHttpLoad(options, hooks)
         : plan.clientCommand
           ? await runExternal(plan.clientCommand, options, hooks)
           : await runLoad(options, hooks);

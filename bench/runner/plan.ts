@@ -36,6 +36,8 @@ export interface Scenario {
   readonly rate: number;
   /** tcp: our load client on the echo port; http: autocannon POSTs on the HTTP port. */
   readonly protocol: "tcp" | "http";
+  /** Requests (messages) each connection keeps in flight; 1 unless pipelined. */
+  readonly pipeline?: number;
 }
 
 export interface Variant {
@@ -70,6 +72,8 @@ export interface Plan {
   readonly threads: number;
   /** An external load client instead of ours (see bench/load/external.ts). */
   readonly clientCommand?: string;
+  /** An external HTTP load client instead of autocannon, for the http scenarios. */
+  readonly httpClientCommand?: string;
   /** The server's entry point: the bench builds dist/ for the run, as production runs it. */
   readonly cli?: string;
 }

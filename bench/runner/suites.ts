@@ -27,12 +27,30 @@ function minimal(style: "collect" | "pipe"): Variant {
   };
 }
 
+/**
+ * http: 64 B bodies (issue 13's bar: the fast path against node:http written the obvious way),
+ * 16 KiB bodies (node:http's path: over the fast path's 4 KiB), and 64 B pipelined 16 deep.
+ */
 export function httpSection(): Section {
+  const steady = scenario("steady", 64, 50, "http", "http ");
   return {
     suite: "http",
     baseline: minimal("collect"),
-    variants: [{ id: "echoplex single", mode: "single", workers: 1, flags: [] }, minimal("pipe")],
-    scenarios: [scenario("steady", 64, 50, "http", "http ")],
+    variants: [
+      { id: "echoplex single", mode: "single", workers: 1, flags: [] },
+      {
+        id: "echoplex single, fast path off",
+        mode: "single",
+        workers: 1,
+        flags: ["--http-fast-path", "off"],
+      },
+      minimal("pipe"),
+    ],
+    scenarios: [
+      steady,
+      scenario("steady", 16 * 1024, 50, "http", "http "),
+      { ...steady, id: `http pipelined x16 ${steady.id.slice(5)}`, pipeline: 16 },
+    ],
     serverFlags: [],
   };
 }
