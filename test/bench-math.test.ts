@@ -258,6 +258,11 @@ describe("verdicts", () => {
     );
     assert.match(httpVerdict([base, ours(2.1, 1.9, 2.3, 1100)]), /\(worse\)\. Bar .*: not met/);
     assert.match(httpVerdict([base, ours(1.5, 1.4, 1.6)]), /Bar .*: not met/);
+    const bound = { ...ours(2.1, 1.9, 2.3), clientBound: 2 };
+    assert.match(
+      httpVerdict([base, bound]),
+      /Bar .*: cannot tell: the load client was the limit in 2 of 3 runs/,
+    );
     const other = { ...ours(2, 2, 2), scenario: "http steady 16 KiB x50" };
     assert.equal(httpVerdict([base, other]), "", "only the 64 B scenario has the bar");
   });
