@@ -69,6 +69,18 @@ describe("listener", () => {
   });
 });
 
+/** Two idle workers lent the listener; then a comes back from its ceiling of 8. */
+function aAtItsCeiling() {
+  const { listener } = listenerWithSpare();
+  const a = worker(0, 0);
+  const b = worker(1, 0);
+  const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+  spill.start(4);
+  a.lane.load = 8;
+  spill.returned(a.lane, 8, true);
+  return { a, b, spill };
+}
+
 describe("spill", () => {
   const grant = (maxOpen: number, rush = 16) => ({ t: "accept", s: "echo", maxOpen, ms: 50, rush });
 
@@ -156,13 +168,7 @@ describe("spill", () => {
   });
 
   it("gives a worker back from its ceiling the same ceiling, whatever the stale loads say", () => {
-    const { listener } = listenerWithSpare();
-    const a = worker(0, 0);
-    const b = worker(1, 0);
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
-    spill.start(4);
-    a.lane.load = 8;
-    spill.returned(a.lane, 8, true);
+    const { a, b, spill } = aAtItsCeiling();
     assert.equal(a.sent.length, 1, "8 ahead of b's (stale) 0: no room now");
     spill.reported(b.lane);
     assert.equal(b.sent.length, 1, "b still holds its grant");
@@ -180,13 +186,7 @@ describe("spill", () => {
   });
 
   it("raises the ceilings as long-lived connections fill every worker", () => {
-    const { listener } = listenerWithSpare();
-    const a = worker(0, 0);
-    const b = worker(1, 0);
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
-    spill.start(4);
-    a.lane.load = 8;
-    spill.returned(a.lane, 8, true);
+    const { a, b, spill } = aAtItsCeiling();
     assert.equal(a.sent.length, 1, "8 ahead of b, back at its ceiling: it waits");
     b.lane.load = 8;
     spill.returned(b.lane, 8, true);
