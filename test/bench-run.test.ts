@@ -82,14 +82,26 @@ describe("bench runner", () => {
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     const variants = json.runs.map((run: { variant: string }) => run.variant);
-    assert.deepEqual(variants, [
+    const http = [
       "node:http minimal (collect)",
       "echoplex single",
+      "echoplex single, fast path off",
       "node:http minimal (pipe)",
+    ];
+    assert.deepEqual(variants, [
+      ...http, // 64 B
+      ...http, // 16 KiB
+      ...http, // 64 B pipelined 16 deep
       "single",
       `single + offload ${CORES}`,
       `handoff x${CORES}`,
       `handoff x${CORES} + offload 1`,
+    ]);
+    const scenarios = json.runs.map((run: { scenario: string }) => run.scenario);
+    assert.deepEqual([...new Set(scenarios)].slice(0, 3), [
+      "http steady 64 B x50",
+      "http steady 16 KiB x50",
+      "http pipelined x16 steady 64 B x50",
     ]);
     for (const run of json.runs) {
       assert.equal(run.error, undefined, `${run.variant}: ${run.error}`);

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import type { RunningServer } from "../helpers/server.ts";
 import { TLS_FLAGS } from "../helpers/tls.ts";
 import { httpStream, request } from "./http.ts";
+import { fastStream } from "./http-fast.ts";
 import { cuts, split } from "./mutate.ts";
 import { CASE_MS, connectTo, type Surface, sendAndClose } from "./surface.ts";
 import { tlsStream } from "./tls.ts";
@@ -42,7 +43,8 @@ function streamSurface(
 
 const httpPort = (s: RunningServer) => s.listening.http as number;
 
-export const HTTP = streamSurface("http", httpStream, httpPort);
+/** General requests, and requests near the HTTP fast path's edge (it is on by default). */
+export const HTTP = streamSurface("http", fc.oneof(httpStream, fastStream), httpPort);
 
 export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
   args: ["--max-message", String(MAX_MESSAGE)],
