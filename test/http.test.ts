@@ -191,6 +191,13 @@ describe("http echo", () => {
     assert.deepEqual(statuses(reply.text), [408]);
   });
 
+  it("answers 408 to a connection that sends nothing within --header-timeout", async () => {
+    // The fast path holds a new connection until its first request: the same 408 as node:http.
+    const reply = await exchange(port, [], { waitMs: 8_000 });
+    assert.equal(reply.closed, true, "the server closed the connection");
+    assert.deepEqual(statuses(reply.text), [408]);
+  });
+
   it("answers a WebSocket upgrade on another path with 404", async () => {
     const upgrade =
       "GET /not-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +

@@ -22,6 +22,8 @@ export interface FastPathOptions {
   readonly maxBody: number;
   /** node:http's keep-alive timeout (ms): an idle connection is closed after it. */
   keepAliveMs(): number;
+  /** --header-timeout: a connection that sends no request in this time gets 408 (ms). */
+  readonly headerTimeoutMs: number;
   /** Draining: every answer says `connection: close`, and the connection closes after it. */
   draining(): boolean;
   /** Give the socket to node:http, with this read first (unanswered). */
@@ -86,7 +88,9 @@ class FastConnection {
   readonly #socket: Socket;
   readonly #path: FastPath;
   readonly #o: FastPathOptions;
-  readonly #idle: NodeJS.Timeout;
+  /** Before the first answer: the header timeout (408); after it: the keep-alive timeout. */
+  #idle: NodeJS.Timeout;
+  #answered = false;
   /** The heads of one read's requests (reused: nothing allocated per read for it). */
   readonly #heads: Echo[] = [];
   readonly #onData = (chunk: Buffer): void => this.#read(chunk);
@@ -102,8 +106,13 @@ class FastConnection {
     this.#socket = socket;
     this.#path = path;
     this.#o = o;
-    // node:http closes a keep-alive connection idle this long (0: never); so does the fast path.
-    this.#idle = setTimeout(() => socket.destroy(), o.keepAliveMs() || 2 ** 31 - 1);
+    // node:http answers 408 to a connection that sends no request within the header timeout.
+    this.#idle = setTimeout(() => {
+      o.tally.limits.headerTimeout++;
+      this.#leave(false);
+      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+      socket.destroySoon();
+    }, o.headerTimeoutMs);
     this.#idle.unref();
     path.track(socket, true);
     socket.on("data", this.#onData);
@@ -167,7 +176,15 @@ class FastConnection {
       return;
     }
     if (!this.#socket.write(out, "latin1")) this.#socket.pause();
-    this.#idle.refresh();
+    if (this.#answered) this.#idle.refresh();
+    else {
+      // From now on node:http's keep-alive timeout (0: never) closes it when idle.
+      this.#answered = true;
+      clearTimeout(this.#idle);
+      const socket = this.#socket;
+      this.#idle = setTimeout(() => socket.destroy(), o.keepAliveMs() || 2 ** 31 - 1);
+      this.#idle.unref();
+    }
   }
 
   /**

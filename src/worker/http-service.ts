@@ -51,6 +51,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
       ? new FastPath({
           maxBody: o.maxBody,
           keepAliveMs: () => h.server.keepAliveTimeout,
+          headerTimeoutMs: o.headerTimeoutMs,
           draining: h.draining,
           slow: (socket, read) => toNode(h.server, socket, read),
           faults: s.faults,
