@@ -7,14 +7,14 @@
  * or rejects it as it always did.
  *
  * It holds nothing between reads: what it cannot answer from one read is node:http's. So its
- * only buffer is the socket's outgoing queue, bounded by pausing the reads while the client does
- * not take its answers.
+ * only buffer is the socket's outgoing queue: reads pause while the client does not take its
+ * answers, and what waits is held against the loop's --http-buffer share, as node:http's path
+ * holds its bodies and answers.
  */
 import type { Socket } from "node:net";
+import type { ByteBudget } from "./byte-budget.ts";
 import type { Faults } from "./faults.ts";
-import { type Head, parseHead } from "./http-head.ts";
-
-type Echo = Extract<Head, { kind: "echo" }>;
+import { FastConnection } from "./http-fast-connection.ts";
 
 import type { Tally } from "./tally.ts";
 
@@ -24,6 +24,8 @@ export interface FastPathOptions {
   keepAliveMs(): number;
   /** --header-timeout: a connection that sends no request in this time gets 408 (ms). */
   readonly headerTimeoutMs: number;
+  /** The loop's share of --http-buffer: answers not yet taken by their client are held in it. */
+  readonly budget: ByteBudget;
   /** Draining: every answer says `connection: close`, and the connection closes after it. */
   draining(): boolean;
   /** Give the socket to node:http, with this read first (unanswered). */
@@ -81,125 +83,6 @@ export class FastPath {
       "x-content-type-options: nosniff\r\ncontent-security-policy: sandbox\r\n" +
       `Date: ${this.#date.now()}\r\n\r\n${FAILED_TEXT}`
     );
-  }
-}
-
-class FastConnection {
-  readonly #socket: Socket;
-  readonly #path: FastPath;
-  readonly #o: FastPathOptions;
-  /** Before the first answer: the header timeout (408); after it: the keep-alive timeout. */
-  #idle: NodeJS.Timeout;
-  #answered = false;
-  /** The heads of one read's requests (reused: nothing allocated per read for it). */
-  readonly #heads: Echo[] = [];
-  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
-  readonly #onDrain = (): void => {
-    this.#socket.resume();
-  };
-  readonly #onEnd = (): void => {
-    this.#socket.end();
-  };
-  readonly #onClose = (): void => this.#leave(false);
-
-  constructor(socket: Socket, path: FastPath, o: FastPathOptions) {
-    this.#socket = socket;
-    this.#path = path;
-    this.#o = o;
-    // node:http answers 408 to a connection that sends no request within the header timeout.
-    this.#idle = setTimeout(() => {
-      o.tally.limits.headerTimeout++;
-      this.#leave(false);
-      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
-      socket.destroySoon();
-    }, o.headerTimeoutMs);
-    this.#idle.unref();
-    path.track(socket, true);
-    socket.on("data", this.#onData);
-    socket.on("drain", this.#onDrain);
-    socket.on("end", this.#onEnd);
-    socket.on("close", this.#onClose);
-    socket.on("error", this.#onError);
-  }
-
-  readonly #onError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === "ECONNRESET" || err.code === "EPIPE") this.#o.tally.errors.connection++;
-    else this.#o.tally.errors.http++;
-  };
-
-  #read(chunk: Buffer): void {
-    try {
-      this.#answer(chunk);
-    } catch (err) {
-      this.#o.faults.caught(err, "http");
-      this.#leave(false);
-      this.#socket.end(this.#path.failed(), "latin1");
-    }
-  }
-
-  /**
-   * Answer the read if every request in it is one of ours, complete, with a `close` only last;
-   * else hand all of it to node:http, which then sees exactly the reads it would have seen
-   * without us (the reads before were answered in full, as node:http would have answered them
-   * before reading on).
-   */
-  #answer(chunk: Buffer): void {
-    const o = this.#o;
-    const heads = this.#heads;
-    heads.length = 0;
-    let at = 0;
-    let close = false;
-    while (at < chunk.length && !close) {
-      const head = parseHead(chunk, at, o.maxBody);
-      if (head.kind !== "echo" || chunk.length - head.end < head.length) break;
-      heads.push(head);
-      at = head.end + head.length;
-      close = head.close;
-    }
-    if (at < chunk.length) {
-      this.#leave(true);
-      o.slow(this.#socket, chunk);
-      return;
-    }
-    close ||= o.draining();
-    let out = "";
-    for (const [k, head] of heads.entries()) {
-      // latin1 maps each byte to one character and back: the body goes out byte-exact.
-      const body = chunk.toString("latin1", head.end, head.end + head.length);
-      out += this.#path.head(head.type, head.length, close && k === heads.length - 1) + body;
-    }
-    o.tally.messages.http += heads.length;
-    o.tally.fast.httpFast += heads.length;
-    if (close) {
-      this.#leave(false);
-      this.#socket.end(out, "latin1");
-      return;
-    }
-    if (!this.#socket.write(out, "latin1")) this.#socket.pause();
-    if (this.#answered) this.#idle.refresh();
-    else {
-      // From now on node:http's keep-alive timeout (0: never) closes it when idle.
-      this.#answered = true;
-      clearTimeout(this.#idle);
-      const socket = this.#socket;
-      this.#idle = setTimeout(() => socket.destroy(), o.keepAliveMs() || 2 ** 31 - 1);
-      this.#idle.unref();
-    }
-  }
-
-  /**
-   * Off the fast path: to node:http (`toNode`: which counts the socket's errors from now on), or
-   * closing (our error listener stays, so a late reset is counted, not thrown).
-   */
-  #leave(toNode: boolean): void {
-    const socket = this.#socket;
-    clearTimeout(this.#idle);
-    this.#path.track(socket, false);
-    socket.off("data", this.#onData);
-    socket.off("drain", this.#onDrain);
-    socket.off("end", this.#onEnd);
-    socket.off("close", this.#onClose);
-    if (toNode) socket.off("error", this.#onError);
   }
 }
 

@@ -52,6 +52,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
           maxBody: o.maxBody,
           keepAliveMs: () => h.server.keepAliveTimeout,
           headerTimeoutMs: o.headerTimeoutMs,
+          budget: s.budget,
           draining: h.draining,
           slow: (socket, read) => toNode(h.server, socket, read),
           faults: s.faults,

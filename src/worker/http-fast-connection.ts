@@ -1,0 +1,165 @@
+/**
+ * One connection on the HTTP fast path (http-fast.ts): its reads, answered whole or handed to
+ * node:http, its timers (node:http's header and keep-alive timeouts) and its share of the
+ * outgoing bytes held against --http-buffer.
+ */
+import type { Socket } from "node:net";
+import type { FastPath, FastPathOptions } from "./http-fast.ts";
+import { type Head, parseHead } from "./http-head.ts";
+
+type Echo = Extract<Head, { kind: "echo" }>;
+
+export class FastConnection {
+  readonly #socket: Socket;
+  readonly #path: FastPath;
+  readonly #o: FastPathOptions;
+  /** Before the first answer: the header timeout (408); after it: the keep-alive timeout. */
+  #idle: NodeJS.Timeout;
+  #answered = false;
+  /** Bytes of answers written but not yet taken by the client, held against the budget. */
+  #held = 0;
+  /** The heads of one read's requests (reused: nothing allocated per read for it). */
+  readonly #heads: Echo[] = [];
+  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+  readonly #onDrain = (): void => {
+    this.#o.budget.give(this.#held);
+    this.#held = 0;
+    this.#socket.resume();
+  };
+  readonly #onEnd = (): void => {
+    this.#socket.end();
+  };
+  readonly #onClose = (): void => this.#leave(false);
+
+  constructor(socket: Socket, path: FastPath, o: FastPathOptions) {
+    this.#socket = socket;
+    this.#path = path;
+    this.#o = o;
+    // node:http answers 408 to a connection that sends no request within the header timeout.
+    this.#idle = setTimeout(() => {
+      o.tally.limits.headerTimeout++;
+      this.#leave(false);
+      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+      socket.destroySoon();
+    }, o.headerTimeoutMs);
+    this.#idle.unref();
+    path.track(socket, true);
+    socket.on("data", this.#onData);
+    socket.on("drain", this.#onDrain);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onClose);
+    socket.on("error", this.#onError);
+  }
+
+  readonly #onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === "ECONNRESET" || err.code === "EPIPE") this.#o.tally.errors.connection++;
+    else this.#o.tally.errors.http++;
+  };
+
+  #read(chunk: Buffer): void {
+    try {
+      this.#answer(chunk);
+    } catch (err) {
+      this.#o.faults.caught(err, "http");
+      this.#leave(false);
+      this.#socket.end(this.#path.failed(), "latin1");
+    }
+  }
+
+  /**
+   * Answer the read if every request in it is one of ours, complete, with a `close` only last;
+   * else hand all of it to node:http, which then sees exactly the reads it would have seen
+   * without us (the reads before were answered in full, as node:http would have answered them
+   * before reading on).
+   */
+  #answer(chunk: Buffer): void {
+    const o = this.#o;
+    const close = this.#parse(chunk);
+    if (close === null) {
+      this.#toNode(chunk);
+      return;
+    }
+    const heads = this.#heads;
+    let out = "";
+    for (const [k, head] of heads.entries()) {
+      // latin1 maps each byte to one character and back: the body goes out byte-exact.
+      const body = chunk.toString("latin1", head.end, head.end + head.length);
+      out += this.#path.head(head.type, head.length, close && k === heads.length - 1) + body;
+    }
+    // Answers the client has not taken yet are held against the loop's --http-buffer share;
+    // when it is full the read goes to node:http, which answers 503 as it does when full.
+    if (!o.budget.take(out.length)) {
+      this.#toNode(chunk);
+      return;
+    }
+    o.tally.messages.http += heads.length;
+    o.tally.fast.httpFast += heads.length;
+    if (close) {
+      o.budget.give(out.length);
+      this.#leave(false);
+      this.#socket.end(out, "latin1");
+      return;
+    }
+    if (this.#socket.write(out, "latin1")) o.budget.give(out.length);
+    else {
+      this.#held += out.length;
+      this.#socket.pause();
+    }
+    this.#rearm();
+  }
+
+  /**
+   * The heads of the read's requests (in #heads) if every request in it is one of ours and
+   * complete, with a `close` only last: then whether the last answer closes; else null.
+   */
+  #parse(chunk: Buffer): boolean | null {
+    const heads = this.#heads;
+    heads.length = 0;
+    let at = 0;
+    let close = false;
+    while (at < chunk.length && !close) {
+      const head = parseHead(chunk, at, this.#o.maxBody);
+      if (head.kind !== "echo" || chunk.length - head.end < head.length) return null;
+      heads.push(head);
+      at = head.end + head.length;
+      close = head.close;
+    }
+    return at < chunk.length ? null : close || this.#o.draining();
+  }
+
+  #toNode(chunk: Buffer): void {
+    this.#leave(true);
+    this.#o.slow(this.#socket, chunk);
+  }
+
+  /** After an answer: node:http's keep-alive timeout (0: never) closes an idle connection. */
+  #rearm(): void {
+    if (this.#answered) {
+      this.#idle.refresh();
+      return;
+    }
+    this.#answered = true;
+    clearTimeout(this.#idle);
+    const socket = this.#socket;
+    this.#idle = setTimeout(() => socket.destroy(), this.#o.keepAliveMs() || 2 ** 31 - 1);
+    this.#idle.unref();
+  }
+
+  /**
+   * Off the fast path: to node:http (`toNode`: which counts the socket's errors from now on), or
+   * closing (our error listener stays, so a late reset is counted, not thrown).
+   */
+  #leave(toNode: boolean): void {
+    const socket = this.#socket;
+    clearTimeout(this.#idle);
+    // The socket sends what is queued, or is closed; either way this connection holds nothing.
+    this.#o.budget.give(this.#held);
+    this.#held = 0;
+    this.#path.track(socket, false);
+    socket.off("data", this.#onData);
+    socket.off("drain", this.#onDrain);
+    socket.off("end", this.#onEnd);
+    socket.off("close", this.#onClose);
+    if (toNode) socket.off("error", this.#onError);
+  }
+}
