@@ -1,9 +1,11 @@
 /**
  * Differential testing of the HTTP fast path: the same bytes, cut at the same points, to a
  * server with the fast path and to one without; the answers must match once what legitimately
- * differs is set aside (normalize()).
+ * differs is set aside (normalize()). With DIFF_DUMP=FILE, a failing case is also written to
+ * FILE as JSON (the stream in base64, the cut points, both normalized answers) to study it.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import fc from "fast-check";
 import type { RunningServer } from "../helpers/server.ts";
@@ -44,7 +46,6 @@ export async function differ(
       const [na, nb] = [normalize(a), normalize(b)];
       if (na === nb) return;
       if (process.env.DIFF_DUMP) {
-        const { writeFileSync } = await import("node:fs");
         writeFileSync(
           process.env.DIFF_DUMP,
           JSON.stringify({ data: s.data.toString("base64"), points, na, nb }),
