@@ -85,7 +85,7 @@ export interface ConnMessage {
 /**
  * + handle: a duplicate of service `s`'s listening socket. Accept from it directly in windows of
  * `ms` milliseconds: after a window with at least `rush` connections, go on (and send a
- * LoadMessage, which says the grant is alive); after a quieter one, or once the worker holds
+ * SpillingMessage, which says the grant is alive); after a quieter one, or once the worker holds
  * `maxOpen` open connections, close it and answer with a SpilledMessage.
  */
 export interface AcceptMessage {
@@ -215,7 +215,10 @@ export interface SpilledMessage {
   readonly s: Service;
   /** Connections accepted directly in the grant's last window. */
   readonly accepted: number;
-  /** It reached maxOpen (and waited a little for room: lent-listener.ts), not a quiet window. */
+  /**
+   * It reached maxOpen, not a quiet window; a LoadMessage follows once a quarter of its room is
+   * free again (lent-listener.ts).
+   */
   readonly full: boolean;
   readonly open: number;
   readonly received: number;

@@ -198,6 +198,23 @@ describe("http echo", () => {
     assert.deepEqual(statuses(reply.text), [408]);
   });
 
+  it("answers a complete request before a malformed one, a CONNECT or an upgrade pipelined after it", async () => {
+    // node:http alone acted on the second at once and dropped the first one's answer when both
+    // came in one read (found by test/http-differential.test.ts; src/worker/http-owed.ts).
+    const good = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi";
+    const after: [string, number][] = [
+      ["GARBAGE\r\n\r\n", 400],
+      ["CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n", 405],
+      ["GET /x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 404],
+    ];
+    for (const [second, status] of after) {
+      const reply = await exchange(port, [good + second]);
+      assert.deepEqual(statuses(reply.text), [200, status], second);
+      assert.match(reply.text, /\r\n\r\nhiHTTP\/1\.1 /, "the first answer, whole, then the second");
+      assert.equal(reply.closed, true);
+    }
+  });
+
   it("answers a WebSocket upgrade on another path with 404", async () => {
     const upgrade =
       "GET /not-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +

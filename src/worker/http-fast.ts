@@ -14,6 +14,7 @@
 import type { Socket } from "node:net";
 import type { ByteBudget } from "./byte-budget.ts";
 import type { Faults } from "./faults.ts";
+import { FAILED_TEXT } from "./http.ts";
 import { FastConnection } from "./http-fast-connection.ts";
 
 import type { Tally } from "./tally.ts";
@@ -33,9 +34,6 @@ export interface FastPathOptions {
   readonly faults: Faults;
   readonly tally: Tally;
 }
-
-/** The answer to a request our code failed on, as node:http's path gives it (http.ts). */
-const FAILED_TEXT = "internal error; this connection is closed\n";
 
 export class FastPath {
   readonly #o: FastPathOptions;

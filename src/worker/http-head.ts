@@ -113,10 +113,18 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
 
 /** After the request line (an offset), or -1 (partial) or -2 (slow). */
 function requestLine(buf: Buffer, start: number, limit: number): number {
-  const method = METHODS.find((m) => startsWith(buf, start, m));
+  let method: Buffer | undefined;
+  for (const m of METHODS) {
+    if (startsWith(buf, start, m)) {
+      method = m;
+      break;
+    }
+  }
   if (method === undefined) {
     // Too short to tell yet?
-    return buf.length - start < 6 && METHODS.some((m) => isPrefix(buf, start, m)) ? -1 : -2;
+    if (buf.length - start >= 6) return -2;
+    for (const m of METHODS) if (isPrefix(buf, start, m)) return -1;
+    return -2;
   }
   let i = start + method.length;
   if (buf[i] !== 0x2f) return i >= buf.length ? -1 : -2; // origin-form: "/"

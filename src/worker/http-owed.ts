@@ -11,36 +11,36 @@
 /** How long a rejection or an upgrade waits for the answers owed before it, at most. */
 const OWED_MAX_MS = 5_000;
 
-interface Exchange {
-  readonly req: { readonly complete: boolean };
+/** A request node:http read: `complete` once its whole body is in. */
+interface Request {
+  readonly complete: boolean;
 }
 const OPEN = Symbol("echoplex.open");
 const THEN = Symbol("echoplex.then");
 interface Owing {
   /** Requests read on this socket whose responses have not closed. */
-  [OPEN]?: Set<Exchange>;
+  [OPEN]?: Set<Request>;
   /** What waits for the owed answers. */
   [THEN]?: (() => void) | undefined;
 }
 
 function owes(s: Owing): boolean {
-  for (const x of s[OPEN] ?? []) if (x.req.complete) return true;
+  for (const req of s[OPEN] ?? []) if (req.complete) return true;
   return false;
 }
 
 /** A request was read on `socket`: it is open until `res` closes. */
 export function owe(
   socket: object,
-  req: { readonly complete: boolean },
+  req: Request,
   res: { once(e: "close", f: () => void): unknown },
 ): void {
   const s = socket as Owing;
-  const open = s[OPEN] ?? new Set<Exchange>();
+  const open = s[OPEN] ?? new Set<Request>();
   s[OPEN] = open;
-  const x = { req };
-  open.add(x);
+  open.add(req);
   res.once("close", () => {
-    open.delete(x);
+    open.delete(req);
     if (!owes(s)) s[THEN]?.();
   });
 }

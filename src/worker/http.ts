@@ -49,6 +49,8 @@ export interface HttpEcho {
   draining(): boolean;
 }
 
+/** The answer to a request our code failed on (500), on node:http's path and the fast path. */
+export const FAILED_TEXT = "internal error; this connection is closed\n";
 /** Node's default request timeout (whole request), kept unless the header timeout is longer. */
 const REQUEST_TIMEOUT_MS = 300_000;
 /** Bodies up to this size go out with their headers in one write (see respond). */
@@ -254,7 +256,7 @@ class Echo {
   #fail(res: ServerResponse, err: unknown): void {
     this.#o.faults.caught(err, "http");
     if (res.headersSent) res.destroy();
-    else closeWith(res, 500, "internal error; this connection is closed\n");
+    else closeWith(res, 500, FAILED_TEXT);
   }
 }
 

@@ -4,6 +4,7 @@
  * channel carries one handle per round trip, so a connection waits here rather than behind
  * another handle in a worker's channel).
  */
+import type { ChildProcess } from "node:child_process";
 import type { Balance } from "../config.ts";
 import { pick } from "./balancer.ts";
 import { CONN, type Pending, sendHandle } from "./handles.ts";
@@ -71,8 +72,8 @@ export class HandoffQueue {
   }
 
   #send(lane: Lane, conn: Pending): void {
-    const child = lane.child;
-    if (child === undefined) return;
+    // pick() takes only ready lanes, and a ready lane has its child (detach clears both).
+    const child = lane.child as ChildProcess;
     occupy(lane, conn);
     lane.sent++;
     lane.load++;
