@@ -63,6 +63,30 @@ describe("the payload pattern", () => {
       assert.ok(!p.messages[v]?.equals(p.messages[v - 1] as Buffer));
   });
 
+  it("over WebSocket: sends masked frames, expects the server's frames, counts payload bytes", () => {
+    for (const size of [5, 200, 70_000]) {
+      const p = new Pattern(size, "ws");
+      const tcp = new Pattern(size);
+      const head = size < 126 ? 2 : size < 65_536 ? 4 : 10;
+      assert.equal(p.unit, head + size);
+      for (let v = 0; v < VARIANTS; v++) {
+        const sent = p.messages[v] as Buffer;
+        assert.equal(sent[0], 0x82, "a final binary frame");
+        assert.equal((sent[1] as number) & 0x80, 0x80, "masked");
+        assert.equal(sent.readUInt32BE(head), 0, "with the key 0");
+        // The payload on the wire and in the echo is the TCP stream's message.
+        assert.deepEqual(sent.subarray(head + 4), tcp.messages[v]);
+        const echoed = p.period.subarray(v * p.unit, (v + 1) * p.unit);
+        assert.deepEqual(echoed.subarray(head), tcp.messages[v]);
+        assert.equal(echoed[1], sent[1] & 0x7f, "the same length field, unmasked");
+      }
+      assert.equal(p.payloadBytes(0, p.unit * 3), size * 3);
+      assert.equal(p.payloadBytes(1, head), 0, "inside a header");
+      assert.equal(p.payloadBytes(head - 1, head + 3), 3);
+      assert.equal(p.payloadBytes(p.unit - 1, p.unit + head + 1), 2);
+    }
+  });
+
   it("checks a chunk at any stream offset, across the period's end", () => {
     const p = new Pattern(10);
     const stream = Buffer.concat([p.period, p.period, p.period]);

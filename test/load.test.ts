@@ -3,7 +3,11 @@
  * exactly, and fail in one line when it cannot work. Real sockets on loopback.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { WebSocketServer } from "ws";
 import { type LoadOptions, runLoad } from "../bench/load/run.ts";
 import {
   FAULT_AT,
@@ -196,6 +200,9 @@ describe("load client command line", () => {
     [["--pipeline", "2", "--rate", "100"], "ECHOPLEX_BAD_FLAG"],
     [["--port"], "ECHOPLEX_BAD_FLAG"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG"],
+    [["--protocol", "smtp"], "ECHOPLEX_BAD_FLAG"],
+    [["--protocol", "ws", "--http"], "ECHOPLEX_BAD_FLAG"],
+    [["--protocol", "ws", "--churn"], "ECHOPLEX_BAD_FLAG"],
   ];
   for (const [args, code] of usage) {
     it(`${args.join(" ")}: one line, ${code}, exit 2`, async () => {
@@ -236,4 +243,88 @@ describe("load client over HTTP (autocannon)", () => {
       }
     });
   }
+});
+
+describe("load client over WebSocket (its own frames)", () => {
+  /** ws's own server, echoing each message (the reference the client is checked against). */
+  async function wsEcho(corrupt: boolean) {
+    const server = createHttpServer();
+    const wss = new WebSocketServer({ server, path: "/ws", maxPayload: 1024 ** 2 });
+    wss.on("connection", (ws) =>
+      ws.on("message", (data: Buffer, isBinary) => {
+        if (corrupt) data[data.length - 1] = (data[data.length - 1] as number) ^ 0x01;
+        ws.send(data, { binary: isBinary });
+      }),
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => {
+        for (const c of wss.clients) c.terminate();
+        server.close();
+      },
+    };
+  }
+
+  for (const size of [1, 64, 200, 70_000]) {
+    it(`${size} B messages (every length field): counts every message, payload bytes only`, async () => {
+      const echo = await wsEcho(false);
+      try {
+        const r = await runLoad({ ...base, port: echo.port, protocol: "ws", size, pipeline: 2 });
+        assert.equal(r.protocol, "ws");
+        assert.ok(r.messages > 0, "did some work");
+        assert.deepEqual([r.errors, r.timeouts, r.mismatches, r.stalled], [0, 0, 0, 0]);
+        assert.equal(r.samples, r.messages);
+        // MB/s counts payloads, not frame headers (to within the window's partial messages).
+        const payload = (r.messages * size) / r.seconds / 1e6;
+        assert.ok(Math.abs(r.mb_per_s - payload) <= payload * 0.02 + 0.01, `${r.mb_per_s} MB/s`);
+      } finally {
+        echo.close();
+      }
+    });
+  }
+
+  it("open loop over WebSocket", async () => {
+    const echo = await wsEcho(false);
+    try {
+      const r = await runLoad({ ...base, port: echo.port, protocol: "ws", rate: 1000 });
+      assert.equal(r.workload, "open");
+      assert.ok(r.messages > 0);
+      assert.equal(r.errors + r.timeouts + r.mismatches, 0);
+    } finally {
+      echo.close();
+    }
+  });
+
+  it("a flipped byte in an echoed message is a mismatch (exit 1)", async () => {
+    const echo = await wsEcho(true);
+    try {
+      const r = await runLoadCli([
+        ...["--protocol", "ws", "--port", String(echo.port), "--duration", "0.5"],
+        ...["--warmup", "0", "--connections", "2", "--json"],
+      ]);
+      assert.ok((r.json?.mismatches as number) > 0, r.stdout + r.stderr);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /\[ECHOPLEX_ECHO_MISMATCH\]/);
+    } finally {
+      echo.close();
+    }
+  });
+
+  it("a port that does not upgrade: one line, ECHOPLEX_CONNECT_FAILED, exit 1", async () => {
+    const { server, port } = await startHttpEcho(false);
+    try {
+      const r = await runLoadCli([
+        ...["--protocol", "ws", "--port", String(port), "--duration", "0.3", "--warmup", "0"],
+      ]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(
+        r.stderr.trim(),
+        /^echoplex-load: no WebSocket echo at .*101.*\[ECHOPLEX_CONNECT_FAILED\]$/,
+      );
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -1,9 +1,9 @@
 /**
  * `npm run load -- ...`: the echo load client on its own, against any TCP echo server.
  *
- *   npm run load -- --port P [--host H] [--connections C] [--size S] [--duration SECONDS]
- *                   [--pipeline N | --rate MSGS_PER_S | --churn] [--threads T] [--json]
- *                   [--save FILE] [--at TIME]
+ *   npm run load -- --port P [--host H] [--protocol tcp|ws|http] [--connections C] [--size S]
+ *                   [--duration SECONDS] [--pipeline N | --rate MSGS_PER_S | --churn]
+ *                   [--threads T] [--json] [--save FILE] [--at TIME]
  *
  * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
  * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH) or no connection
@@ -15,7 +15,7 @@ import { parseFlags, runMain } from "../lib/args.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
 import { runHttpLoad } from "./http.ts";
-import { type LoadReport, runLoad } from "./run.ts";
+import { type LoadReport, type Protocol, runLoad } from "./run.ts";
 
 const COMMAND = "echoplex-load";
 
@@ -40,9 +40,16 @@ async function main(): Promise<void> {
       "ECHOPLEX_BAD_FLAG",
       "--pipeline, --rate and --churn choose the workload: give at most one",
     );
+  if (f.http && f.protocol !== "tcp" && f.protocol !== "http")
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      `--http means --protocol http, not ${f.protocol}: give one of them`,
+    );
+  const protocol = (f.http ? "http" : f.protocol) as Protocol;
   const options = {
     host: f.host,
     port: f.port,
+    protocol,
     connections: f.connections,
     size: f.size,
     seconds: f.duration,
@@ -56,12 +63,17 @@ async function main(): Promise<void> {
   if (f.at !== "") await startAt(f.at);
   let report: LoadReport;
   try {
-    report = f.http ? await runHttpLoad(options) : await runLoad(options);
+    report = protocol === "http" ? await runHttpLoad(options) : await runLoad(options);
   } catch (err) {
     // A socket error from a client thread arrives structured-cloned: message kept, code lost.
     const e = err as NodeJS.ErrnoException;
     const code = e?.code ?? /\b(E[A-Z]{3,})\b/.exec(String(e?.message))?.[1];
     if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err;
+    if (code === "EPROTO" && protocol === "ws")
+      throw new EchoplexError(
+        "ECHOPLEX_CONNECT_FAILED",
+        `no WebSocket echo at ws://${f.host}:${f.port}/ws: the upgrade was not answered with 101 (is that echoplex's --http port?)`,
+      );
     throw new EchoplexError(
       "ECHOPLEX_CONNECT_FAILED",
       `no connection to ${f.host}:${f.port} succeeded (${code}): is the server running there?`,

@@ -14,7 +14,12 @@ export const LOAD_FLAGS = {
   churn: toggle("connect, one round trip, close with RST, again: connections per second"),
   threads: number(1, 256, Math.max(1, Math.floor(availableParallelism() / 2)), "client threads"),
   timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
-  http: toggle("HTTP/1.1 POST echo, driven by autocannon, instead of raw TCP"),
+  protocol: text(
+    "tcp",
+    "tcp (raw echo), ws (binary WebSocket frames to /ws) or http (POSTs, through autocannon)",
+    ["tcp", "ws", "http"],
+  ),
+  http: toggle("the same as --protocol http"),
   json: toggle("print the report as one JSON object on the last line of stdout"),
   save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),
   at: text(

@@ -12,8 +12,9 @@ export function formatReport(r: LoadReport): string {
         : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
   const unit = r.workload === "churn" ? "conn/s" : "msg/s";
   const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");
+  const over = r.protocol === "tcp" ? "" : ` over ${r.protocol === "ws" ? "WebSocket" : "HTTP"}`;
   return [
-    `${what}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
+    `${what}${over}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
     `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,
     `  latency µs  p50 ${r.p50_us}  p90 ${r.p90_us}  p99 ${r.p99_us}  p99.9 ${r.p999_us}  max ${r.max_us}`,
     ...(r.workload === "open"

@@ -9,10 +9,13 @@ import { Meter } from "./meter.ts";
 import { Pattern } from "./pattern.ts";
 import { Stream } from "./stream.ts";
 import type { GroupResult, GroupTask } from "./types.ts";
+import { upgradeRequest } from "./websocket.ts";
 
 export class Group {
   readonly task: GroupTask;
   readonly pattern: Pattern;
+  /** WebSocket: the upgrade request each connection sends first; null over TCP. */
+  readonly upgrade: Buffer | null;
   readonly meter = new Meter();
   /** One read buffer for every connection of the thread: each read is consumed before the next. */
   readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
@@ -32,7 +35,8 @@ export class Group {
 
   constructor(task: GroupTask) {
     this.task = task;
-    this.pattern = new Pattern(task.size);
+    this.pattern = new Pattern(task.size, task.protocol);
+    this.upgrade = task.protocol === "ws" ? upgradeRequest(task.host, task.port) : null;
     this.step = task.rate > 0 ? 1000 / task.rate : 0;
   }
 

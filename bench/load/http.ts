@@ -11,7 +11,10 @@ import { loadHeader, SATURATED } from "./run.ts";
 
 export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   if (o.churn)
-    throw new EchoplexError("ECHOPLEX_BAD_FLAG", "--http does not do --churn; drop one of them");
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      "--protocol http does not do --churn; drop one of them",
+    );
   let body = "";
   for (let i = 0; i < o.size; i++) body += String.fromCharCode(97 + ((i * 7) % 26));
   const common = {

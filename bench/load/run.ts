@@ -4,12 +4,18 @@
  * measured into one report.
  */
 import { Piscina } from "piscina";
+import { EchoplexError } from "../../src/errors.ts";
 import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from "./histogram.ts";
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
+
+/** tcp: raw echo; ws: WebSocket echo at /ws (both bench/load); http: POSTs through autocannon. */
+export type Protocol = "tcp" | "ws" | "http";
 
 export interface LoadOptions {
   readonly host: string;
   readonly port: number;
+  /** tcp when not given. */
+  readonly protocol?: Protocol;
   readonly connections: number;
   readonly size: number;
   readonly seconds: number;
@@ -24,6 +30,7 @@ export interface LoadOptions {
 
 export interface LoadReport extends LatencySummary {
   readonly workload: Workload;
+  readonly protocol: Protocol;
   readonly host: string;
   readonly port: number;
   readonly connections: number;
@@ -34,7 +41,7 @@ export interface LoadReport extends LatencySummary {
   readonly seconds: number;
   /** Messages echoed per second (churn: connections per second, one message each). */
   readonly msgs_per_s: number;
-  /** Echoed megabytes (10^6 bytes) received per second. */
+  /** Echoed megabytes (10^6 bytes) received per second: payload only (no frame headers). */
   readonly mb_per_s: number;
   readonly messages: number;
   readonly errors: number;
@@ -67,6 +74,7 @@ export function loadHeader(
 ) {
   return {
     workload,
+    protocol: o.protocol ?? "tcp",
     host: o.host,
     port: o.port,
     connections: o.connections,
@@ -87,8 +95,16 @@ export interface WindowHooks {
   close(): void;
 }
 
+/** Raw TCP or WebSocket echo load from bench/load's own client threads. */
 export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   const workload = workloadOf(o);
+  const protocol = o.protocol ?? "tcp";
+  if (protocol === "http") throw new Error("runLoad: HTTP load is runHttpLoad's (http.ts)");
+  if (protocol === "ws" && workload === "churn")
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      "--protocol ws does not do --churn (a connection per message is an upgrade per message); drop one of them",
+    );
   const threads = Math.max(1, Math.min(o.threads, o.connections));
   const barrier = new Int32Array(new SharedArrayBuffer(8));
   const start = new Float64Array(new SharedArrayBuffer(8));
@@ -98,6 +114,7 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
     tasks.push({
       host: o.host,
       port: o.port,
+      protocol,
       connections,
       size: o.size,
       pipeline: o.pipeline,

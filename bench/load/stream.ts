@@ -6,6 +6,7 @@
  */
 import type { Socket } from "node:net";
 import type { Group } from "./group.ts";
+import { UpgradeReader } from "./websocket.ts";
 
 export class Stream {
   private socket: Socket | null = null;
@@ -17,6 +18,8 @@ export class Stream {
   private sentAt = new Float64Array(8);
   private head = 0;
   private count = 0;
+  /** WebSocket: reads the answer to the upgrade until the frames begin. */
+  private upgrade: UpgradeReader | null = null;
   private readonly group: Group;
 
   constructor(group: Group) {
@@ -39,6 +42,11 @@ export class Stream {
     const now = performance.now();
     const first = g.task.workload === "steady" ? g.task.pipeline : 1;
     socket.cork();
+    if (g.upgrade !== null) {
+      // The first frames follow the request at once: the server reads them after the upgrade.
+      this.upgrade = new UpgradeReader();
+      socket.write(g.upgrade);
+    }
     for (let i = 0; i < first; i++) this.send(socket, now);
     socket.uncork();
     socket.on("end", () => this.fail(socket));
@@ -60,17 +68,29 @@ export class Stream {
   private onRead(socket: Socket, n: number): boolean {
     if (socket !== this.socket) return false;
     const g = this.group;
+    let start = 0;
+    if (this.upgrade !== null) {
+      start = this.upgrade.read(g.readBuffer, 0, n);
+      if (start === -2) {
+        // The code survives the trip to the main thread in the message (cli.ts reads it there).
+        g.firstError ??= new Error("EPROTO: the answer to the WebSocket upgrade was not a 101");
+        this.fail(socket);
+        return false;
+      }
+      if (start === -1) return true;
+      this.upgrade = null;
+    }
     const now = performance.now();
     const before = this.received;
-    if (!g.pattern.matches(g.readBuffer, 0, n, before) || (before + n) / g.task.size > this.sent) {
+    const after = before + n - start;
+    const size = g.pattern.unit;
+    if (!g.pattern.matches(g.readBuffer, start, n, before) || after / size > this.sent) {
       g.meter.mismatches++;
       this.restart(socket);
       return false;
     }
-    const after = before + n;
     this.received = after;
-    g.meter.received(now, n);
-    const size = g.task.size;
+    g.meter.received(now, g.pattern.payloadBytes(before, after));
     const done = Math.floor(after / size) - Math.floor(before / size);
     const mask = this.times.length - 1;
     if (done > 0) this.onReady?.();

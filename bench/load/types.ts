@@ -2,9 +2,13 @@
 
 export type Workload = "steady" | "open" | "churn";
 
+/** What the load client's own connections speak: raw TCP echo, or WebSocket echo at /ws. */
+export type Framing = "tcp" | "ws";
+
 export interface GroupTask {
   readonly host: string;
   readonly port: number;
+  readonly protocol: Framing;
   /** Connections this thread keeps (steady, open) or concurrent connect loops (churn). */
   readonly connections: number;
   readonly size: number;
