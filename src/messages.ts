@@ -191,9 +191,13 @@ export interface MessageCounts {
   http: number;
   websocket: number;
 }
-/** Of the HTTP requests, those the fast path answered (src/worker/http-fast.ts). */
+/**
+ * Of the HTTP requests and WebSocket messages, those the fast paths answered
+ * (src/worker/http-fast.ts, src/worker/websocket-fast.ts).
+ */
 export interface FastPathCounts {
   httpFast: number;
+  wsFast: number;
 }
 
 /** Every STATS_INTERVAL_MS (src/worker/run.ts), for the primary's /metrics. */

@@ -132,6 +132,7 @@ describe("our own exception serving one client closes that one, counted", () => 
     attachWebSocketEcho(server, {
       maxMessage: 1024,
       compression: false,
+      fastPath: false,
       work: BROKEN,
       faults,
       tally,

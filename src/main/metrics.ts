@@ -39,6 +39,12 @@ const PER_WORKER: readonly [string, string, "counter" | "gauge", (s: WorkerStats
     "counter",
     (s) => s.fast.httpFast,
   ],
+  [
+    "echoplex_websocket_fast_path_total",
+    "WebSocket messages the fast path echoed without ws (also in echoplex_messages_total)",
+    "counter",
+    (s) => s.fast.wsFast,
+  ],
   ["echoplex_received_bytes_total", "Bytes read from clients", "counter", (s) => s.bytesIn],
   ["echoplex_sent_bytes_total", "Bytes written to clients", "counter", (s) => s.bytesOut],
   [

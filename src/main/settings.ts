@@ -232,7 +232,7 @@ export const SETTINGS = [
     key: "httpFastPath",
     flag: "http-fast-path",
     env: "ECHOPLEX_HTTP_FAST_PATH",
-    help: "answer the common HTTP echo request (a small Content-Length body) without node:http; every other request still goes to node:http (on|off)",
+    help: "answer the common HTTP echo request (a small Content-Length body) without node:http, and echo whole WebSocket data frames without ws; everything else still goes to node:http and ws (on|off)",
     fallback: () => true,
     parse: onOff,
   }),

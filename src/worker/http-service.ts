@@ -40,6 +40,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
   const closeWebSockets = attachWebSocketEcho(h.server, {
     maxMessage: o.maxMessage,
     compression: o.wsCompression,
+    fastPath: o.httpFastPath,
     work: s.work,
     faults: s.faults,
     tally: s.tally,

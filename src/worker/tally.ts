@@ -38,7 +38,7 @@ export class Tally implements TallyCounts {
     handshakeTimeout: 0,
   };
 
-  readonly fast: FastPathCounts = { httpFast: 0 };
+  readonly fast: FastPathCounts = { httpFast: 0, wsFast: 0 };
 
   copy(): TallyCounts {
     return {

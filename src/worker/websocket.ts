@@ -14,11 +14,14 @@ import type { Faults } from "./faults.ts";
 import { afterOwed } from "./http-owed.ts";
 import { ignore } from "./ignore.ts";
 import type { Tally } from "./tally.ts";
+import { HIGH_WATER, takeFrames } from "./websocket-fast.ts";
 import type { Work } from "./work.ts";
 
 export interface WebSocketEchoOptions {
   readonly maxMessage: number;
   readonly compression: boolean;
+  /** Echo whole data frames without ws (websocket-fast.ts); not with compression or work. */
+  readonly fastPath: boolean;
   readonly work: Work | null;
   readonly faults: Faults;
   readonly tally: Tally;
@@ -26,8 +29,6 @@ export interface WebSocketEchoOptions {
   readonly connections: Connections;
 }
 
-/** Bytes queued to one client past which we stop reading from it until they are sent. */
-const HIGH_WATER = 1024 * 1024;
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 
@@ -66,6 +67,10 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     perMessageDeflate: o.compression,
   });
   const { work, faults, tally, connections } = o;
+  const fast =
+    o.fastPath && !o.compression && work === null
+      ? { maxMessage: o.maxMessage, faults, tally }
+      : null;
   const onWsError = wsErrorCounter(tally);
   const fail = (ws: WebSocket, err: unknown): void => {
     faults.caught(err, "websocket");
@@ -107,6 +112,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
       ws.on("message", listener);
       ws.on("error", onWsError);
       connections.rearmIdle(socket as Socket);
+      if (fast !== null) takeFrames(ws, socket as Socket, fast);
     });
   };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -11,8 +11,10 @@ import { configCases, parseCase, roundTrips, startsOrRefuses, withTempDir } from
 import { differ } from "./differential.ts";
 import { fuzz, type Surface } from "./surface.ts";
 import { SURFACES } from "./surfaces.ts";
+import { MAX_MESSAGE } from "./websocket.ts";
+import { wsFastStreams } from "./websocket-fast.ts";
 
-const NAMES = [...SURFACES.map((s) => s.name), "config", "http-fast"];
+const NAMES = [...SURFACES.map((s) => s.name), "config", "http-fast", "ws-fast"];
 
 const flags = parseFlags(
   "npm run fuzz --",
@@ -39,15 +41,20 @@ async function config(ms: number, seed: number): Promise<number> {
   return cases;
 }
 
-/** The HTTP fast path against node:http's path (differential.ts), for `ms`. */
-async function httpFast(ms: number, seed: number): Promise<number> {
+/**
+ * A fast path against the path it stands in front of (differential.ts), for `ms`: HTTP's against
+ * node:http's, or WebSocket's against ws's.
+ */
+async function fastPath(ms: number, seed: number, ws: boolean): Promise<number> {
   const cleanups: (() => unknown)[] = [];
   const t = { after: (fn: () => unknown) => cleanups.push(fn) };
   try {
     const args = ["--mode", "single", "--http", "0", "--admin", "0"];
+    if (ws) args.push("--max-message", String(MAX_MESSAGE));
     const fast = await serve(t, args);
     const slow = await serve(t, [...args, "--http-fast-path", "off"]);
-    return (await differ(fast, slow, { seed, ms })).requests;
+    return (await differ(fast, slow, { seed, ms, ...(ws ? { streams: wsFastStreams } : {}) }))
+      .requests;
   } finally {
     for (const fn of cleanups.reverse()) await fn();
   }
@@ -80,8 +87,8 @@ runMain("npm run fuzz", async () => {
     const started = Date.now();
     try {
       const cases =
-        name === "http-fast"
-          ? await httpFast(ms, flags.seed)
+        name === "http-fast" || name === "ws-fast"
+          ? await fastPath(ms, flags.seed, name === "ws-fast")
           : surface === undefined
             ? await config(ms, flags.seed)
             : await one(surface, ms, flags.seed);
