@@ -33,7 +33,7 @@ import {
   variants,
 } from "./runner/plan.ts";
 import { markdown } from "./runner/report.ts";
-import { churnWorkSection, httpSection, workSection } from "./runner/suites.ts";
+import { churnWorkSection, httpSection, websocketSection, workSection } from "./runner/suites.ts";
 import { summarize } from "./runner/summary.ts";
 
 const COMMAND = "echoplex-bench";
@@ -43,7 +43,7 @@ const FLAGS = {
   full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
   suites: text(
     SUITES.join(","),
-    "suites to run: echo (modes), http (vs node:http), work (offload), churn-work (churn, ~100 µs per connection)",
+    "suites to run: echo (modes), http (vs node:http), websocket (vs TCP echo), work (offload), churn-work (churn, ~100 µs per connection)",
   ),
   modes: text(
     BENCH_MODES.join(","),
@@ -119,6 +119,7 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
   const sections: Section[] = [];
   if (suites.includes("echo")) sections.push(echoSection(scenarios, variants(modes, workers)));
   if (suites.includes("http")) sections.push(httpSection());
+  if (suites.includes("websocket")) sections.push(websocketSection());
   if (suites.includes("work")) sections.push(workSection(CORES));
   if (suites.includes("churn-work")) sections.push(churnWorkSection(CORES));
   return {

@@ -126,6 +126,42 @@ describe("bench runner", () => {
     }
   });
 
+  it("the websocket suite: WebSocket against TCP echo by our own client, a verdict per size", async (t) => {
+    const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const r = await runScript(BENCH, [
+      ...["--suites", "websocket", "--rounds", "1", "--seconds", "0.3", "--warmup", "0.1"],
+      // An external client that always fails: the suite must not use it for either protocol.
+      ...["--client-command", "false", "--out", out],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const runs = json.runs.map((run: { variant: string; load: { protocol: string } }) => [
+      run.variant,
+      run.load?.protocol,
+    ]);
+    const one = [
+      ["TCP echo", "tcp"],
+      ["WebSocket", "ws"],
+      ["WebSocket, fast path off", "ws"],
+    ];
+    assert.deepEqual(runs, [...one, ...one]);
+    for (const run of json.runs) {
+      assert.equal(run.error, undefined, `${run.variant}: ${run.error}`);
+      assert.ok(run.load.messages > 0, `${run.variant} ${run.scenario} did work`);
+      assert.equal(run.load.mismatches + run.load.errors, 0);
+    }
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    assert.match(md, /### ws vs tcp steady 64 B x50/);
+    assert.match(md, /### ws vs tcp steady 16 KiB x50/);
+    assert.match(
+      md,
+      /\*\*Verdict, 64 B:\*\* .*Bar \(≥ 0\.9× TCP echo's msg\/s\): (met|not met|unclear)/,
+    );
+    assert.match(md, /\*\*Verdict, 16 KiB:\*\*/);
+    assert.match(readFileSync(join(out, "websocket.svg"), "utf8"), /^<svg/);
+  });
+
   it("bench:pool compares echoplex's pool settings with piscina's defaults", async () => {
     const POOL = fileURLToPath(new URL("../bench/pool.ts", import.meta.url));
     const r = await runScript(POOL, ["--tasks", "200", "--rounds", "1", "--callers", "4"]);

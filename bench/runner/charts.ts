@@ -156,7 +156,7 @@ export function churnSpec(rows: readonly Row[]): TopLevelSpec | undefined {
   );
 }
 
-/** The http or work suite: each variant's rate beside the suite's baseline. */
+/** The http, websocket or work suite: each variant's rate beside the suite's baseline. */
 export function suiteSpec(rows: readonly Row[], suite: string, title: string, unit: string) {
   return barsSpec(title, rates(rows.filter((r) => r.suite === suite && r.runs > r.failed)), unit);
 }
@@ -205,6 +205,10 @@ export async function charts(
     ["latency.svg", latencySpec(rows)],
     ["churn.svg", churnSpec(rows)],
     ["http.svg", suiteSpec(rows, "http", "HTTP echo: echoplex vs minimal node:http", "req/s")],
+    [
+      "websocket.svg",
+      suiteSpec(rows, "websocket", "WebSocket echo vs TCP echo, one server", "msg/s"),
+    ],
     ["work.svg", suiteSpec(rows, "work", "~50 µs of CPU per message: inline vs offload", "msg/s")],
     ["projection.svg", projectionSpec(rows, machineCores)],
   ] as const;

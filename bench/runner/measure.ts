@@ -59,6 +59,7 @@ export interface RunRecord {
 
 export async function measure(run: Run, plan: Plan, machineCores: number): Promise<RunRecord> {
   const { scenario: s, variant: v, section } = run;
+  const protocol = v.protocol ?? s.protocol;
   const base = {
     suite: section.suite,
     baseline: v === section.baseline,
@@ -76,7 +77,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
           [
             ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
             ...["--log-level", "info", "--drain-timeout", "2", "--admin", "off"],
-            ...(s.protocol === "http" ? ["--http", "0"] : []),
+            ...(s.protocol !== "tcp" ? ["--http", "0"] : []),
             ...section.serverFlags,
             ...v.flags,
           ],
@@ -96,7 +97,8 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     let rss: ReturnType<typeof treeRssMiB> | undefined;
     const options = {
       host: "127.0.0.1",
-      port: s.protocol === "http" ? Number(server.listening.http) : server.port,
+      port: protocol === "tcp" ? server.port : Number(server.listening.http),
+      protocol,
       connections: s.connections,
       size: s.size,
       seconds: plan.seconds,
@@ -118,13 +120,12 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
         rss = treeRssMiB(pid);
       },
     };
+    const external = protocol === "http" ? plan.httpClientCommand : plan.clientCommand;
     const load =
-      s.protocol === "http"
-        ? plan.httpClientCommand
-          ? await runExternal(plan.httpClientCommand, options, hooks)
-          : await runHttpLoad(options, hooks)
-        : plan.clientCommand
-          ? await runExternal(plan.clientCommand, options, hooks)
+      external && protocol !== "ws" && !section.ownClient
+        ? await runExternal(external, options, hooks)
+        : protocol === "http"
+          ? await runHttpLoad(options, hooks)
           : await runLoad(options, hooks);
     await server.stop("SIGTERM");
     // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).

@@ -7,9 +7,11 @@
  *
  * - echo: every mode against the single loop, over TCP;
  * - http: echoplex's HTTP echo against minimal node:http echoes (bench/servers/minimal-http.ts);
+ * - websocket: echoplex's WebSocket echo against its TCP echo, in one server, one client;
  * - work: CPU work per message, inline or offloaded, single loop or handoff (see work.ts).
  */
 import { MODES } from "../../src/main/config.ts";
+import type { Protocol } from "../load/run.ts";
 import type { Workload } from "../load/types.ts";
 
 /** Every mode but the baseline, which every round runs anyway. */
@@ -24,7 +26,7 @@ export function openRate(size: number): number {
   return 400;
 }
 
-export const SUITES = ["echo", "http", "work", "churn-work"] as const;
+export const SUITES = ["echo", "http", "websocket", "work", "churn-work"] as const;
 export type Suite = (typeof SUITES)[number];
 
 export interface Scenario {
@@ -34,8 +36,11 @@ export interface Scenario {
   readonly connections: number;
   /** Open loop: total messages per second. */
   readonly rate: number;
-  /** tcp: our load client on the echo port; http: autocannon POSTs on the HTTP port. */
-  readonly protocol: "tcp" | "http";
+  /**
+   * tcp: our load client on the echo port; http: autocannon POSTs on the HTTP port; ws: our load
+   * client's WebSocket frames on the HTTP port's /ws.
+   */
+  readonly protocol: Protocol;
   /** Requests (messages) each connection keeps in flight; 1 unless pipelined. */
   readonly pipeline?: number;
 }
@@ -48,6 +53,8 @@ export interface Variant {
   readonly flags: readonly string[];
   /** Another server program instead of echoplex (bench/servers/), with these arguments. */
   readonly program?: { readonly path: string; readonly args: readonly string[] };
+  /** Load this variant over another protocol than the scenario's (WebSocket against TCP echo). */
+  readonly protocol?: Protocol;
 }
 
 export const BASELINE: Variant = { id: "single", mode: "single", workers: 1, flags: [] };
@@ -62,6 +69,11 @@ export interface Section {
   readonly serverFlags: readonly string[];
   /** What the report should know about the section (the work suite's calibration). */
   readonly note?: Readonly<Record<string, number | string>>;
+  /**
+   * Every run is loaded by bench/load's own client, even with --client-command: the variants
+   * differ in protocol, and only our client speaks them all, so only the protocol differs.
+   */
+  readonly ownClient?: boolean;
 }
 
 export interface Plan {

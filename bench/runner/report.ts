@@ -4,11 +4,12 @@ import { describeMachine } from "./machine.ts";
 import type { Plan, Section } from "./plan.ts";
 import { projectionMarkdown } from "./projection.ts";
 import type { Row } from "./summary.ts";
-import { churnWorkVerdict, httpVerdict, workVerdict } from "./verdict.ts";
+import { churnWorkVerdict, httpVerdict, websocketVerdict, workVerdict } from "./verdict.ts";
 
 const TITLES: Readonly<Record<string, string>> = {
   echo: "Echo: every mode against the single loop",
   http: "HTTP: echoplex against a minimal node:http echo",
+  websocket: "WebSocket echo against TCP echo, in the same server",
   work: "CPU work per message: inline or offloaded, one loop or handoff",
   "churn-work": "Churn with ~100 µs of work per connection: spreading connections over cores",
 };
@@ -68,11 +69,13 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     const verdict =
       section.suite === "http"
         ? httpVerdict(mine)
-        : section.suite === "work"
-          ? workVerdict(mine, section)
-          : section.suite === "churn-work"
-            ? churnWorkVerdict(mine)
-            : "";
+        : section.suite === "websocket"
+          ? websocketVerdict(mine)
+          : section.suite === "work"
+            ? workVerdict(mine, section)
+            : section.suite === "churn-work"
+              ? churnWorkVerdict(mine)
+              : "";
     if (verdict !== "") out.push(verdict, "");
   }
   const projection = projectionMarkdown(rows, m.cores);

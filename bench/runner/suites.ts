@@ -1,8 +1,10 @@
 /**
- * The http and work suites of the bench (the echo suite is built from the --modes flags).
+ * The http, websocket, work and churn-work suites of the bench (the echo suite is built from the --modes flags).
  *
  * http: echoplex's HTTP echo (single loop) against node:http echoes written the obvious way,
  * each one process, 64-byte POST bodies over 50 keep-alive connections, driven by autocannon.
+ *
+ * websocket: echoplex's WebSocket echo against its TCP echo, in the same server.
  *
  * work: a steady TCP echo where every message costs ~50 µs of CPU (SHA-256 rounds, calibrated
  * on this machine when the bench starts): the single loop doing it inline (the baseline), the
@@ -52,6 +54,36 @@ export function httpSection(): Section {
       { ...steady, id: `http pipelined x16 ${steady.id.slice(5)}`, pipeline: 16 },
     ],
     serverFlags: [],
+  };
+}
+
+/**
+ * websocket: echoplex's WebSocket echo (binary frames, with its fast path and without) against
+ * its own TCP echo, one server and one client for all: 64 B (issue 13's bar: ≥ 0.9× TCP echo's
+ * messages per second) and 16 KiB messages, 50 connections, single loop. Both protocols are
+ * loaded by bench/load, so only the protocol differs.
+ */
+export function websocketSection(): Section {
+  const single = { mode: "single", workers: 1 };
+  return {
+    suite: "websocket",
+    baseline: { ...single, id: "TCP echo", flags: [] },
+    variants: [
+      { ...single, id: "WebSocket", flags: [], protocol: "ws" },
+      {
+        ...single,
+        id: "WebSocket, fast path off",
+        flags: ["--http-fast-path", "off"],
+        protocol: "ws",
+      },
+    ],
+    scenarios: [scenario("steady", 64, 50), scenario("steady", 16 * 1024, 50)].map((s) => ({
+      ...s,
+      id: `ws vs tcp ${s.id}`,
+    })),
+    // The TCP echo's server has the HTTP port too: the servers differ in nothing.
+    serverFlags: ["--http", "0"],
+    ownClient: true,
   };
 }
 
