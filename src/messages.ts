@@ -53,6 +53,12 @@ export interface ServeOptions {
   readonly wsCompression: boolean;
   /** Answer the common HTTP echo request from the loop itself (http-fast.ts); else node:http. */
   readonly httpFastPath: boolean;
+  /** Requests may shape their answers (http-control.ts). */
+  readonly responseControl: boolean;
+  /** The longest an answer may be delayed or streamed for (echo_delay, echo_chunks, /sse). */
+  readonly maxDelayMs: number;
+  /** CORS preflights answered, CORS headers on every answer (http-cors.ts). */
+  readonly cors: boolean;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;
   readonly work: WorkSpec | null;

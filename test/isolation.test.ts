@@ -113,6 +113,9 @@ describe("our own exception serving one client closes that one, counted", () => 
       budget: new ByteBudget(1024 * 1024),
       faults,
       tally,
+      responseControl: true,
+      maxDelayMs: 60_000,
+      cors: false,
     });
     const port = await listening(t, server);
     const before = tally.errors.internal;

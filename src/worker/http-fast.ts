@@ -14,8 +14,8 @@
 import type { Socket } from "node:net";
 import type { ByteBudget } from "./byte-budget.ts";
 import type { Faults } from "./faults.ts";
-import { FAILED_TEXT } from "./http.ts";
 import { FastConnection } from "./http-fast-connection.ts";
+import { FAILED_TEXT } from "./http-reply.ts";
 
 import type { Tally } from "./tally.ts";
 

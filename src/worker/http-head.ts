@@ -135,8 +135,11 @@ function requestLine(buf: Buffer, start: number, limit: number): number {
     if (c === 0x3f && query < 0) query = i;
   }
   if (i >= limit) return limit === buf.length ? -1 : -2;
-  // ?format=json asks for the JSON description: node:http's path answers it.
-  if (query >= 0 && buf.toString("latin1", query, i).includes("format=json")) return -2;
+  // ?format=json asks for the JSON description, echo_ for response control: node:http's path.
+  if (query >= 0) {
+    const q = buf.toString("latin1", query, i);
+    if (q.includes("format=json") || q.includes("echo_")) return -2;
+  }
   if (buf.length - i < VERSION.length) return isPrefix(buf, i, VERSION) ? -1 : -2;
   return startsWith(buf, i, VERSION) ? i + VERSION.length : -2;
 }
@@ -160,7 +163,8 @@ function known(buf: Buffer, start: number, end: number): Known {
     case 17:
       return named(buf, start, "transfer-encoding") ? "slow" : "other";
     default:
-      return "other";
+      // x-echo-*: response control (http-control.ts), node:http's path.
+      return end - start > 7 && named(buf, start, "x-echo-") ? "slow" : "other";
   }
 }
 

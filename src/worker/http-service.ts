@@ -29,6 +29,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     budget: s.budget,
     faults: s.faults,
     tally: s.tally,
+    responseControl: o.responseControl,
+    maxDelayMs: o.maxDelayMs,
+    cors: o.cors,
   });
   if (s.tls !== null) h.server.on("tlsClientError", tlsErrorHandler(s.tally));
   if (o.idleTimeoutMs > 0) {
@@ -46,9 +49,10 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     tally: s.tally,
     connections: s.connections,
   });
-  // The fast path answers plain-text echoes only: TLS and --work keep node:http's path.
+  // The fast path answers plain-text echoes only: TLS and --work keep node:http's path, and so
+  // does --cors (its answers carry headers the fast path does not write).
   const fast =
-    o.httpFastPath && s.tls === null && s.work === null
+    o.httpFastPath && s.tls === null && s.work === null && !o.cors
       ? new FastPath({
           maxBody: o.maxBody,
           keepAliveMs: () => h.server.keepAliveTimeout,

@@ -19,6 +19,9 @@ const target = fc.oneof(
     weight: 1,
     arbitrary: fc.constantFrom(
       "/?format=json",
+      "/?echo_status=201",
+      "/a?x=1&echo_header=X-A:1",
+      "/?echo_bytes=3",
       "*",
       "http://a/x",
       '/"q"',
@@ -59,6 +62,8 @@ const extra = fc.constantFrom(
   "X-F: a\rb\r\n",
   "X-G: a\nb\r\n",
   "Content-Type: dup\r\n",
+  "X-Echo-Status: 202\r\n",
+  "x-echo-chunks: 2\r\n",
 );
 /** How the body's length is announced, given its real length. */
 const length = fc.constantFrom(

@@ -68,7 +68,52 @@ const absolute = fc
   .map(([s, h, p, o]) => `${s}://${h}${p === null ? "" : `:${p}`}${o}`);
 const authority = fc.tuple(host, port).map(([h, p]) => `${h}:${p}`);
 
+/** Response control and server-sent events (issue 14): their parameters, in range and not. */
+const controlValue = fc.constantFrom(
+  "0",
+  "1",
+  "5",
+  "20",
+  "100",
+  "102",
+  "103",
+  "101",
+  "204",
+  "304",
+  "599",
+  "600",
+  "10001",
+  "99999999",
+  "-1",
+  "x",
+  "1e2",
+  " 7",
+  "",
+  "X-A:1",
+  "Connection:close",
+  "Content-Length:0",
+  "X-A:a%0d%0ab",
+  ":",
+);
+const control = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom("status", "delay", "header", "bytes", "chunks", "interval", "count"),
+      controlValue,
+    ),
+    { minLength: 1, maxLength: 4 },
+  )
+  .chain((params) =>
+    fc
+      .constantFrom("/", "/sse", "/x")
+      .map(
+        (path) =>
+          `${path}?${params.map(([k, v]) => `${path === "/sse" ? "" : "echo_"}${k}=${v}`).join("&")}`,
+      ),
+  );
+
 const target = fc.oneof(
+  { weight: 2, arbitrary: control },
   { weight: 5, arbitrary: origin },
   { weight: 2, arbitrary: absolute },
   { weight: 1, arbitrary: authority },
@@ -104,6 +149,13 @@ const headerName = fc.oneof(
     "Keep-Alive",
     "TE",
     "Trailer",
+    "X-Echo-Status",
+    "X-Echo-Delay",
+    "X-Echo-Header",
+    "X-Echo-Bytes",
+    "X-Echo-Chunks",
+    "Origin",
+    "Access-Control-Request-Method",
   ),
   token,
   fc.constantFrom("", " Host", "Host ", "Ho st", "Hóst", "X\u0000"),

@@ -1,0 +1,241 @@
+/**
+ * One HTTP request on node:http's path (http.ts makes the server): the body gathered within
+ * --max-body and the loop's --http-buffer share, or a large one streamed back; the answer an
+ * echo, a JSON description, or what response control asks (http-control.ts, http-answer.ts);
+ * /sse (http-sse.ts) and CORS preflights (http-cors.ts) routed first. Our own exception answers
+ * 500 and closes that connection only.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { describeRequest } from "./describe-request.ts";
+import type { HttpEchoOptions } from "./http.ts";
+import { answer } from "./http-answer.ts";
+import { type Control, ControlError, readControl } from "./http-control.ts";
+import { corsHeaders, isPreflight, preflight } from "./http-cors.ts";
+import { owe } from "./http-owed.ts";
+import { closeWith, describes, FAILED_TEXT, SAFE } from "./http-reply.ts";
+import { isSse, sseParams, streamEvents } from "./http-sse.ts";
+import { ignore } from "./ignore.ts";
+
+/** Bodies up to this size go out with their headers in one write (see respond). */
+const ONE_WRITE_MAX = 4096;
+const EMPTY = Buffer.alloc(0);
+/** Bytes of the budget a response holds until it closes. */
+const HELD = Symbol("echoplex.held");
+type Held = ServerResponse & { [HELD]?: number };
+
+export class Echo {
+  draining = false;
+  readonly #o: HttpEchoOptions;
+  /** Gives a response's held bytes back when it closes (one listener for every response). */
+  readonly #release: (this: Held) => void;
+
+  constructor(o: HttpEchoOptions) {
+    this.#o = o;
+    const budget = o.budget;
+    this.#release = function (this: Held) {
+      budget.give(this[HELD] ?? 0);
+      this[HELD] = 0;
+    };
+  }
+
+  /** One request; whatever our code throws answers 500 (or cuts the response) and closes. */
+  request(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
+    try {
+      this.#request(req, res, expectsContinue);
+    } catch (err) {
+      this.#fail(res, err);
+    }
+  }
+
+  #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    this.#o.tally.messages.http++;
+    owe(req.socket, req, res);
+    const { maxBody, work } = this.#o;
+    if (this.#o.cors && isPreflight(req)) {
+      preflight(req, res, this.draining ? ["connection", "close"] : []);
+      return;
+    }
+    if (isSse(req)) {
+      this.#events(req, res);
+      return;
+    }
+    let control: Control | null = null;
+    if (this.#o.responseControl) {
+      try {
+        control = readControl(req, this.#o);
+      } catch (err) {
+        if (!(err instanceof ControlError)) throw err;
+        closeWith(res, 400, `${err.message}\n`, this.#cors(req));
+        return;
+      }
+    }
+    const declared = req.headers["content-length"];
+    const length = declared === undefined ? -1 : Number(declared);
+    if (length > maxBody) {
+      this.#tooLarge(res);
+      return;
+    }
+    if (expectsContinue) res.writeContinue();
+    // A larger body of known length, to echo as it is (no JSON, no digest to put first): stream
+    // it back as it arrives, so the connection holds socket buffers, not the body.
+    if (control === null && length > ONE_WRITE_MAX && work === null && !describes(req)) {
+      res.writeHead(200, this.#headers(req, req.headers["content-type"], length));
+      req.pipe(res);
+      return;
+    }
+    this.#gather(req, res, control);
+  }
+
+  /** GET /sse: a stream of events (http-sse.ts), or 400 for parameters out of range. */
+  #events(req: IncomingMessage, res: ServerResponse): void {
+    const params = sseParams(req, this.#o);
+    if (typeof params === "string") {
+      closeWith(res, 400, `${params}\n`, this.#cors(req));
+      return;
+    }
+    const extra = [...SAFE, ...this.#cors(req)];
+    if (this.draining) extra.push("connection", "close");
+    streamEvents(res, params, extra, () => this.draining);
+  }
+
+  /** Collect the body (held against the budget), then answer it. */
+  #gather(req: IncomingMessage, res: Held, control: Control | null): void {
+    const { maxBody } = this.#o;
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    let refused = false;
+    res[HELD] = 0;
+    res.once("close", this.#release);
+    req.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      // A chunked body that outgrew the limit, or the loop is full: answer once, ignore the rest.
+      if (size > maxBody) {
+        refused = true;
+        if (!res.headersSent) this.#tooLarge(res);
+        return;
+      }
+      if (!this.#hold(res, chunk.length)) {
+        refused = true;
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else if (chunks === undefined) chunks = [first, chunk];
+      else chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (refused) return;
+      try {
+        this.#finish(req, res, chunks === undefined ? first : Buffer.concat(chunks, size), control);
+      } catch (err) {
+        this.#fail(res, err);
+      }
+    });
+    req.on("error", ignore);
+  }
+
+  /** Hold `n` more bytes for `res`, or answer 503 and close. */
+  #hold(res: Held, n: number): boolean {
+    if (this.#o.budget.take(n)) {
+      res[HELD] = (res[HELD] ?? 0) + n;
+      return true;
+    }
+    this.#o.tally.limits.httpBuffer++;
+    if (!res.headersSent) {
+      closeWith(
+        res,
+        503,
+        "this server holds as many HTTP bytes as --http-buffer allows; retry\n",
+        this.#cors(res.req),
+      );
+    } else res.destroy();
+    return false;
+  }
+
+  #finish(req: IncomingMessage, res: Held, body: Buffer | undefined, c: Control | null): void {
+    const digest = this.#o.work?.digest(body ?? EMPTY);
+    if (digest === undefined || typeof digest === "string") {
+      this.#respond(req, res, body, c, digest);
+      return;
+    }
+    digest.then(
+      (d) => {
+        try {
+          this.#respond(req, res, body, c, d);
+        } catch (err) {
+          this.#fail(res, err);
+        }
+      },
+      () => res.destroy(),
+    );
+  }
+
+  #respond(
+    req: IncomingMessage,
+    res: Held,
+    body: Buffer | undefined,
+    c: Control | null,
+    digest?: string,
+  ): void {
+    const json = body === undefined || describes(req);
+    const text = json ? describeRequest(req, body, this.#o.served) : undefined;
+    const length = text === undefined ? (body as Buffer).length : Buffer.byteLength(text);
+    // The body is held already; a description is held as well until it is sent.
+    if (text !== undefined && !this.#hold(res, length)) return;
+    const type =
+      c !== null && c.bytes >= 0
+        ? "application/octet-stream"
+        : json
+          ? "application/json"
+          : req.headers["content-type"];
+    if (c !== null) {
+      const echo = text === undefined ? (body as Buffer) : Buffer.from(text);
+      answer(res, c, this.#headers(req, type, -1, digest), echo, (err) => this.#fail(res, err));
+      return;
+    }
+    res.writeHead(200, this.#headers(req, type, length, digest));
+    // node:http sends the headers and a first body chunk in one write only when the chunk is a
+    // utf8 or latin1 string; a Buffer costs a second buffer in a writev. latin1 maps each byte to
+    // one character and back, so a small body goes as a string, byte-exact, in one write.
+    if (text !== undefined) res.end(text);
+    else if (length <= ONE_WRITE_MAX) res.end((body as Buffer).toString("latin1"), "latin1");
+    else res.end(body);
+  }
+
+  /**
+   * The response headers as a flat array, node:http's fastest path (no per-header object work).
+   * A body sent without a content-type comes back without one; a length of -1 is left out.
+   */
+  #headers(req: IncomingMessage, type: string | undefined, length: number, digest?: string) {
+    const h = type === undefined ? [] : ["content-type", type];
+    if (length >= 0) h.push("content-length", String(length));
+    h.push(...SAFE);
+    if (digest !== undefined) h.push("x-echoplex-digest", digest);
+    if (this.draining) h.push("connection", "close");
+    if (this.#o.cors) h.push(...corsHeaders(req));
+    return h;
+  }
+
+  /** CORS headers for an answer to `req`, with --cors on. */
+  #cors(req: IncomingMessage): string[] {
+    return this.#o.cors ? corsHeaders(req) : [];
+  }
+
+  #tooLarge(res: ServerResponse): void {
+    this.#o.tally.limits.maxBody++;
+    // The body is not read: close the connection rather than read it to keep the connection.
+    closeWith(
+      res,
+      413,
+      `request body larger than --max-body (${this.#o.maxBody} bytes)\n`,
+      this.#cors(res.req),
+    );
+  }
+
+  #fail(res: ServerResponse, err: unknown): void {
+    this.#o.faults.caught(err, "http");
+    if (res.headersSent) res.destroy();
+    else closeWith(res, 500, FAILED_TEXT, this.#cors(res.req));
+  }
+}
