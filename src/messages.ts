@@ -59,6 +59,8 @@ export interface ServeOptions {
   readonly maxDelayMs: number;
   /** CORS preflights answered, CORS headers on every answer (http-cors.ts). */
   readonly cors: boolean;
+  /** Every TCP echo and HTTP connection starts with a PROXY protocol header (proxy-gate.ts). */
+  readonly proxyProtocol: boolean;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;
   readonly work: WorkSpec | null;
@@ -173,6 +175,8 @@ export interface ErrorCounts {
   tls: number;
   http: number;
   websocket: number;
+  /** A connection without a valid PROXY protocol header (--proxy-protocol on), closed. */
+  proxy: number;
   /** Our own exception while serving one connection, request, message or datagram (faults.ts). */
   internal: number;
 }

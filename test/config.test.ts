@@ -52,6 +52,7 @@ describe("config", () => {
       responseControl: true,
       maxDelay: 60,
       cors: false,
+      proxyProtocol: false,
       tlsCert: null,
       tlsKey: null,
       work: null,

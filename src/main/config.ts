@@ -54,6 +54,8 @@ export interface Config {
   /** Seconds an answer may be delayed or streamed for at most. */
   readonly maxDelay: number;
   readonly cors: boolean;
+  /** Every TCP echo and HTTP connection starts with a PROXY protocol header (v1 or v2). */
+  readonly proxyProtocol: boolean;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
   readonly work: WorkSpec | null;
@@ -127,6 +129,11 @@ function validate(c: Config): void {
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw usage("--tls-cert and --tls-key go together: give both PEM files, or neither");
   }
+  if (c.proxyProtocol && c.tlsCert !== null)
+    throw usage(
+      "--proxy-protocol on does not work with TLS yet (the PROXY header comes before the TLS handshake); terminate TLS at the proxy, or leave one of them off",
+    );
+
   if (c.tlsCert !== null && c.tlsKey !== null) loadTls({ cert: c.tlsCert, key: c.tlsKey });
 }
 

@@ -82,7 +82,7 @@ const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, n
   ],
   [
     "echoplex_errors_total",
-    "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error), internal (our own exception serving one client, which was closed)",
+    "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error), proxy (no valid PROXY protocol header), internal (our own exception serving one client, which was closed)",
     "kind",
     (s) => Object.entries(s.errors),
   ],

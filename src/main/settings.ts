@@ -261,6 +261,14 @@ export const SETTINGS = [
     parse: onOff,
   }),
   setting({
+    key: "proxyProtocol",
+    flag: "proxy-protocol",
+    env: "ECHOPLEX_PROXY_PROTOCOL",
+    help: "expect a PROXY protocol header (v1 or v2) first on every TCP echo and HTTP connection, as HAProxy, AWS NLB and nginx send it; only behind a proxy you trust (on|off)",
+    fallback: () => false,
+    parse: onOff,
+  }),
+  setting({
     key: "tlsCert",
     flag: "tls-cert",
     env: "ECHOPLEX_TLS_CERT",

@@ -46,6 +46,7 @@ export function serveOptions(config: Config): ServeOptions {
     responseControl: config.responseControl,
     maxDelayMs: Math.round(config.maxDelay * 1000),
     cors: config.cors,
+    proxyProtocol: config.proxyProtocol,
     udpRate: config.udpRate,
     work: config.work,
     offload: config.offload,

@@ -7,9 +7,11 @@
  * llhttp accepts (`//`, `http://a:99999/`), so the path and query are split by hand and the query
  * read with URLSearchParams, which takes any string.
  */
+
 import type { IncomingMessage } from "node:http";
 import { hostname } from "node:os";
 import type { TLSSocket } from "node:tls";
+import { clientOf } from "./proxy-gate.ts";
 
 const HOST = hostname();
 
@@ -64,6 +66,17 @@ export function describeRequest(
   const socket = req.socket;
   const length = body?.length ?? 0;
   const cut = length > DESCRIBED_BODY_MAX;
+  // Behind a PROXY protocol header: the client it names, and the proxy's own address beside it.
+  const client = clientOf(socket);
+  const remote =
+    client === undefined
+      ? { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort }
+      : {
+          remoteAddress: client?.address ?? socket.remoteAddress,
+          remotePort: client?.port ?? socket.remotePort,
+          proxyAddress: socket.remoteAddress,
+          proxyPort: socket.remotePort,
+        };
   return `${JSON.stringify({
     method: req.method,
     url,
@@ -72,8 +85,7 @@ export function describeRequest(
     httpVersion: req.httpVersion,
     headers: req.headers,
     protocol: (socket as TLSSocket).encrypted === true ? "https" : "http",
-    remoteAddress: socket.remoteAddress,
-    remotePort: socket.remotePort,
+    ...remote,
     bodyLength: length,
     body: body?.toString("utf8", 0, DESCRIBED_BODY_MAX),
     ...(cut ? { bodyTruncated: true } : {}),

@@ -3,7 +3,7 @@
  * UDP echo, with the same work and limits in the single loop and in every worker. Connections
  * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
  */
-import type { Server as NetServer, Socket } from "node:net";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
@@ -14,6 +14,7 @@ import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
 import type { HttpService } from "./http-service.ts";
 import { LoopDelay } from "./loop-delay.ts";
+import { proxyGate } from "./proxy-gate.ts";
 import { echoServer, handOver, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
 import type { UdpEcho } from "./udp.ts";
@@ -60,8 +61,13 @@ class LoopServices implements Services {
   readonly #shared: Shared;
   readonly #echo: NetServer;
   readonly #onEcho: (socket: Socket) => void;
+  /** --proxy-protocol on: what reads the PROXY header before a connection reaches its service. */
+  readonly #gate: ((socket: Socket, next: (socket: Socket) => void) => void) | null;
   readonly #loopDelay = new LoopDelay();
   #http: HttpService | undefined;
+  #httpFront: NetServer | undefined;
+  /** What listens for TCP echo: the echo server, or the PROXY gate's server in front of it. */
+  readonly #echoFront: NetServer;
   #udp: UdpEcho | undefined;
 
   constructor(o: ServeOptions, worker: number, log: Logger) {
@@ -80,7 +86,26 @@ class LoopServices implements Services {
     const echo = echoServer(o, this.#shared);
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
+    this.#gate = o.proxyProtocol ? proxyGate({ timeoutMs: o.handshakeTimeoutMs, tally }) : null;
+    this.#echoFront = this.#front(this.#toEcho, this.#echo);
   }
+
+  /** What listens for `serve`'s connections: a server of its own in front when PROXY is on. */
+  #front(serve: (socket: Socket) => void, server: NetServer): NetServer {
+    const gate = this.#gate;
+    if (gate === null) return server;
+    return createNetServer({ allowHalfOpen: true }, (socket) => gate(socket, serve));
+  }
+
+  #toEcho = (socket: Socket): void => {
+    if (this.#shared.tls === null) this.#onEcho(socket);
+    else handOver(this.#echo, socket);
+  };
+
+  #toHttp = (socket: Socket): void => {
+    if (this.#http !== undefined) handOver(this.#http.front, socket);
+    else socket.destroy();
+  };
 
   async listen(host: string, ports: Ports, how: ListenHow): Promise<Ports> {
     const bind = async (server: NetServer, port: number, flag: string) => {
@@ -94,14 +119,15 @@ class LoopServices implements Services {
       const { httpService } = await import("./http-service.ts"); // with ws, only when --http is on
       const http = httpService(this.#o, this.#shared);
       this.#http = http;
-      httpPort = how.tcp ? await bind(http.front, ports.http, "--http") : 0;
+      this.#httpFront = this.#front(this.#toHttp, http.front);
+      httpPort = how.tcp ? await bind(this.#httpFront, ports.http, "--http") : 0;
       // node:http starts the checks behind its header and request timeouts (slowloris) on
       // 'listening', which it does not emit when it is not what listens (handed-off
       // connections, or the fast path in front of it).
       if (http.front !== http.server) http.server.emit("listening");
       else if (!how.tcp) http.server.emit("listening");
     }
-    const echoPort = how.tcp ? await bind(this.#echo, ports.echo, "--port") : 0;
+    const echoPort = how.tcp ? await bind(this.#echoFront, ports.echo, "--port") : 0;
     let udpPort: number | null = null;
     if (ports.udp !== null) {
       const { UdpEcho } = await import("./udp.ts"); // with node:dgram, only when --udp is on
@@ -113,10 +139,11 @@ class LoopServices implements Services {
 
   accept(service: Service, socket: Socket): void {
     if (service === "echo") {
-      if (this.#shared.tls === null) this.#onEcho(socket);
-      else handOver(this.#echo, socket);
+      if (this.#gate === null) this.#toEcho(socket);
+      else this.#gate(socket, this.#toEcho);
     } else if (this.#http !== undefined) {
-      handOver(this.#http.front, socket);
+      if (this.#gate === null) this.#toHttp(socket);
+      else this.#gate(socket, this.#toHttp);
     } else {
       this.#log.warn({ service }, "connection for a service this worker does not run; closing it");
       socket.destroy();
@@ -125,6 +152,8 @@ class LoopServices implements Services {
 
   async drain(ms: number): Promise<void> {
     this.#echo.close();
+    if (this.#echoFront !== this.#echo) this.#echoFront.close();
+    if (this.#httpFront !== this.#http?.front) this.#httpFront?.close();
     this.#http?.drain();
     this.#udp?.close();
     await this.#shared.connections.drain(ms);

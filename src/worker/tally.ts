@@ -26,6 +26,7 @@ export class Tally implements TallyCounts {
     tls: 0,
     http: 0,
     websocket: 0,
+    proxy: 0,
     internal: 0,
   };
   readonly messages: MessageCounts = { http: 0, websocket: 0 };

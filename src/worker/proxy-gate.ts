@@ -1,0 +1,60 @@
+/**
+ * --proxy-protocol on: every TCP echo and HTTP connection must start with a PROXY protocol header
+ * (proxy-protocol.ts). The gate reads it, at most 107 bytes (v1) or 16 + 4,096 (v2), within
+ * --handshake-timeout; notes the client it names on the socket (clientOf), and passes the socket
+ * on to its service with the bytes after the header put back in front of the stream: the header
+ * is never echoed, and the service sees the connection as if it had just been accepted. A
+ * connection without a valid header is closed and counted (errors{kind="proxy"}).
+ */
+import type { Socket } from "node:net";
+import { parseProxy } from "./proxy-protocol.ts";
+import type { Tally } from "./tally.ts";
+
+const CLIENT = Symbol("echoplex.proxyClient");
+interface Proxied extends Socket {
+  [CLIENT]?: { readonly address: string; readonly port: number } | null;
+}
+
+/**
+ * The original client named by the connection's PROXY header: undefined without one (PROXY
+ * protocol off), null when the header named none (v1 UNKNOWN, v2 LOCAL or not TCP).
+ */
+export function clientOf(socket: Socket) {
+  return (socket as Proxied)[CLIENT];
+}
+
+export function proxyGate(o: { readonly timeoutMs: number; readonly tally: Tally }) {
+  return (socket: Socket, next: (socket: Socket) => void): void => {
+    let got: Buffer | null = null;
+    const fail = (): void => {
+      done();
+      o.tally.errors.proxy++;
+      socket.destroy();
+    };
+    const timer = setTimeout(fail, o.timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      got = got === null ? chunk : Buffer.concat([got, chunk]);
+      const header = parseProxy(got);
+      if (header === "more") return;
+      if ("invalid" in header) {
+        fail();
+        return;
+      }
+      done();
+      socket.pause();
+      (socket as Proxied)[CLIENT] = header.source;
+      if (got.length > header.length) socket.unshift(got.subarray(header.length));
+      next(socket);
+      if (socket.isPaused()) socket.resume();
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.removeListener("data", onData);
+      socket.removeListener("end", fail);
+      socket.removeListener("error", fail);
+    };
+    socket.on("data", onData);
+    socket.on("end", fail);
+    socket.on("error", fail);
+  };
+}
