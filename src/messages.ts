@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "./errors.ts";
 import type { LogLevel } from "./log.ts";
+import type { TlsFiles } from "./tls.ts";
 
 /** How a worker gets its connections. */
 export type WorkerRole =
@@ -39,7 +40,7 @@ export interface ServeOptions {
   /** A connection silent this long is closed, in ms; 0: never. */
   readonly idleTimeoutMs: number;
   /** PEM file paths (the worker reads them; keys never travel in argv or messages), or null. */
-  readonly tls: { readonly cert: string; readonly key: string } | null;
+  readonly tls: TlsFiles | null;
   /** HTTP request bodies over this many bytes get 413. */
   readonly maxBody: number;
   /** Bytes of gathered HTTP bodies and unsent answers this loop holds at most (then 503). */

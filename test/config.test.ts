@@ -55,6 +55,8 @@ describe("config", () => {
       proxyProtocol: false,
       tlsCert: null,
       tlsKey: null,
+      tlsCa: null,
+      tlsClientCert: "off",
       work: null,
       offload: 0,
     });

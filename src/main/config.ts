@@ -6,9 +6,9 @@ import { parseArgs } from "node:util";
 import { EchoplexError } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
 import type { WorkSpec } from "../messages.ts";
-import { loadTls } from "../tls.ts";
+import { loadTls, type TlsFiles } from "../tls.ts";
 import { fileValue, readConfigFile } from "./config-file.ts";
-import { type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
+import { type Balance, type ClientCert, MODES, type Mode, SETTINGS } from "./settings.ts";
 
 export { BALANCES, type Balance, MODES, type Mode, SETTINGS } from "./settings.ts";
 
@@ -58,6 +58,9 @@ export interface Config {
   readonly proxyProtocol: boolean;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
+  /** PEM CA certificates for client certificates; whether to ask for one, and to insist. */
+  readonly tlsCa: string | null;
+  readonly tlsClientCert: ClientCert;
   readonly work: WorkSpec | null;
   readonly offload: number;
 }
@@ -134,7 +137,22 @@ function validate(c: Config): void {
       "--proxy-protocol on does not work with TLS yet (the PROXY header comes before the TLS handshake); terminate TLS at the proxy, or leave one of them off",
     );
 
-  if (c.tlsCert !== null && c.tlsKey !== null) loadTls({ cert: c.tlsCert, key: c.tlsKey });
+  if (c.tlsClientCert !== "off" && c.tlsCert === null)
+    throw usage(`--tls-client-cert ${c.tlsClientCert} needs TLS: add --tls-cert and --tls-key`);
+  if (c.tlsClientCert === "require" && c.tlsCa === null)
+    throw usage(
+      "--tls-client-cert require needs --tls-ca: the CA certificates client certificates are checked against",
+    );
+  if (c.tlsCa !== null && c.tlsClientCert === "off")
+    throw usage("--tls-ca is for client certificates: add --tls-client-cert request or require");
+  const files = tlsFiles(c);
+  if (files !== null) loadTls(files);
+}
+
+/** The TLS files and client-certificate mode the loops read, or null without TLS. */
+export function tlsFiles(c: Config): TlsFiles | null {
+  if (c.tlsCert === null || c.tlsKey === null) return null;
+  return { cert: c.tlsCert, key: c.tlsKey, ca: c.tlsCa, clientCert: c.tlsClientCert };
 }
 
 function usageError(err: NodeJS.ErrnoException): EchoplexError {

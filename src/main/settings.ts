@@ -29,6 +29,8 @@ export const MODES = [
 export type Mode = (typeof MODES)[number];
 export const BALANCES = ["round-robin", "least-connections"] as const;
 export type Balance = (typeof BALANCES)[number];
+export const CLIENT_CERT = ["off", "request", "require"] as const;
+export type ClientCert = (typeof CLIENT_CERT)[number];
 
 interface Setting<K extends keyof Config> {
   readonly key: K;
@@ -283,6 +285,22 @@ export const SETTINGS = [
     help: "PEM private key for --tls-cert",
     fallback: () => null,
     parse: path,
+  }),
+  setting({
+    key: "tlsCa",
+    flag: "tls-ca",
+    env: "ECHOPLEX_TLS_CA",
+    help: "PEM certificates of the CAs that client certificates are checked against",
+    fallback: () => null,
+    parse: path,
+  }),
+  setting({
+    key: "tlsClientCert",
+    flag: "tls-client-cert",
+    env: "ECHOPLEX_TLS_CLIENT_CERT",
+    help: "ask TLS clients for a certificate: off, request (any client is served; the description says whether its certificate verified) or require (only clients with a certificate --tls-ca verifies)",
+    fallback: () => "off",
+    parse: oneOf(CLIENT_CERT),
   }),
   setting({
     key: "work",

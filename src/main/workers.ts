@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import type { Ports, ServeOptions, WorkerOptions, WorkerRole } from "../messages.ts";
 import type { Config } from "./config.ts";
+import { tlsFiles } from "./config.ts";
 import type { Supervised, Supervisor } from "./supervisor.ts";
 import { WORKER_PROCESS_ENTRY } from "./worker-entry.ts";
 
@@ -32,10 +33,7 @@ export function serveOptions(config: Config): ServeOptions {
     maxConnections:
       config.maxConnections === 0 ? 0 : Math.ceil(config.maxConnections / config.workers),
     idleTimeoutMs: Math.round(config.idleTimeout * 1000),
-    tls:
-      config.tlsCert === null || config.tlsKey === null
-        ? null
-        : { cert: config.tlsCert, key: config.tlsKey },
+    tls: tlsFiles(config),
     maxBody: config.maxBody,
     httpBuffer: Math.ceil(config.httpBuffer / config.workers),
     handshakeTimeoutMs: Math.round(config.handshakeTimeout * 1000),

@@ -56,6 +56,28 @@ function queryObject(query: string): Record<string, string | string[]> {
   return out;
 }
 
+/**
+ * The client's certificate, when it sent one (--tls-client-cert request or require): who it
+ * names, who signed it, its validity and fingerprint, and whether --tls-ca verified it.
+ */
+function clientCertificate(socket: TLSSocket) {
+  if (socket.encrypted !== true) return {};
+  const cert = socket.getPeerCertificate();
+  if (cert === null || Object.keys(cert).length === 0) return {};
+  return {
+    clientCertificate: {
+      subject: cert.subject,
+      issuer: cert.issuer,
+      serialNumber: cert.serialNumber,
+      validFrom: cert.valid_from,
+      validTo: cert.valid_to,
+      fingerprint256: cert.fingerprint256,
+      authorized: socket.authorized,
+      ...(socket.authorized ? {} : { authorizationError: String(socket.authorizationError) }),
+    },
+  };
+}
+
 export function describeRequest(
   req: IncomingMessage,
   body: Buffer | undefined,
@@ -86,6 +108,7 @@ export function describeRequest(
     headers: req.headers,
     protocol: (socket as TLSSocket).encrypted === true ? "https" : "http",
     ...remote,
+    ...clientCertificate(socket as TLSSocket),
     bodyLength: length,
     body: body?.toString("utf8", 0, DESCRIBED_BODY_MAX),
     ...(cut ? { bodyTruncated: true } : {}),

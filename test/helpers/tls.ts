@@ -19,6 +19,12 @@ export const TLS = {
   nextKey: file("next-key.pem"),
   /** Not PEM at all. */
   readme: file("README.md"),
+  /** A test CA, a client certificate it signed, and a self-signed one it did not. */
+  clientCa: file("ca.pem"),
+  clientCert: file("client-cert.pem"),
+  clientKey: file("client-key.pem"),
+  strangerCert: file("stranger-cert.pem"),
+  strangerKey: file("stranger-key.pem"),
 };
 
 /** The certificate as a CA for clients (it is self-signed). */
