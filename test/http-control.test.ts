@@ -247,7 +247,13 @@ describe("server-sent events", () => {
   });
 
   it("bad parameters: 400", async () => {
-    for (const q of ["count=-1", "count=x", "interval=99999999", "count=100000&interval=60000"]) {
+    for (const q of [
+      "count=-1",
+      "count=x",
+      "interval=99999999",
+      "interval=9",
+      "count=100000&interval=60000",
+    ]) {
       const r = await once(http(), { path: `/sse?${q}` });
       assert.equal(r.status, 400, q);
     }

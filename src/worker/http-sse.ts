@@ -1,5 +1,5 @@
 /**
- * Server-sent events: `GET /sse?count=N&interval=MS` sends N events, MS apart (the first at
+ * Server-sent events: `GET /sse?count=N&interval=MS` sends N events, MS apart (10 at least; the first at
  * once), each `id: n` and `data: {"n":n,"time":"<ISO 8601>"}`, then ends; `count=0` goes on
  * until the client leaves or the server drains. An event is skipped, not queued, while the
  * client has not taken the one before: a client that does not read costs one event.
@@ -11,6 +11,11 @@ export interface SseLimits {
 }
 
 const MAX_COUNT = 1_000_000;
+/**
+ * The shortest interval: each stream ticks on a timer whether or not its client reads, so an
+ * interval of 0 would let each connection cost a millisecond timer of CPU for as long as it lasts.
+ */
+const MIN_INTERVAL_MS = 10;
 
 /** Is `req` a request for the event stream? */
 export function isSse(req: IncomingMessage): boolean {
@@ -29,16 +34,17 @@ export function sseParams(
 ): { count: number; intervalMs: number } | string {
   const url = req.url ?? "";
   const q = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
-  const read = (name: string, max: number, fallback: number): number | string => {
+  const read = (name: string, min: number, max: number, fallback: number): number | string => {
     const v = q.get(name);
     if (v === null) return fallback;
     const n = Number(v);
-    return /^\d{1,15}$/.test(v) && n <= max
+    return /^\d{1,15}$/.test(v) && n >= min && n <= max
       ? n
-      : `${name}: '${v}' is not an integer from 0 to ${max}`;
+      : `${name}: '${v}' is not an integer from ${min} to ${max}`;
   };
-  const count = read("count", MAX_COUNT, 10);
-  const intervalMs = read("interval", l.maxDelayMs, 1000);
+  const count = read("count", 0, MAX_COUNT, 10);
+  const longest = Math.max(MIN_INTERVAL_MS, l.maxDelayMs);
+  const intervalMs = read("interval", MIN_INTERVAL_MS, longest, 1000);
   if (typeof count === "string") return count;
   if (typeof intervalMs === "string") return intervalMs;
   if (count > 0 && (count - 1) * intervalMs > l.maxDelayMs)
@@ -86,7 +92,7 @@ export function streamEvents(
       res.end();
     }
   };
-  const timer = setInterval(tick, Math.max(1, p.intervalMs));
+  const timer = setInterval(tick, p.intervalMs);
   res.once("close", () => clearInterval(timer));
   tick();
 }
