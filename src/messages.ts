@@ -54,6 +54,8 @@ export interface ServeOptions {
   readonly wsCompression: boolean;
   /** Answer the common HTTP echo request from the loop itself (http-fast.ts); else node:http. */
   readonly httpFastPath: boolean;
+  /** HTTP/2 with prior knowledge beside HTTP/1.1 on the HTTP port (h2c.ts). */
+  readonly http2: boolean;
   /** Requests may shape their answers (http-control.ts). */
   readonly responseControl: boolean;
   /** The longest an answer may be delayed or streamed for (echo_delay, echo_chunks, /sse). */

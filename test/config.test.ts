@@ -49,6 +49,7 @@ describe("config", () => {
       handshakeTimeout: 10,
       wsCompression: false,
       httpFastPath: true,
+      http2: false,
       responseControl: true,
       maxDelay: 60,
       cors: false,

@@ -239,6 +239,14 @@ export const SETTINGS = [
     parse: onOff,
   }),
   setting({
+    key: "http2",
+    flag: "http2",
+    env: "ECHOPLEX_HTTP2",
+    help: "also serve HTTP/2 on the HTTP port, with prior knowledge (h2c): a connection that opens with the HTTP/2 preface is HTTP/2, any other HTTP/1.1 (on|off; not with TLS yet)",
+    fallback: () => false,
+    parse: onOff,
+  }),
+  setting({
     key: "responseControl",
     flag: "response-control",
     env: "ECHOPLEX_RESPONSE_CONTROL",

@@ -41,6 +41,7 @@ export function serveOptions(config: Config): ServeOptions {
     headerTimeoutMs: Math.round(config.headerTimeout * 1000),
     wsCompression: config.wsCompression,
     httpFastPath: config.httpFastPath,
+    http2: config.http2,
     responseControl: config.responseControl,
     maxDelayMs: Math.round(config.maxDelay * 1000),
     cors: config.cors,

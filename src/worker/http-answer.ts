@@ -25,7 +25,9 @@ export function answer(
   body: Buffer,
   fail: (err: unknown) => void,
 ): void {
-  if (c.interim === 100) res.writeContinue();
+  const h2 = (res as { stream?: { additionalHeaders(h: object): void } }).stream;
+  if (c.interim !== 0 && h2 !== undefined) h2.additionalHeaders({ ":status": c.interim });
+  else if (c.interim === 100) res.writeContinue();
   else if (c.interim === 102) res.writeProcessing();
   else if (c.interim === 103) res.writeEarlyHints({ link: "</>; rel=preconnect" });
   const length = NO_BODY.has(c.status) ? 0 : c.bytes >= 0 ? c.bytes : body.length;

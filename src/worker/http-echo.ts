@@ -49,10 +49,11 @@ export class Echo {
 
   #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     this.#o.tally.messages.http++;
-    owe(req.socket, req, res);
+    // HTTP/2 multiplexes its requests: nothing is owed in order, and the socket is not ours.
+    if (req.httpVersionMajor !== 2) owe(req.socket, req, res);
     const { maxBody, work } = this.#o;
     if (this.#o.cors && isPreflight(req)) {
-      preflight(req, res, this.draining ? ["connection", "close"] : []);
+      preflight(req, res, this.#closing(req));
       return;
     }
     if (isSse(req)) {
@@ -94,7 +95,7 @@ export class Echo {
       return;
     }
     const extra = [...SAFE, ...this.#cors(req)];
-    if (this.draining) extra.push("connection", "close");
+    extra.push(...this.#closing(req));
     streamEvents(res, params, extra, () => this.draining);
   }
 
@@ -212,9 +213,14 @@ export class Echo {
     if (length >= 0) h.push("content-length", String(length));
     h.push(...SAFE);
     if (digest !== undefined) h.push("x-echoplex-digest", digest);
-    if (this.draining) h.push("connection", "close");
+    h.push(...this.#closing(req));
     if (this.#o.cors) h.push(...corsHeaders(req));
     return h;
+  }
+
+  /** While draining, `connection: close` (HTTP/1: HTTP/2 has no such header; drain sends GOAWAY). */
+  #closing(req: IncomingMessage): string[] {
+    return this.draining && req.httpVersionMajor !== 2 ? ["connection", "close"] : [];
   }
 
   /** CORS headers for an answer to `req`, with --cors on. */

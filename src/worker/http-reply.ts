@@ -13,13 +13,14 @@ export const SAFE = ["x-content-type-options", "nosniff", "content-security-poli
 
 /** Answer `status` with a short text and close the connection. */
 export function closeWith(res: ServerResponse, status: number, text: string, extra: string[] = []) {
+  // HTTP/2 has no Connection header: the stream ends, the connection goes on.
+  const close = res.req?.httpVersionMajor === 2 ? [] : ["connection", "close"];
   res.writeHead(status, [
     "content-type",
     "text/plain",
     "content-length",
     String(Buffer.byteLength(text)),
-    "connection",
-    "close",
+    ...close,
     ...SAFE,
     ...extra,
   ]);

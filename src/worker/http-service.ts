@@ -4,6 +4,7 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { ServeOptions } from "../messages.ts";
+import { h2c } from "./h2c.ts";
 import { createHttpEcho } from "./http.ts";
 import { FastPath } from "./http-fast.ts";
 import { type Shared, tlsErrorHandler } from "./servers.ts";
@@ -64,12 +65,20 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
           tally: s.tally,
         })
       : null;
+  // h2c (--http2 on): a connection opening with HTTP/2's preface is HTTP/2's, any other HTTP/1's.
+  const h2 = o.http2 ? h2c(h.onRequest, () => s.tally.errors.http++) : null;
+  const http1 = (socket: Socket): void => {
+    if (fast !== null) fast.take(socket);
+    else h.server.emit("connection", socket);
+  };
   let front: NetServer = h.server;
-  if (fast === null) h.server.on("connection", s.connections.admit);
+  if (fast === null && h2 === null) h.server.on("connection", s.connections.admit);
   else {
     // node:http's own options for its sockets: half-open allowed, no Nagle delay.
     front = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      if (s.connections.admit(socket)) fast.take(socket);
+      if (!s.connections.admit(socket)) return;
+      if (h2 === null) http1(socket);
+      else h2.take(socket, http1, o.headerTimeoutMs);
     });
   }
   return {
@@ -84,6 +93,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
         fast.drain();
       }
       closeWebSockets();
+      h2?.drain();
     },
   };
 }

@@ -53,6 +53,8 @@ export interface HttpEcho {
   drain(): void;
   /** drain() was called. */
   draining(): boolean;
+  /** The request handler, for another server to answer with (HTTP/2, h2c.ts). */
+  readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Node's default request timeout (whole request), kept unless the header timeout is longer. */
@@ -97,5 +99,6 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
       echo.draining = true;
     },
     draining: () => echo.draining,
+    onRequest,
   };
 }

@@ -4,6 +4,7 @@ import { once } from "node:events";
 import fc from "fast-check";
 import type { RunningServer } from "../helpers/server.ts";
 import { TLS_FLAGS } from "../helpers/tls.ts";
+import { h2Stream, PREFACE } from "./h2c.ts";
 import { httpStream, request } from "./http.ts";
 import { fastStream } from "./http-fast.ts";
 import { cuts, split } from "./mutate.ts";
@@ -45,6 +46,12 @@ const httpPort = (s: RunningServer) => s.listening.http as number;
 
 /** General requests, and requests near the HTTP fast path's edge (it is on by default). */
 export const HTTP = streamSurface("http", fc.oneof(httpStream, fastStream), httpPort);
+
+/** HTTP/2 with prior knowledge: frames of every kind after the preface (--http2 on). */
+export const H2C = streamSurface("h2c", h2Stream, httpPort, {
+  args: ["--http2", "on"],
+  prelude: () => PREFACE,
+});
 
 export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
   args: ["--max-message", String(MAX_MESSAGE)],
@@ -162,6 +169,7 @@ export const UDP: Surface<Datagrams> = {
 export const SURFACES: readonly Surface<never>[] = [
   HTTP,
   WEBSOCKET,
+  H2C,
   TLS_HELLO,
   ADMIN,
   UDP,

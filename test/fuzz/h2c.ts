@@ -1,0 +1,52 @@
+/**
+ * Generated HTTP/2 frames after the connection preface (h2c, --http2 on): a request node:http2
+ * would answer (HEADERS with a static-table HPACK block, DATA), frames of every type with random
+ * flags, stream ids and payloads, lengths that lie, and mutations of the valid request.
+ */
+import fc from "fast-check";
+import { mutated } from "./mutate.ts";
+
+export const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+function frame(type: number, flags: number, stream: number, payload: Uint8Array, lie = -1): Buffer {
+  const head = Buffer.alloc(9);
+  const length = lie >= 0 ? lie : payload.length;
+  head.writeUIntBE(length & 0xffffff, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream >>> 0, 5);
+  return Buffer.concat([head, payload]);
+}
+
+const SETTINGS = frame(4, 0, 0, new Uint8Array(0));
+/** GET / on stream 1: :method GET, :path /, :scheme http (static table), :authority "a". */
+const GET = frame(1, 0x5, 1, Uint8Array.from([0x82, 0x84, 0x86, 0x41, 0x01, 0x61]));
+/** POST / with a body on stream 3. */
+const POST = Buffer.concat([
+  frame(1, 0x4, 3, Uint8Array.from([0x83, 0x84, 0x86, 0x41, 0x01, 0x61])),
+  frame(0, 0x1, 3, Buffer.from("hello")),
+]);
+
+const valid = fc
+  .subarray([GET, POST], { minLength: 1 })
+  .map((requests) => Buffer.concat([SETTINGS, ...requests]));
+
+const anyFrame = fc
+  .record({
+    type: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0, max: 9 }) },
+      fc.integer({ min: 0, max: 255 }),
+    ),
+    flags: fc.integer({ min: 0, max: 255 }),
+    stream: fc.oneof(fc.constantFrom(0, 1, 3, 5, 2, 0x7fffffff, 0x80000001), fc.nat()),
+    payload: fc.uint8Array({ maxLength: 64 }),
+    lie: fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, fc.integer({ min: 0, max: 0xffffff })),
+  })
+  .map((f) => frame(f.type, f.flags, f.stream, f.payload, f.lie));
+
+/** What follows the preface on one connection. */
+export const h2Stream: fc.Arbitrary<Buffer> = fc.oneof(
+  valid,
+  mutated(valid),
+  fc.array(anyFrame, { minLength: 1, maxLength: 6 }).map((fs) => Buffer.concat([SETTINGS, ...fs])),
+);
