@@ -112,7 +112,7 @@ describe("HTTP/2 with prior knowledge (h2c)", () => {
     t.after(() => s.close());
     const bodies = Array.from({ length: 50 }, () => random(100));
     const replies = await Promise.all(bodies.map((b) => call(s, "/", "POST", b)));
-    replies.forEach((r, i) => assert.deepEqual(r.body, bodies[i]));
+    for (const [i, r] of replies.entries()) assert.deepEqual(r.body, bodies[i]);
   });
 
   it("HTTP/1.1 and its fast path still answer on the same port", async () => {

@@ -4,8 +4,8 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { ServeOptions } from "../messages.ts";
-import { h2c } from "./h2c.ts";
-import { createHttpEcho } from "./http.ts";
+import { type H2c, h2c } from "./h2c.ts";
+import { createHttpEcho, type HttpEcho } from "./http.ts";
 import { FastPath } from "./http-fast.ts";
 import { type Shared, tlsErrorHandler } from "./servers.ts";
 import { attachWebSocketEcho } from "./websocket.ts";
@@ -50,37 +50,10 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     tally: s.tally,
     connections: s.connections,
   });
-  // The fast path answers plain-text echoes only: TLS and --work keep node:http's path, and so
-  // does --cors (its answers carry headers the fast path does not write).
-  const fast =
-    o.httpFastPath && s.tls === null && s.work === null && !o.cors
-      ? new FastPath({
-          maxBody: o.maxBody,
-          keepAliveMs: () => h.server.keepAliveTimeout,
-          headerTimeoutMs: o.headerTimeoutMs,
-          budget: s.budget,
-          draining: h.draining,
-          slow: (socket, read) => toNode(h.server, socket, read),
-          faults: s.faults,
-          tally: s.tally,
-        })
-      : null;
+  const fast = fastPath(o, s, h);
   // h2c (--http2 on): a connection opening with HTTP/2's preface is HTTP/2's, any other HTTP/1's.
   const h2 = o.http2 ? h2c(h.onRequest, () => s.tally.errors.http++) : null;
-  const http1 = (socket: Socket): void => {
-    if (fast !== null) fast.take(socket);
-    else h.server.emit("connection", socket);
-  };
-  let front: NetServer = h.server;
-  if (fast === null && h2 === null) h.server.on("connection", s.connections.admit);
-  else {
-    // node:http's own options for its sockets: half-open allowed, no Nagle delay.
-    front = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      if (!s.connections.admit(socket)) return;
-      if (h2 === null) http1(socket);
-      else h2.take(socket, http1, o.headerTimeoutMs);
-    });
-  }
+  const front = frontOf(o, s, h.server, fast, h2);
   return {
     server: h.server,
     front,
@@ -88,14 +61,54 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
       h.drain();
       // close() also closes idle keep-alive connections.
       h.server.close();
-      if (fast !== null) {
-        front.close();
-        fast.drain();
-      }
+      if (front !== h.server) front.close();
+      fast?.drain();
       closeWebSockets();
       h2?.drain();
     },
   };
+}
+
+/**
+ * The fast path, unless this loop's settings keep node:http's path: it answers plain-text echoes
+ * only (TLS and --work do not), and --cors answers carry headers it does not write.
+ */
+function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
+  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors) return null;
+  return new FastPath({
+    maxBody: o.maxBody,
+    keepAliveMs: () => h.server.keepAliveTimeout,
+    headerTimeoutMs: o.headerTimeoutMs,
+    budget: s.budget,
+    draining: h.draining,
+    slow: (socket, read) => toNode(h.server, socket, read),
+    faults: s.faults,
+    tally: s.tally,
+  });
+}
+
+/** What takes the HTTP port's connections: node:http itself, or a server in front of it. */
+function frontOf(
+  o: ServeOptions,
+  s: Shared,
+  server: NetServer,
+  fast: FastPath | null,
+  h2: H2c | null,
+): NetServer {
+  if (fast === null && h2 === null) {
+    server.on("connection", s.connections.admit);
+    return server;
+  }
+  const http1 = (socket: Socket): void => {
+    if (fast !== null) fast.take(socket);
+    else server.emit("connection", socket);
+  };
+  // node:http's own options for its sockets: half-open allowed, no Nagle delay.
+  return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (!s.connections.admit(socket)) return;
+    if (h2 === null) http1(socket);
+    else h2.take(socket, http1, o.headerTimeoutMs);
+  });
 }
 
 /**
