@@ -214,6 +214,30 @@ describe("HTTP/2: drain, and what it is not", () => {
     assert.equal(r.body.toString(), "late");
   });
 
+  it("drain stops taking connections, whatever is in front of node:http (regression: --http2 without the fast path kept listening)", async (t) => {
+    const server = await serve(t, [
+      ...["--mode", "single", "--http", "0", "--http2", "on", "--cors", "on"],
+      ...["--drain-timeout", "5"],
+    ]);
+    const port = server.listening.http as number;
+    const s = session(port);
+    t.after(() => s.close());
+    const slow = call(s, "/?echo_delay=1500", "POST", Buffer.from("x"));
+    await new Promise((r) => setTimeout(r, 100));
+    server.proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await new Promise<boolean>((resolve) => {
+      const c = connect(port, HOST);
+      c.on("connect", () => {
+        c.destroy();
+        resolve(false);
+      });
+      c.on("error", () => resolve(true));
+    });
+    assert.ok(refused, "a new connection is refused while the server drains");
+    assert.equal((await slow).status, 200, "the stream in flight finished");
+  });
+
   it("handoff: a worker takes h2c connections the primary hands it", async (t) => {
     const server = await serve(t, [
       "--mode",
