@@ -3,6 +3,7 @@
  * exactly, and fail in one line when it cannot work. Real sockets on loopback.
  */
 import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +19,7 @@ import {
   withFaultyEcho,
 } from "./fixtures/faulty-echo.ts";
 import { runLoadCli } from "./helpers/load.ts";
+import { serve } from "./helpers/server.ts";
 
 const base: LoadOptions = {
   host: "127.0.0.1",
@@ -203,6 +205,8 @@ describe("load client command line", () => {
     [["--protocol", "smtp"], "ECHOPLEX_BAD_FLAG"],
     [["--protocol", "ws", "--http"], "ECHOPLEX_BAD_FLAG"],
     [["--protocol", "ws", "--churn"], "ECHOPLEX_BAD_FLAG"],
+    [["--protocol", "udp", "--churn"], "ECHOPLEX_BAD_FLAG"],
+    [["--protocol", "udp", "--size", "7"], "ECHOPLEX_BAD_FLAG"],
   ];
   for (const [args, code] of usage) {
     it(`${args.join(" ")}: one line, ${code}, exit 2`, async () => {
@@ -326,5 +330,93 @@ describe("load client over WebSocket (its own frames)", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("load client over UDP (sequence-numbered datagrams)", () => {
+  /** A UDP echo that misbehaves as UDP may: drops, swaps neighbours, duplicates, or corrupts. */
+  async function udpEcho(fault: "none" | "lossy" | "corrupt") {
+    const socket = createSocket("udp4");
+    let n = 0;
+    let held: { msg: Buffer; port: number; address: string } | null = null;
+    socket.on("message", (msg: Buffer, from) => {
+      n++;
+      const back = (m: Buffer) => socket.send(m, from.port, from.address);
+      if (fault === "corrupt" && n % 5 === 0)
+        msg[msg.length - 1] = (msg[msg.length - 1] as number) ^ 1;
+      if (fault === "lossy") {
+        if (n % 7 === 0) return; // lost
+        if (n % 11 === 0) back(msg); // duplicated: the second is late
+        if (n % 3 === 0 && held === null) {
+          held = { msg, ...from }; // swapped with the next one
+          return;
+        }
+        back(msg);
+        if (held !== null) {
+          socket.send(held.msg, held.port, held.address);
+          held = null;
+        }
+        return;
+      }
+      back(msg);
+    });
+    socket.bind(0, "127.0.0.1");
+    await once(socket, "listening");
+    return { port: socket.address().port, close: () => socket.close() };
+  }
+
+  it("echoplex's UDP echo: every datagram back, none lost, the report says so", async (t) => {
+    const s = await serve(t, ["--mode", "single", "--udp", "0", "--udp-rate", "0"]);
+    const r = await runLoad({
+      ...base,
+      port: s.listening.udp as number,
+      protocol: "udp",
+      pipeline: 2,
+    });
+    assert.equal(r.protocol, "udp");
+    assert.ok(r.messages > 0);
+    assert.deepEqual([r.errors, r.mismatches, r.lost, r.reordered, r.late], [0, 0, 0, 0, 0]);
+    assert.equal(r.samples, r.messages);
+  });
+
+  it("loss, reordering and duplicates are counted as such, not as mismatches", async () => {
+    const echo = await udpEcho("lossy");
+    try {
+      const r = await runLoad({
+        ...base,
+        port: echo.port,
+        protocol: "udp",
+        pipeline: 4,
+        timeoutMs: 100,
+        seconds: 0.6,
+      });
+      assert.ok(r.messages > 0);
+      assert.equal(r.mismatches, 0);
+      assert.ok((r.lost ?? 0) > 0, "lost");
+      assert.ok((r.reordered ?? 0) > 0, "reordered");
+      assert.ok((r.late ?? 0) > 0, "late (duplicates)");
+    } finally {
+      echo.close();
+    }
+  });
+
+  it("a corrupted datagram is a mismatch (exit 1)", async () => {
+    const echo = await udpEcho("corrupt");
+    try {
+      const r = await runLoadCli([
+        ...["--protocol", "udp", "--port", String(echo.port), "--duration", "0.5"],
+        ...["--warmup", "0", "--connections", "2", "--json"],
+      ]);
+      assert.ok((r.json?.mismatches as number) > 0, r.stdout + r.stderr);
+      assert.equal(r.status, 1);
+    } finally {
+      echo.close();
+    }
+  });
+
+  it("TCP's JSON report has no UDP fields", async (t) => {
+    const s = await serve(t, ["--mode", "single"]);
+    const r = await runLoad({ ...base, port: s.port });
+    assert.equal("lost" in r, false);
   });
 });

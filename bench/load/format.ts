@@ -12,7 +12,8 @@ export function formatReport(r: LoadReport): string {
         : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
   const unit = r.workload === "churn" ? "conn/s" : "msg/s";
   const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");
-  const over = r.protocol === "tcp" ? "" : ` over ${r.protocol === "ws" ? "WebSocket" : "HTTP"}`;
+  const names = { tcp: "", ws: " over WebSocket", udp: " over UDP", http: " over HTTP" };
+  const over = names[r.protocol];
   return [
     `${what}${over}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
     `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,
@@ -23,6 +24,9 @@ export function formatReport(r: LoadReport): string {
         ]
       : []),
     `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}  stalled connections ${r.stalled}`,
+    ...(r.protocol === "udp"
+      ? [`  datagrams   lost ${r.lost}  reordered ${r.reordered}  late ${r.late}`]
+      : []),
     `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
   ].join("\n");
 }

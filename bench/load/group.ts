@@ -9,7 +9,18 @@ import { Meter } from "./meter.ts";
 import { Pattern } from "./pattern.ts";
 import { Stream } from "./stream.ts";
 import type { GroupResult, GroupTask } from "./types.ts";
+import { UdpFlow } from "./udp-flow.ts";
 import { upgradeRequest } from "./websocket.ts";
+
+/** One connection's traffic: a TCP or WebSocket stream (stream.ts) or a UDP flow (udp-flow.ts). */
+export interface Flow {
+  open(waitMs?: number): Promise<void>;
+  kick(now: number): void;
+  sendAt(at: number, now: number): void;
+  checkTimeout(now: number): void;
+  stalledSince(from: number): boolean;
+  close(): void;
+}
 
 export class Group {
   readonly task: GroupTask;
@@ -28,7 +39,7 @@ export class Group {
    * order (connection i is offset by i steps), so the next message due is always the next
    * connection in turn: one cursor and one time, no per-connection timers or heap.
    */
-  readonly streams: Stream[] = [];
+  readonly streams: Flow[] = [];
   private readonly step: number;
   private cursor = 0;
   private nextAt = Number.POSITIVE_INFINITY;
@@ -59,7 +70,7 @@ export class Group {
   pump(now: number): void {
     const streams = this.streams;
     while (this.nextAt <= now && !this.stopped) {
-      (streams[this.cursor] as Stream).sendAt(this.nextAt, now);
+      (streams[this.cursor] as Flow).sendAt(this.nextAt, now);
       this.cursor = (this.cursor + 1) % streams.length;
       this.nextAt += this.step;
     }
@@ -78,7 +89,8 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   if (task.workload === "churn") {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
   } else {
-    for (let i = 0; i < task.connections; i++) streams.push(new Stream(g));
+    for (let i = 0; i < task.connections; i++)
+      streams.push(task.protocol === "udp" ? new UdpFlow(g) : new Stream(g));
     // Connect before the start, so the window measures echo, not connection set-up; and a
     // wave at a time, each connection proven accepted by its first echo, so that opening a
     // thousand at once does not overflow the server's listen backlog (whose dropped handshakes

@@ -16,6 +16,9 @@ export class Meter {
   timeouts = 0;
   mismatches = 0;
   stalled = 0;
+  lost = 0;
+  reordered = 0;
+  late = 0;
   private readonly histogram = createHistogram();
   /** Open loop: from the actual send, which the client's 1 ms timer can make late. */
   private readonly service = createHistogram();
@@ -55,6 +58,9 @@ export class Meter {
       timeouts: this.timeouts,
       mismatches: this.mismatches,
       stalled: this.stalled,
+      lost: this.lost,
+      reordered: this.reordered,
+      late: this.late,
       cpuSeconds: this.cpuSeconds,
       histogram: encodeHistogram(this.histogram),
       service: encodeHistogram(this.service),

@@ -8,8 +8,11 @@ import { EchoplexError } from "../../src/errors.ts";
 import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from "./histogram.ts";
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
 
-/** tcp: raw echo; ws: WebSocket echo at /ws (both bench/load); http: POSTs through autocannon. */
-export type Protocol = "tcp" | "ws" | "http";
+/**
+ * tcp: raw echo; ws: WebSocket echo at /ws; udp: datagrams (all three bench/load's own); http:
+ * POSTs through autocannon.
+ */
+export type Protocol = "tcp" | "ws" | "udp" | "http";
 
 export interface LoadOptions {
   readonly host: string;
@@ -49,6 +52,10 @@ export interface LoadReport extends LatencySummary {
   readonly mismatches: number;
   /** Connections with a message that waited through the whole window (starved by the server). */
   readonly stalled: number;
+  /** UDP: datagrams lost (not back within the timeout), reordered, and back unasked (late). */
+  readonly lost?: number;
+  readonly reordered?: number;
+  readonly late?: number;
   /** CPU seconds the client's threads used in the window. */
   readonly client_cpu_s: number;
   /** Cores each client thread used in the window: near 1 means that thread was the limit. */
@@ -100,10 +107,15 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
   const workload = workloadOf(o);
   const protocol = o.protocol ?? "tcp";
   if (protocol === "http") throw new Error("runLoad: HTTP load is runHttpLoad's (http.ts)");
-  if (protocol === "ws" && workload === "churn")
+  if (protocol !== "tcp" && workload === "churn")
     throw new EchoplexError(
       "ECHOPLEX_BAD_FLAG",
-      "--protocol ws does not do --churn (a connection per message is an upgrade per message); drop one of them",
+      `--protocol ${protocol} does not do --churn (${protocol === "ws" ? "a connection per message is an upgrade per message" : "UDP has no connections"}); drop one of them`,
+    );
+  if (protocol === "udp" && (o.size < 8 || o.size > 65_507))
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      `--protocol udp needs --size from 8 to 65507 (a datagram carries its sequence number), not ${o.size}`,
     );
   const threads = Math.max(1, Math.min(o.threads, o.connections));
   const barrier = new Int32Array(new SharedArrayBuffer(8));
@@ -184,6 +196,10 @@ function report(
     timeouts: sum((r) => r.timeouts),
     mismatches: sum((r) => r.mismatches),
     stalled: sum((r) => r.stalled),
+    // UDP only: TCP's report keeps its fields as they were.
+    ...(o.protocol === "udp"
+      ? { lost: sum((r) => r.lost), reordered: sum((r) => r.reordered), late: sum((r) => r.late) }
+      : {}),
     client_cpu_s: Math.round(sum((r) => r.cpuSeconds) * 1000) / 1000,
     client_thread_cores: cores,
     client_saturated: cores.some((c) => c >= SATURATED),

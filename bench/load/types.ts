@@ -2,8 +2,8 @@
 
 export type Workload = "steady" | "open" | "churn";
 
-/** What the load client's own connections speak: raw TCP echo, or WebSocket echo at /ws. */
-export type Framing = "tcp" | "ws";
+/** What the load client's own connections speak: raw TCP echo, WebSocket echo at /ws, or UDP. */
+export type Framing = "tcp" | "ws" | "udp";
 
 export interface GroupTask {
   readonly host: string;
@@ -46,6 +46,10 @@ export interface GroupResult {
   readonly stalled: number;
   /** This thread's CPU seconds within the window. */
   readonly cpuSeconds: number;
+  /** UDP: datagrams not back within the timeout; back while an older one was out; back unasked. */
+  readonly lost: number;
+  readonly reordered: number;
+  readonly late: number;
   /** HDR histogram of latencies (ns), compressed. */
   readonly histogram: string;
   /** The same from the actual send time (differs from `histogram` in the open loop only). */
