@@ -86,6 +86,7 @@ describe("bench runner", () => {
       "node:http minimal (collect)",
       "echoplex single",
       "echoplex single, fast path off",
+      "echoplex single, HTTP/2 (h2c)",
       "node:http minimal (pipe)",
     ];
     assert.deepEqual(variants, [

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createH2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
@@ -418,5 +419,45 @@ describe("load client over UDP (sequence-numbered datagrams)", () => {
     const s = await serve(t, ["--mode", "single"]);
     const r = await runLoad({ ...base, port: s.port });
     assert.equal("lost" in r, false);
+  });
+});
+
+describe("load client over HTTP/2 (h2c)", () => {
+  it("echoplex with --http2 on: every POST answered, streams in flight on each session", async (t) => {
+    const s = await serve(t, ["--mode", "single", "--http", "0", "--http2", "on"]);
+    for (const workload of ["steady", "open"] as const) {
+      const r = await runLoad({
+        ...base,
+        port: s.listening.http as number,
+        protocol: "http2",
+        pipeline: workload === "steady" ? 4 : 1,
+        rate: workload === "open" ? 500 : 0,
+      });
+      assert.equal(r.protocol, "http2");
+      assert.ok(r.messages > 0, workload);
+      assert.deepEqual([r.errors, r.timeouts, r.mismatches, r.stalled], [0, 0, 0, 0]);
+      assert.equal(r.samples, r.messages);
+    }
+  });
+
+  it("a body that comes back different is a mismatch", async () => {
+    const server = createH2Server((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        body[0] = (body[0] as number) ^ 1;
+        res.end(body);
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const r = await runLoad({ ...base, port, protocol: "http2", seconds: 0.3 });
+      assert.ok(r.mismatches > 0);
+    } finally {
+      server.close();
+    }
   });
 });

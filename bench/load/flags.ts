@@ -16,8 +16,8 @@ export const LOAD_FLAGS = {
   timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
   protocol: text(
     "tcp",
-    "tcp (raw echo), ws (binary WebSocket frames to /ws), udp (datagrams, sequence-numbered) or http (POSTs, through autocannon)",
-    ["tcp", "ws", "udp", "http"],
+    "tcp (raw echo), ws (binary WebSocket frames to /ws), udp (datagrams, sequence-numbered), http (POSTs, through autocannon) or http2 (POSTs over h2c, with prior knowledge)",
+    ["tcp", "ws", "udp", "http", "http2"],
   ),
   http: toggle("the same as --protocol http"),
   json: toggle("print the report as one JSON object on the last line of stdout"),

@@ -12,7 +12,13 @@ export function formatReport(r: LoadReport): string {
         : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
   const unit = r.workload === "churn" ? "conn/s" : "msg/s";
   const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");
-  const names = { tcp: "", ws: " over WebSocket", udp: " over UDP", http: " over HTTP" };
+  const names = {
+    tcp: "",
+    ws: " over WebSocket",
+    udp: " over UDP",
+    http: " over HTTP",
+    http2: " over HTTP/2",
+  };
   const over = names[r.protocol];
   return [
     `${what}${over}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { Churner } from "./churn.ts";
+import { H2Flow } from "./h2-flow.ts";
 import { Meter } from "./meter.ts";
 import { Pattern } from "./pattern.ts";
 import { Stream } from "./stream.ts";
@@ -90,7 +91,13 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
   } else {
     for (let i = 0; i < task.connections; i++)
-      streams.push(task.protocol === "udp" ? new UdpFlow(g) : new Stream(g));
+      streams.push(
+        task.protocol === "udp"
+          ? new UdpFlow(g)
+          : task.protocol === "http2"
+            ? new H2Flow(g)
+            : new Stream(g),
+      );
     // Connect before the start, so the window measures echo, not connection set-up; and a
     // wave at a time, each connection proven accepted by its first echo, so that opening a
     // thousand at once does not overflow the server's listen backlog (whose dropped handshakes

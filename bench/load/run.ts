@@ -9,10 +9,10 @@ import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
 
 /**
- * tcp: raw echo; ws: WebSocket echo at /ws; udp: datagrams (all three bench/load's own); http:
- * POSTs through autocannon.
+ * tcp: raw echo; ws: WebSocket echo at /ws; udp: datagrams; http2: POSTs over h2c (all four
+ * bench/load's own); http: HTTP/1.1 POSTs through autocannon.
  */
-export type Protocol = "tcp" | "ws" | "udp" | "http";
+export type Protocol = "tcp" | "ws" | "udp" | "http" | "http2";
 
 export interface LoadOptions {
   readonly host: string;
@@ -110,7 +110,7 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
   if (protocol !== "tcp" && workload === "churn")
     throw new EchoplexError(
       "ECHOPLEX_BAD_FLAG",
-      `--protocol ${protocol} does not do --churn (${protocol === "ws" ? "a connection per message is an upgrade per message" : "UDP has no connections"}); drop one of them`,
+      `--protocol ${protocol} does not do --churn (churn is TCP's: a connection per message); drop one of them`,
     );
   if (protocol === "udp" && (o.size < 8 || o.size > 65_507))
     throw new EchoplexError(

@@ -2,8 +2,8 @@
 
 export type Workload = "steady" | "open" | "churn";
 
-/** What the load client's own connections speak: raw TCP echo, WebSocket echo at /ws, or UDP. */
-export type Framing = "tcp" | "ws" | "udp";
+/** What the load client's own connections speak: TCP echo, WebSocket at /ws, UDP, or h2c POSTs. */
+export type Framing = "tcp" | "ws" | "udp" | "http2";
 
 export interface GroupTask {
   readonly host: string;

@@ -122,11 +122,11 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
     };
     const external = protocol === "http" ? plan.httpClientCommand : plan.clientCommand;
     const load =
-      external && protocol !== "ws" && !section.ownClient
+      external && (protocol === "tcp" || protocol === "http") && !section.ownClient
         ? await runExternal(external, options, hooks)
         : protocol === "http"
           ? await runHttpLoad(options, hooks)
-          : await runLoad(options, hooks);
+          : await runLoad(options, hooks); // tcp, ws, udp, http2: bench/load's own client
     await server.stop("SIGTERM");
     // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).
     await Promise.race([server.closed, new Promise((r) => setTimeout(r, 10_000).unref())]);

@@ -2,7 +2,8 @@
  * The http, websocket, work and churn-work suites of the bench (the echo suite is built from the --modes flags).
  *
  * http: echoplex's HTTP echo (single loop) against node:http echoes written the obvious way,
- * each one process, 64-byte POST bodies over 50 keep-alive connections, driven by autocannon.
+ * each one process, 64-byte POST bodies over 50 keep-alive connections, driven by autocannon;
+ * and echoplex's HTTP/2 (h2c) echo, driven by bench/load.
  *
  * websocket: echoplex's WebSocket echo against its TCP echo, in the same server.
  *
@@ -45,6 +46,15 @@ export function httpSection(): Section {
         mode: "single",
         workers: 1,
         flags: ["--http-fast-path", "off"],
+      },
+      // HTTP/2 with prior knowledge, by bench/load's own client (autocannon and wrk speak
+      // HTTP/1.1 only); pipelined means that many streams in flight on each connection.
+      {
+        id: "echoplex single, HTTP/2 (h2c)",
+        mode: "single",
+        workers: 1,
+        flags: ["--http2", "on"],
+        protocol: "http2",
       },
       minimal("pipe"),
     ],

@@ -1,0 +1,132 @@
+/**
+ * An HTTP/2 connection of the load client (--protocol http2, h2c with prior knowledge): one
+ * session, `pipeline` POST streams in flight on it (closed loop) or one per intended send time
+ * (open loop), each body the pattern's message and each answer's body checked against it.
+ * A stream not answered within the timeout is cancelled and counted; a session that fails is
+ * counted and opened again.
+ */
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
+import type { Group } from "./group.ts";
+import { VARIANTS } from "./pattern.ts";
+
+const HEADERS = { ":method": "POST", ":path": "/", "content-type": "application/octet-stream" };
+const CANCEL = 0x8;
+
+export class H2Flow {
+  #session: ClientHttp2Session | null = null;
+  #next = 0;
+  /** In flight, oldest first: stream -> intended send time. */
+  readonly #open = new Map<ClientHttp2Stream, number>();
+  readonly #group: Group;
+  #onReady: (() => void) | undefined;
+
+  constructor(group: Group) {
+    this.#group = group;
+  }
+
+  open(waitMs = 0): Promise<void> {
+    const g = this.#group;
+    const host = g.task.host.includes(":") ? `[${g.task.host}]` : g.task.host;
+    const session = connect(`http://${host}:${g.task.port}`);
+    this.#session = session;
+    session.on("error", (err) => {
+      g.firstError ??= err;
+      this.#fail(session);
+    });
+    session.on("goaway", () => this.#fail(session));
+    session.on("connect", () => {
+      const now = performance.now();
+      const first = g.task.workload === "steady" ? g.task.pipeline : 1;
+      for (let i = 0; i < first; i++) this.#send(now);
+    });
+    if (waitMs === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#onReady?.(), waitMs);
+      this.#onReady = () => {
+        clearTimeout(timer);
+        this.#onReady = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #send(at: number, now = at): void {
+    const session = this.#session;
+    if (session === null || session.closed || session.destroyed) return;
+    const g = this.#group;
+    const body = g.pattern.messages[this.#next++ % VARIANTS] as Buffer;
+    const stream = session.request(HEADERS);
+    this.#open.set(stream, at);
+    const chunks: Buffer[] = [];
+    let status = 0;
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+    });
+    stream.on("data", (d: Buffer) => chunks.push(d));
+    stream.on("error", () => {});
+    stream.on("end", () => this.#answered(stream, status, Buffer.concat(chunks), body, now));
+    stream.end(body);
+  }
+
+  #answered(stream: ClientHttp2Stream, status: number, got: Buffer, sent: Buffer, sentAt: number) {
+    const g = this.#group;
+    const at = this.#open.get(stream);
+    if (at === undefined) return; // cancelled: counted as a timeout already
+    this.#open.delete(stream);
+    const now = performance.now();
+    if (status !== 200) g.meter.errors++;
+    else if (!got.equals(sent)) g.meter.mismatches++;
+    else {
+      g.meter.received(now, got.length);
+      g.meter.complete(now, at, sentAt);
+    }
+    this.#onReady?.();
+    if (g.stopped || !g.running) return;
+    if (g.task.workload === "steady") this.#send(now);
+    else g.pump(now);
+  }
+
+  kick(now: number): void {
+    for (let i = this.#open.size; i < this.#group.task.pipeline; i++) this.#send(now);
+  }
+
+  sendAt(at: number, now: number): void {
+    this.#send(at, now);
+  }
+
+  checkTimeout(now: number): void {
+    const g = this.#group;
+    for (const [stream, at] of this.#open) {
+      if (now - at <= g.task.timeoutMs) break; // oldest first
+      this.#open.delete(stream);
+      stream.close(CANCEL);
+      g.meter.timeouts++;
+      if (g.task.workload === "steady" && g.running && !g.stopped) this.#send(now);
+    }
+  }
+
+  stalledSince(from: number): boolean {
+    const oldest = this.#open.values().next();
+    return !oldest.done && oldest.value <= from;
+  }
+
+  /** The session failed or was told to go: count it, and open another. */
+  #fail(session: ClientHttp2Session): void {
+    if (session !== this.#session) return;
+    this.#session = null;
+    this.#open.clear();
+    session.destroy();
+    this.#onReady?.();
+    const g = this.#group;
+    if (g.stopped) return;
+    g.meter.errors++;
+    setTimeout(() => {
+      if (!g.stopped) void this.open();
+    }, 10);
+  }
+
+  close(): void {
+    this.#session?.destroy();
+    this.#session = null;
+  }
+}
