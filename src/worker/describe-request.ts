@@ -11,7 +11,6 @@
 import type { IncomingMessage } from "node:http";
 import { hostname } from "node:os";
 import type { TLSSocket } from "node:tls";
-import { peerOf } from "./h2c.ts";
 import { clientOf } from "./proxy-gate.ts";
 
 const HOST = hostname();
@@ -91,11 +90,9 @@ export function describeRequest(
   const cut = length > DESCRIBED_BODY_MAX;
   // Behind a PROXY protocol header: the client it names, and the proxy's own address beside it.
   const client = clientOf(socket);
-  // h2c: the session's socket is a JS stream over the TCP socket (h2c.ts), which has the peer.
-  const peer = peerOf(req) ?? socket;
   const remote =
     client === undefined
-      ? { remoteAddress: peer.remoteAddress, remotePort: peer.remotePort }
+      ? { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort }
       : {
           remoteAddress: client?.address ?? socket.remoteAddress,
           remotePort: client?.port ?? socket.remotePort,

@@ -4,52 +4,16 @@
  * with the same request handler; any other goes on to HTTP/1.1 (the fast path, or node:http)
  * with what was read put back in front of the stream.
  *
- * node:http2 reads a socket's handle directly, so bytes read before it took the socket would be
- * lost: an HTTP/2 connection is handed over as a JS stream (SocketStream) that replays them and
- * then relays the socket. Its session keeps the TCP socket for the JSON description (peerOf).
+ * node:http2 reads a socket's handle directly, but first reads what waits in the socket's own
+ * buffer (on the next tick): the bytes read here are put back there, and the socket is left
+ * paused so that nothing else takes them before it does.
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createH2Server, type Http2Server, type Http2Session } from "node:http2";
 import type { Socket } from "node:net";
-import { Duplex } from "node:stream";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-/** A TCP socket as a plain Duplex, starting with `first` (bytes already read from it). */
-class SocketStream extends Duplex {
-  readonly #socket: Socket;
-
-  constructor(socket: Socket, first: Buffer) {
-    super({ allowHalfOpen: false });
-    this.#socket = socket;
-    this.push(first);
-    socket.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on("end", () => this.push(null));
-    socket.on("error", (err) => this.destroy(err));
-    socket.on("close", () => this.destroy());
-  }
-
-  override _read(): void {
-    this.#socket.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.#socket.write(chunk, done);
-  }
-
-  override _final(done: () => void): void {
-    this.#socket.end();
-    done();
-  }
-
-  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
-    this.#socket.destroy();
-    done(err);
-  }
-}
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -63,20 +27,10 @@ export interface H2c {
   drain(): void;
 }
 
-const PEER = new WeakMap<Http2Session, Socket>();
-
-/** The TCP socket under an HTTP/2 request's session (h2c), for its peer's address. */
-export function peerOf(req: IncomingMessage): Socket | undefined {
-  const session = (req as { stream?: { session?: Http2Session } }).stream?.session;
-  return session === undefined ? undefined : PEER.get(session);
-}
-
 export function h2c(onRequest: Handler, onError: () => void): H2c {
   const server: Http2Server = createH2Server({}, onRequest as never);
   const sessions = new Set<Http2Session>();
-  let taking: Socket | undefined;
   server.on("session", (session: Http2Session) => {
-    if (taking !== undefined) PEER.set(session, taking);
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", onError);
@@ -89,14 +43,12 @@ export function h2c(onRequest: Handler, onError: () => void): H2c {
         socket.removeListener("data", onData);
         socket.removeListener("error", onError);
         socket.pause();
-        if (h2 && got !== null) {
-          taking = socket;
-          server.emit("connection", new SocketStream(socket, got));
-          taking = undefined;
-        } else {
-          if (got !== null) socket.unshift(got);
-          http1(socket);
+        if (got !== null) socket.unshift(got);
+        if (h2) {
+          server.emit("connection", socket); // stays paused: node:http2 reads the buffer first
+          return;
         }
+        http1(socket);
         if (socket.isPaused()) socket.resume();
       };
       const onData = (chunk: Buffer): void => {
