@@ -2,20 +2,20 @@
  * The PROXY protocol (--proxy-protocol on, issue 14): the header parser against HAProxy's spec
  * (v1 and v2, every family, cut anywhere, generated and mutated), and a real server behind it:
  * the header consumed and never echoed, the client it names in the JSON description, a
- * connection without one closed and counted, TLS refused at start.
+ * connection without one closed and counted, and the same in front of TLS.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
-import { CLI } from "../bench/lib/server.ts";
 import { parseProxy } from "../src/worker/proxy-protocol.ts";
 import { HOST } from "./helpers/client.ts";
 import { exchange } from "./helpers/http.ts";
 import { scrape, sum } from "./helpers/metrics.ts";
 import { serve, sharedServer, waitFor } from "./helpers/server.ts";
-import { TLS_FLAGS } from "./helpers/tls.ts";
+import { CA, TLS_FLAGS } from "./helpers/tls.ts";
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -256,19 +256,59 @@ for (const mode of ["single", "handoff"]) {
   });
 }
 
-describe("PROXY protocol: off by default, and not with TLS", () => {
+describe("PROXY protocol: off by default", () => {
   it("off: a PROXY header is just bytes, echoed", async (t) => {
     const s = await serve(t, ["--mode", "single"]);
     const r = await raw(s.port, ["PROXY TCP4 192.0.2.1 10.0.0.1 5555 80\r\nhi"]);
     assert.equal(r.text, "PROXY TCP4 192.0.2.1 10.0.0.1 5555 80\r\nhi");
   });
+});
 
-  it("with TLS: one line, ECHOPLEX_BAD_FLAG, exit 2", () => {
-    const r = spawnSync(process.execPath, [CLI, "--proxy-protocol", "on", ...TLS_FLAGS], {
-      encoding: "utf8",
+describe("PROXY protocol in front of TLS", () => {
+  const shared = sharedServer([
+    ...["--mode", "handoff", "--workers", "1", "--http", "0", "--admin", "0"],
+    ...["--proxy-protocol", "on", ...TLS_FLAGS],
+  ]);
+
+  /** Write `header` in the clear, then speak TLS on the same connection. */
+  function behindProxy(port: number, header: string): Promise<TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const raw = connect(port, HOST, () => {
+        raw.write(header);
+        const secure = tlsConnect({ socket: raw, ca: CA, servername: "localhost" }, () =>
+          resolve(secure),
+        );
+        secure.on("error", reject);
+      });
+      raw.on("error", reject);
     });
-    assert.equal(r.status, 2);
-    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /--proxy-protocol on does not work with TLS yet.*ECHOPLEX_BAD_FLAG/);
+  }
+
+  it("TLS echo: the header first, then the handshake; the header is never echoed", async () => {
+    const secure = await behindProxy(
+      shared.server.port,
+      "PROXY TCP4 192.0.2.9 10.0.0.1 999 7007\r\n",
+    );
+    secure.write("over tls");
+    const [got] = (await once(secure, "data")) as [Buffer];
+    assert.equal(got.toString(), "over tls");
+    secure.destroy();
+  });
+
+  it("HTTPS: the description names the client from the header", async () => {
+    const secure = await behindProxy(
+      shared.server.listening.http as number,
+      "PROXY TCP4 198.51.100.4 10.0.0.1 4444 443\r\n",
+    );
+    secure.write("GET /?format=json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let text = "";
+    secure.setEncoding("utf8").on("data", (d: string) => {
+      text += d;
+    });
+    await once(secure, "end");
+    const d = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+    assert.equal(d.protocol, "https");
+    assert.equal(d.remoteAddress, "198.51.100.4");
+    assert.equal(d.remotePort, 4444);
   });
 });

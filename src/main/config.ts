@@ -138,11 +138,6 @@ function validate(c: Config): void {
     throw usage(
       "--http2 on serves h2c (cleartext, prior knowledge) and does not work with TLS yet; leave one of them off",
     );
-  if (c.proxyProtocol && c.tlsCert !== null)
-    throw usage(
-      "--proxy-protocol on does not work with TLS yet (the PROXY header comes before the TLS handshake); terminate TLS at the proxy, or leave one of them off",
-    );
-
   if (c.tlsClientCert !== "off" && c.tlsCert === null)
     throw usage(`--tls-client-cert ${c.tlsClientCert} needs TLS: add --tls-cert and --tls-key`);
   if (c.tlsClientCert === "require" && c.tlsCa === null)

@@ -20,10 +20,21 @@ interface Proxied extends Socket {
  * protocol off), null when the header named none (v1 UNKNOWN, v2 LOCAL or not TCP).
  */
 export function clientOf(socket: Socket) {
-  return (socket as Proxied)[CLIENT];
+  // Over TLS the request's socket is the TLS socket; the header was read on the one under it
+  // (node:tls keeps it as `_parent`).
+  const raw = CLIENT in socket ? socket : (socket as { _parent?: Socket })._parent;
+  return raw === undefined ? undefined : (raw as Proxied)[CLIENT];
 }
 
-export function proxyGate(o: { readonly timeoutMs: number; readonly tally: Tally }) {
+export function proxyGate(o: {
+  readonly timeoutMs: number;
+  readonly tally: Tally;
+  /**
+   * TLS: node:tls reads the socket's own buffer (the start of the ClientHello) before its handle,
+   * as long as nothing else does: the socket is left paused for it. Else it is resumed.
+   */
+  readonly tls: boolean;
+}) {
   return (socket: Socket, next: (socket: Socket) => void): void => {
     let got: Buffer | null = null;
     const fail = (): void => {
@@ -45,7 +56,7 @@ export function proxyGate(o: { readonly timeoutMs: number; readonly tally: Tally
       (socket as Proxied)[CLIENT] = header.source;
       if (got.length > header.length) socket.unshift(got.subarray(header.length));
       next(socket);
-      if (socket.isPaused()) socket.resume();
+      if (!o.tls && socket.isPaused()) socket.resume();
     };
     const done = (): void => {
       clearTimeout(timer);

@@ -86,7 +86,9 @@ class LoopServices implements Services {
     const echo = echoServer(o, this.#shared);
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
-    this.#gate = o.proxyProtocol ? proxyGate({ timeoutMs: o.handshakeTimeoutMs, tally }) : null;
+    this.#gate = o.proxyProtocol
+      ? proxyGate({ timeoutMs: o.handshakeTimeoutMs, tally, tls: tls !== null })
+      : null;
     this.#echoFront = this.#front(this.#toEcho, this.#echo);
   }
 
