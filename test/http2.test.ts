@@ -158,6 +158,17 @@ describe("HTTP/2 with prior knowledge (h2c)", () => {
     }
   });
 
+  it("the preface and a FIN: the server closes too (regression: found by fuzzing, the session stayed half-open)", async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const c = connect(port(), HOST, () => c.end("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+      c.on("error", () => {});
+      c.on("close", () => resolve(true));
+      c.resume();
+      setTimeout(() => resolve(false), 3000);
+    });
+    assert.ok(closed);
+  });
+
   it("garbage after the preface ends that connection only", async (t) => {
     const junk = await exchange(port(), ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", random(200)], {
       gapMs: 10,

@@ -45,6 +45,9 @@ export function h2c(onRequest: Handler, onError: () => void): H2c {
         socket.pause();
         if (got !== null) socket.unshift(got);
         if (h2) {
+          // As node:http2's own server would have it: a client's FIN ends the session (the
+          // front allows half-open for HTTP/1.1; a session left half-open never closed).
+          socket.allowHalfOpen = false;
           server.emit("connection", socket); // stays paused: node:http2 reads the buffer first
           return;
         }

@@ -22,8 +22,8 @@ interface Proxied extends Socket {
 export function clientOf(socket: Socket) {
   // Over TLS the request's socket is the TLS socket; the header was read on the one under it
   // (node:tls keeps it as `_parent`).
-  const raw = CLIENT in socket ? socket : (socket as { _parent?: Socket })._parent;
-  return raw === undefined ? undefined : (raw as Proxied)[CLIENT];
+  const raw = CLIENT in socket ? socket : (socket as { _parent?: Socket | null })._parent;
+  return raw ? (raw as Proxied)[CLIENT] : undefined; // a plain socket's _parent is null
 }
 
 export function proxyGate(o: {
