@@ -230,3 +230,41 @@ describe("http echo", () => {
     assert.deepEqual(await echoThrough(server.port, payload), payload);
   });
 });
+
+describe("100 Continue stays before its answer (regression: found by the differential fuzz)", () => {
+  const first = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+  const big = "x".repeat(5000);
+  const cases = [
+    [
+      "a large body",
+      `PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: ${big.length}\r\n\r\n${big}`,
+      200,
+    ],
+    [
+      "a large chunked body",
+      `PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n${big}\r\n0\r\n\r\n`,
+      200,
+    ],
+    [
+      "response control",
+      "PUT /?echo_status=201 HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+      201,
+    ],
+  ] as const;
+  for (const fast of ["on", "off"]) {
+    for (const [what, second, status] of cases) {
+      it(`pipelined behind another request, ${what} (fast path ${fast})`, async (t) => {
+        const s = await serve(t, ["--mode", "single", "--http", "0", "--http-fast-path", fast]);
+        const r = await exchange(s.listening.http as number, [first + second], {
+          until: (text) =>
+            statuses(text).length === 3 && /\r\n\r\n[^]*\r\n\r\n[^]*\r\n\r\n[^]+$/.test(text),
+          waitMs: 3000,
+        });
+        // 200 for the first, then 100 Continue, then the second's answer, nothing in between.
+        assert.deepEqual(statuses(r.text), [200, 100, status], r.text.slice(0, 300));
+        const second100 = r.text.indexOf("HTTP/1.1 100 Continue\r\n\r\n");
+        assert.equal(r.text.indexOf(`HTTP/1.1 ${status} `, 10), second100 + 25);
+      });
+    }
+  }
+});

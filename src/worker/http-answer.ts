@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Control } from "./http-control.ts";
+import { sendContinue, writeHeadInOrder } from "./http-reply.ts";
 
 /** What generated answers are made of: a-z, over and over. */
 const PATTERN = Buffer.alloc(64 * 1024, "abcdefghijklmnopqrstuvwxyz");
@@ -27,7 +28,7 @@ export function answer(
 ): void {
   const h2 = (res as { stream?: { additionalHeaders(h: object): void } }).stream;
   if (c.interim !== 0 && h2 !== undefined) h2.additionalHeaders({ ":status": c.interim });
-  else if (c.interim === 100) res.writeContinue();
+  else if (c.interim === 100) sendContinue(res);
   else if (c.interim === 102) res.writeProcessing();
   else if (c.interim === 103) res.writeEarlyHints({ link: "</>; rel=preconnect" });
   const length = NO_BODY.has(c.status) ? 0 : c.bytes >= 0 ? c.bytes : body.length;
@@ -44,7 +45,7 @@ export function answer(
   let timer: NodeJS.Timeout | undefined;
   const next = (): void => {
     timer = undefined;
-    if (piece === 0) res.writeHead(c.status, out);
+    if (piece === 0) writeHeadInOrder(res, c.status, out);
     const from = Math.floor((length * piece) / c.chunks);
     piece++;
     const to = Math.floor((length * piece) / c.chunks);

@@ -12,7 +12,14 @@ import { answer } from "./http-answer.ts";
 import { type Control, ControlError, readControl } from "./http-control.ts";
 import { corsHeaders, isPreflight, preflight } from "./http-cors.ts";
 import { owe } from "./http-owed.ts";
-import { closeWith, describes, FAILED_TEXT, SAFE } from "./http-reply.ts";
+import {
+  closeWith,
+  describes,
+  FAILED_TEXT,
+  SAFE,
+  sendContinue,
+  writeHeadInOrder,
+} from "./http-reply.ts";
 import { isSse, sseParams, streamEvents } from "./http-sse.ts";
 import { ignore } from "./ignore.ts";
 
@@ -76,11 +83,11 @@ export class Echo {
       this.#tooLarge(res);
       return;
     }
-    if (expectsContinue) res.writeContinue();
+    if (expectsContinue) sendContinue(res);
     // A larger body of known length, to echo as it is (no JSON, no digest to put first): stream
     // it back as it arrives, so the connection holds socket buffers, not the body.
     if (control === null && length > ONE_WRITE_MAX && work === null && !describes(req)) {
-      res.writeHead(200, this.#headers(req, req.headers["content-type"], length));
+      writeHeadInOrder(res, 200, this.#headers(req, req.headers["content-type"], length));
       req.pipe(res);
       return;
     }
@@ -195,7 +202,7 @@ export class Echo {
       answer(res, c, this.#headers(req, type, -1, digest), echo, (err) => this.#fail(res, err));
       return;
     }
-    res.writeHead(200, this.#headers(req, type, length, digest));
+    writeHeadInOrder(res, 200, this.#headers(req, type, length, digest));
     // node:http sends the headers and a first body chunk in one write only when the chunk is a
     // utf8 or latin1 string; a Buffer costs a second buffer in a writev. latin1 maps each byte to
     // one character and back, so a small body goes as a string, byte-exact, in one write.

@@ -31,3 +31,23 @@ export function closeWith(res: ServerResponse, status: number, text: string, ext
 export function describes(req: IncomingMessage): boolean {
   return req.method === "GET" || req.method === "HEAD" || wantsJson(req);
 }
+
+/** Responses that sent 100 Continue (see writeHeadInOrder). */
+const CONTINUED = new WeakSet<ServerResponse>();
+
+export function sendContinue(res: ServerResponse): void {
+  res.writeContinue();
+  CONTINUED.add(res);
+}
+
+/**
+ * writeHead, kept after a 100 Continue. node:http queues the writes of a pipelined response until
+ * the responses before it are done, and puts a head whose first body chunk is a Buffer in front
+ * of that queue: the 100 Continue queued earlier then came after the head, inside the answer
+ * (found by the differential fuzz). Sent alone at once (flushHeaders), the head goes through the
+ * queue in order.
+ */
+export function writeHeadInOrder(res: ServerResponse, status: number, headers: string[]): void {
+  res.writeHead(status, headers);
+  if (CONTINUED.has(res)) res.flushHeaders();
+}
