@@ -57,6 +57,7 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
   let type: string | undefined;
   let close = false;
   let connection = false;
+  let host = false;
   for (;;) {
     if (i + 1 >= limit) return limit === buf.length ? PARTIAL : SLOW;
     if (buf[i] === CR) {
@@ -103,11 +104,15 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
       case "accept":
         if (buf.toString("latin1", valueStart, valueEnd).includes("application/json")) return SLOW;
         break;
+      case "host":
+        host = true;
+        break;
       case "slow":
         return SLOW;
     }
   }
-  if (length === -1) return SLOW;
+  // node:http answers an HTTP/1.1 request without Host with 400 (found by the differential fuzz).
+  if (length === -1 || !host) return SLOW;
   return { kind: "echo", end: i, length, type, close };
 }
 
@@ -144,11 +149,20 @@ function requestLine(buf: Buffer, start: number, limit: number): number {
   return startsWith(buf, i, VERSION) ? i + VERSION.length : -2;
 }
 
-type Known = "content-length" | "content-type" | "connection" | "accept" | "slow" | "other";
+type Known =
+  | "content-length"
+  | "content-type"
+  | "connection"
+  | "accept"
+  | "host"
+  | "slow"
+  | "other";
 
 /** The headers that matter here, by name (case-insensitive); "slow" for those node must see. */
 function known(buf: Buffer, start: number, end: number): Known {
   switch (end - start) {
+    case 4:
+      return named(buf, start, "host") ? "host" : "other";
     case 6:
       if (named(buf, start, "accept")) return "accept";
       return named(buf, start, "expect") ? "slow" : "other";
