@@ -21,6 +21,8 @@ export interface Surface<T> {
   /** Server flags (on top of --port 0, --admin 0). */
   readonly args: readonly string[];
   readonly tls?: boolean;
+  /** Bytes the health probe's connection sends first (a PROXY header, with --proxy-protocol on). */
+  readonly probePrefix?: Buffer;
   readonly cases: fc.Arbitrary<T>;
   /** Send one case to `server`; resolve once it was answered or closed, reject if it hung. */
   send(server: RunningServer, c: T): Promise<void>;
@@ -71,12 +73,14 @@ const BAD_NEWS = /^(worker exited|internal error)/;
 class Health {
   readonly #server: RunningServer;
   readonly #tls: boolean;
+  readonly #prefix: Buffer | undefined;
   #socket: Socket | undefined;
   #exits = 0;
 
-  constructor(server: RunningServer, tls: boolean) {
+  constructor(server: RunningServer, tls: boolean, prefix?: Buffer) {
     this.#server = server;
     this.#tls = tls;
+    this.#prefix = prefix;
   }
 
   async open(): Promise<void> {
@@ -85,6 +89,7 @@ class Health {
       socket.once(this.#tls ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);
     });
+    if (this.#prefix !== undefined) socket.write(this.#prefix);
     this.#socket = socket;
     this.#exits = this.#workerExits();
   }
@@ -117,7 +122,7 @@ export async function fuzz<T>(
   o: FuzzOptions,
 ): Promise<{ cases: number }> {
   const server = await serve(t, ["--mode", "handoff", "--workers", "1", ...surface.args]);
-  const health = new Health(server, surface.tls === true);
+  const health = new Health(server, surface.tls === true, surface.probePrefix);
   await health.open();
   // Closed before the server stops (t.after hooks run first to last): a drain would wait for it.
   let cases = 0;

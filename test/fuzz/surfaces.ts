@@ -8,6 +8,7 @@ import { h2Stream, PREFACE } from "./h2c.ts";
 import { httpStream, request } from "./http.ts";
 import { fastStream } from "./http-fast.ts";
 import { cuts, split } from "./mutate.ts";
+import { proxiedEcho, proxiedHttp } from "./proxy.ts";
 import { CASE_MS, connectTo, type Surface, sendAndClose } from "./surface.ts";
 import { tlsStream } from "./tls.ts";
 import { MAX_MESSAGE, upgradeRequest, wsStream } from "./websocket.ts";
@@ -52,6 +53,20 @@ export const H2C = streamSurface("h2c", h2Stream, httpPort, {
   args: ["--http2", "on"],
   prelude: () => PREFACE,
 });
+
+/** --proxy-protocol on (and --cors on): PROXY headers, valid or not, before HTTP or echo bytes. */
+export const PROXY: Surface<Stream & { http: boolean }> = {
+  name: "proxy",
+  args: [...COMMON, "--http", "0", "--proxy-protocol", "on", "--cors", "on"],
+  probePrefix: Buffer.from("PROXY TCP4 192.0.2.1 10.0.0.1 1 7007\r\n"),
+  cases: fc.oneof(
+    fc.record({ data: proxiedHttp, cuts, http: fc.constant(true) }),
+    fc.record({ data: proxiedEcho, cuts, http: fc.constant(false) }),
+  ),
+  send(server, c) {
+    return sendAndClose(connectTo(c.http ? httpPort(server) : server.port), split(c.data, c.cuts));
+  },
+};
 
 export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
   args: ["--max-message", String(MAX_MESSAGE)],
@@ -170,6 +185,7 @@ export const SURFACES: readonly Surface<never>[] = [
   HTTP,
   WEBSOCKET,
   H2C,
+  PROXY,
   TLS_HELLO,
   ADMIN,
   UDP,
