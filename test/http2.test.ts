@@ -6,49 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { type ClientHttp2Session, connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
-import { CLI } from "../bench/lib/server.ts";
 import { HOST, random } from "./helpers/client.ts";
+import { call, session } from "./helpers/h2.ts";
 import { exchange, statuses } from "./helpers/http.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
-import { TLS_FLAGS } from "./helpers/tls.ts";
-
-interface H2Reply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-}
-
-function call(
-  session: ClientHttp2Session,
-  path: string,
-  method = "GET",
-  body?: Buffer,
-  headers: Record<string, string> = {},
-): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ":method": method, ":path": path, ...headers });
-    const chunks: Buffer[] = [];
-    let head: H2Reply["headers"] = {};
-    req.on("response", (h) => {
-      head = h as H2Reply["headers"];
-    });
-    req.on("data", (d: Buffer) => chunks.push(d));
-    req.on("end", () =>
-      resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks) }),
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function session(port: number): ClientHttp2Session {
-  const s = h2connect(`http://${HOST}:${port}`);
-  s.on("error", () => {});
-  return s;
-}
 
 describe("HTTP/2 with prior knowledge (h2c)", () => {
   const shared = sharedServer([
@@ -272,13 +235,5 @@ describe("HTTP/2: drain, and what it is not", () => {
     const r = await exchange(server.listening.http as number, ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]);
     assert.equal(r.closed, true);
     assert.doesNotMatch(r.text, /^\0/, "no HTTP/2 frame");
-  });
-
-  it("with TLS: one line, exit 2", () => {
-    const r = spawnSync(process.execPath, [CLI, "--http2", "on", ...TLS_FLAGS], {
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--http2 on .* not work with TLS yet.*ECHOPLEX_BAD_FLAG/);
   });
 });

@@ -116,6 +116,7 @@ describe("our own exception serving one client closes that one, counted", () => 
       responseControl: true,
       maxDelayMs: 60_000,
       cors: false,
+      h2: false,
     });
     const port = await listening(t, server);
     const before = tally.errors.internal;

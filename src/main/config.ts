@@ -134,10 +134,6 @@ function validate(c: Config): void {
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw usage("--tls-cert and --tls-key go together: give both PEM files, or neither");
   }
-  if (c.http2 && c.tlsCert !== null)
-    throw usage(
-      "--http2 on serves h2c (cleartext, prior knowledge) and does not work with TLS yet; leave one of them off",
-    );
   if (c.tlsClientCert !== "off" && c.tlsCert === null)
     throw usage(`--tls-client-cert ${c.tlsClientCert} needs TLS: add --tls-cert and --tls-key`);
   if (c.tlsClientCert === "require" && c.tlsCa === null)

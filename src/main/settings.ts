@@ -242,7 +242,7 @@ export const SETTINGS = [
     key: "http2",
     flag: "http2",
     env: "ECHOPLEX_HTTP2",
-    help: "also serve HTTP/2 on the HTTP port, with prior knowledge (h2c): a connection that opens with the HTTP/2 preface is HTTP/2, any other HTTP/1.1 (on|off; not with TLS yet)",
+    help: "also serve HTTP/2 on the HTTP port: over TLS, to clients that choose h2 by ALPN; in cleartext, with prior knowledge (h2c): a connection that opens with the HTTP/2 preface is HTTP/2, any other HTTP/1.1 (on|off)",
     fallback: () => false,
     parse: onOff,
   }),

@@ -1,8 +1,9 @@
 /**
- * HTTP/2 with prior knowledge (h2c, --http2 on) on the HTTP port, beside HTTP/1.1: a connection
- * whose first 24 bytes are HTTP/2's connection preface goes to a node:http2 server that answers
- * with the same request handler; any other goes on to HTTP/1.1 (the fast path, or node:http)
- * with what was read put back in front of the stream.
+ * HTTP/2 (--http2 on) on the HTTP port, beside HTTP/1.1. In cleartext, with prior knowledge
+ * (h2c): a connection whose first 24 bytes are HTTP/2's connection preface goes to a node:http2
+ * server that answers with the same request handler; any other goes on to HTTP/1.1 (the fast
+ * path, or node:http) with what was read put back in front of the stream. Over TLS, ALPN
+ * decides (byAlpn): a client that chose h2 goes to the same node:http2 server.
  *
  * node:http2 reads a socket's handle directly, but first reads what waits in the socket's own
  * buffer (on the next tick): the bytes read here are put back there, and the socket is left
@@ -11,7 +12,8 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createH2Server, type Http2Server, type Http2Session } from "node:http2";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -23,6 +25,8 @@ export interface H2c {
    * silent for `waitMs` goes to HTTP/1, whose header timeout then answers it (408).
    */
   take(socket: Socket, http1: (socket: Socket) => void, waitMs: number): void;
+  /** Serve a TLS connection whose client chose h2 by ALPN (its handshake is done). */
+  session(socket: TLSSocket): void;
   /** Close every HTTP/2 session gracefully (GOAWAY): their streams finish, no new ones start. */
   drain(): void;
 }
@@ -69,9 +73,29 @@ export function h2c(onRequest: Handler, onError: () => void): H2c {
       socket.on("data", onData);
       socket.on("error", onError);
     },
+    session(socket) {
+      server.emit("connection", socket);
+    },
     drain() {
       server.close();
       for (const s of sessions) s.close();
     },
   };
+}
+
+/**
+ * Over TLS (--http2 on with --tls-cert), ALPN decides: `server` (node:https, made offering h2
+ * and http/1.1) gives a connection whose client chose h2 to node:http2, any other to its own
+ * HTTP/1.1 listener, so node:https keeps its timeouts, upgrades and errors as they are.
+ */
+export function byAlpn(server: NetServer, h2: H2c): void {
+  const listeners = server.listeners("secureConnection") as ((socket: TLSSocket) => void)[];
+  const [http1] = listeners;
+  if (listeners.length !== 1 || http1 === undefined)
+    throw new Error("byAlpn: node:https no longer serves TLS connections from one listener");
+  server.removeListener("secureConnection", http1);
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (socket.alpnProtocol === "h2") h2.session(socket);
+    else http1.call(server, socket);
+  });
 }

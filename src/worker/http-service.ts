@@ -4,7 +4,7 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { ServeOptions } from "../messages.ts";
-import { type H2c, h2c } from "./h2c.ts";
+import { byAlpn, type H2c, h2c } from "./h2c.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
 import { FastPath } from "./http-fast.ts";
 import { type Shared, tlsErrorHandler } from "./servers.ts";
@@ -33,6 +33,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     responseControl: o.responseControl,
     maxDelayMs: o.maxDelayMs,
     cors: o.cors,
+    h2: o.http2,
   });
   if (s.tls !== null) h.server.on("tlsClientError", tlsErrorHandler(s.tally));
   if (o.idleTimeoutMs > 0) {
@@ -51,9 +52,11 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     connections: s.connections,
   });
   const fast = fastPath(o, s, h);
-  // h2c (--http2 on): a connection opening with HTTP/2's preface is HTTP/2's, any other HTTP/1's.
+  // --http2 on: over TLS, ALPN decides; in cleartext (h2c), a connection opening with HTTP/2's
+  // preface is HTTP/2's, any other HTTP/1's.
   const h2 = o.http2 ? h2c(h.onRequest, () => s.tally.errors.http++) : null;
-  const front = frontOf(o, s, h.server, fast, h2);
+  if (h2 !== null && s.tls !== null) byAlpn(h.server, h2);
+  const front = frontOf(o, s, h.server, fast, s.tls === null ? h2 : null);
   return {
     server: h.server,
     front,

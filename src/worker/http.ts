@@ -45,6 +45,8 @@ export interface HttpEchoOptions {
   readonly responseControl: boolean;
   readonly maxDelayMs: number;
   readonly cors: boolean;
+  /** --http2 on: over TLS, offer h2 beside http/1.1 by ALPN (h2c.ts serves it). */
+  readonly h2: boolean;
 }
 
 export interface HttpEcho {
@@ -75,7 +77,12 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
     o.tls === null
       ? createHttpServer(options, onRequest)
       : (createHttpsServer(
-          { ...options, ...o.tls, handshakeTimeout: o.handshakeTimeoutMs },
+          {
+            ...options,
+            ...o.tls,
+            handshakeTimeout: o.handshakeTimeoutMs,
+            ...(o.h2 ? { ALPNProtocols: ["h2", "http/1.1"] } : {}),
+          },
           onRequest,
         ) as unknown as Server);
   server.on("clientError", clientErrorHandler(o.tally));
