@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   ECHOPLEX_UNSUPPORTED_NODE:
     "--mode handoff needs Node internals (a server's raw handle, child_process's handle ACKs) this Node lacks",
   ECHOPLEX_CONNECT_FAILED: "the load client could not make a single connection to the target",
+  ECHOPLEX_TLS_FAILED:
+    "the load client's TLS handshake failed: the server's certificate did not verify, or the target does not speak TLS",
   ECHOPLEX_ECHO_MISMATCH: "the load client got back bytes that differ from the bytes it sent",
 } as const;
 

@@ -53,7 +53,10 @@ export class Churner {
 
   private next(socket: Socket, now: number): void {
     this.socket = null;
-    socket.resetAndDestroy();
+    // Over TLS the RST goes to the TCP socket under it (node:tls's own handle cannot send one).
+    const tcp = (socket as { _parent?: Socket | null })._parent ?? socket;
+    tcp.resetAndDestroy();
+    if (tcp !== socket) socket.destroy();
     if (!this.group.stopped) this.open(now);
   }
 

@@ -1,13 +1,14 @@
 /**
  * `npm run load -- ...`: the echo load client on its own, against any TCP echo server.
  *
- *   npm run load -- --port P [--host H] [--protocol tcp|ws|http] [--connections C] [--size S]
- *                   [--duration SECONDS] [--pipeline N | --rate MSGS_PER_S | --churn]
+ *   npm run load -- --port P [--host H] [--protocol tcp|ws|udp|http|http2] [--tls [--insecure]]
+ *                   [--connections C] [--size S] [--duration SECONDS]
+ *                   [--pipeline N | --rate MSGS_PER_S | --churn]
  *                   [--threads T] [--json] [--save FILE] [--at TIME]
  *
  * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
- * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH) or no connection
- * could be made (ECHOPLEX_CONNECT_FAILED), 2 for a bad flag.
+ * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH), no connection
+ * could be made (ECHOPLEX_CONNECT_FAILED) or TLS failed (ECHOPLEX_TLS_FAILED), 2 for a bad flag.
  */
 import { writeFileSync } from "node:fs";
 import { EchoplexError } from "../../src/errors.ts";
@@ -32,8 +33,36 @@ async function startAt(at: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(COMMAND, LOAD_FLAGS, process.argv.slice(2));
+/** TLS's own failures, by what node:tls and OpenSSL say (a client thread's error loses its code). */
+const TLS_FAILURE =
+  /certificate|altnames|SSL routines|TLS|ERR_SSL|self[- ]signed|UNABLE_TO_VERIFY|socket disconnected before secure/i;
+
+/** Why no connection worked, as one of our errors; anything else as it came. */
+function failure(err: unknown, at: string, protocol: Protocol): unknown {
+  if (err instanceof EchoplexError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const message = String(e?.message);
+  if (TLS_FAILURE.test(message))
+    return new EchoplexError(
+      "ECHOPLEX_TLS_FAILED",
+      `TLS to ${at} failed (${message.split("\n")[0]}): for a self-signed certificate add --insecure, for a private CA set NODE_EXTRA_CA_CERTS=FILE; without TLS there, drop --tls`,
+    );
+  // A socket error from a client thread arrives structured-cloned: message kept, code lost.
+  const code = e?.code ?? /\b(E[A-Z]{3,})\b/.exec(message)?.[1];
+  if (code === undefined || !/^E[A-Z]+$/.test(code)) return err;
+  if (code === "EPROTO" && protocol === "ws")
+    return new EchoplexError(
+      "ECHOPLEX_CONNECT_FAILED",
+      `no WebSocket echo at ${at}/ws: the upgrade was not answered with 101 (is that echoplex's --http port?)`,
+    );
+  return new EchoplexError(
+    "ECHOPLEX_CONNECT_FAILED",
+    `no connection to ${at} succeeded (${code}): is the server running there?`,
+  );
+}
+
+/** The protocol asked for, once the flags are known to go together. */
+function checked(f: ReturnType<typeof parseFlags<typeof LOAD_FLAGS>>): Protocol {
   const open = f.rate > 0;
   if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
     throw new EchoplexError(
@@ -46,6 +75,19 @@ async function main(): Promise<void> {
       `--http means --protocol http, not ${f.protocol}: give one of them`,
     );
   const protocol = (f.http ? "http" : f.protocol) as Protocol;
+  if (f.insecure && !f.tls)
+    throw new EchoplexError("ECHOPLEX_BAD_FLAG", "--insecure is for TLS: add --tls, or drop it");
+  if (protocol === "http" && f.tls && !f.insecure)
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      "--protocol http --tls goes through autocannon, which never checks the server's certificate: add --insecure to say so",
+    );
+  return protocol;
+}
+
+async function main(): Promise<void> {
+  const f = parseFlags(COMMAND, LOAD_FLAGS, process.argv.slice(2));
+  const protocol = checked(f);
   const options = {
     host: f.host,
     port: f.port,
@@ -59,25 +101,15 @@ async function main(): Promise<void> {
     churn: f.churn,
     threads: f.threads,
     timeoutMs: f.timeout * 1000,
+    tls: f.tls,
+    insecure: f.insecure,
   };
   if (f.at !== "") await startAt(f.at);
   let report: LoadReport;
   try {
     report = protocol === "http" ? await runHttpLoad(options) : await runLoad(options);
   } catch (err) {
-    // A socket error from a client thread arrives structured-cloned: message kept, code lost.
-    const e = err as NodeJS.ErrnoException;
-    const code = e?.code ?? /\b(E[A-Z]{3,})\b/.exec(String(e?.message))?.[1];
-    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err;
-    if (code === "EPROTO" && protocol === "ws")
-      throw new EchoplexError(
-        "ECHOPLEX_CONNECT_FAILED",
-        `no WebSocket echo at ws://${f.host}:${f.port}/ws: the upgrade was not answered with 101 (is that echoplex's --http port?)`,
-      );
-    throw new EchoplexError(
-      "ECHOPLEX_CONNECT_FAILED",
-      `no connection to ${f.host}:${f.port} succeeded (${code}): is the server running there?`,
-    );
+    throw failure(err, `${f.host}:${f.port}`, protocol);
   }
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
   const { histogram: _, ...shown } = report;
@@ -86,6 +118,11 @@ async function main(): Promise<void> {
     throw new EchoplexError(
       "ECHOPLEX_ECHO_MISMATCH",
       `${report.mismatches} echoed streams differed from what was sent`,
+    );
+  if (report.messages === 0 && report.timeouts === 0 && report.errors > 0)
+    throw new EchoplexError(
+      "ECHOPLEX_CONNECT_FAILED",
+      `every connection to ${f.host}:${f.port} was closed before its first echo (${report.errors} times): ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
     );
 }
 

@@ -20,6 +20,10 @@ export const LOAD_FLAGS = {
     ["tcp", "ws", "udp", "http", "http2"],
   ),
   http: toggle("the same as --protocol http"),
+  tls: toggle("connect over TLS (tcp, ws, http, http2; http2 offers h2 by ALPN)"),
+  insecure: toggle(
+    "with --tls: do not check the server's certificate (self-signed ones; to trust a private CA instead, set NODE_EXTRA_CA_CERTS=FILE)",
+  ),
   json: toggle("print the report as one JSON object on the last line of stdout"),
   save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),
   at: text(

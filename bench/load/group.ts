@@ -3,7 +3,8 @@
  * window, and the timers (timeouts; the open loop's send tick). Runs as a piscina task
  * (task.ts) and, for tests, in-process.
  */
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { Churner } from "./churn.ts";
 import { H2Flow } from "./h2-flow.ts";
 import { Meter } from "./meter.ts";
@@ -54,11 +55,36 @@ export class Group {
 
   /** A connection to the target whose reads land in the shared buffer and go to `onRead`. */
   connect(onRead: (socket: Socket, n: number) => boolean): Socket {
+    const { host, port, tls } = this.task;
+    if (tls !== null) return this.#connectTls(onRead, tls.verify);
     const socket: Socket = connect({
-      host: this.task.host,
-      port: this.task.port,
+      host,
+      port,
       noDelay: true,
       onread: { buffer: this.readBuffer, callback: (n: number): boolean => onRead(socket, n) },
+    });
+    return socket;
+  }
+
+  /**
+   * Over TLS: node:tls over a TCP socket of our own (which churn resets, see resetAndDestroy),
+   * its decrypted reads copied into the shared buffer (tls.connect takes `onread` only when it
+   * makes the socket itself).
+   */
+  #connectTls(onRead: (socket: Socket, n: number) => boolean, verify: boolean): Socket {
+    const { host, port } = this.task;
+    const raw = connect({ host, port, noDelay: true });
+    const socket = tlsConnect({
+      socket: raw,
+      rejectUnauthorized: verify,
+      ...(isIP(host) === 0 ? { servername: host } : { host }), // no SNI for an address (RFC 6066)
+    });
+    const buffer = this.readBuffer;
+    socket.on("data", (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += buffer.length) {
+        const n = chunk.copy(buffer, 0, at);
+        if (!onRead(socket, n)) return;
+      }
     });
     return socket;
   }

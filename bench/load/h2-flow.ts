@@ -1,5 +1,6 @@
 /**
- * An HTTP/2 connection of the load client (--protocol http2, h2c with prior knowledge): one
+ * An HTTP/2 connection of the load client (--protocol http2: h2c with prior knowledge, or h2 by
+ * ALPN with --tls): one
  * session, `pipeline` POST streams in flight on it (closed loop) or one per intended send time
  * (open loop), each body the pattern's message and each answer's body checked against it.
  * A stream not answered within the timeout is cancelled and counted; a session that fails is
@@ -27,7 +28,10 @@ export class H2Flow {
   open(waitMs = 0): Promise<void> {
     const g = this.#group;
     const host = g.task.host.includes(":") ? `[${g.task.host}]` : g.task.host;
-    const session = connect(`http://${host}:${g.task.port}`);
+    const tls = g.task.tls;
+    const session = connect(`${tls === null ? "http" : "https"}://${host}:${g.task.port}`, {
+      rejectUnauthorized: tls?.verify ?? true,
+    });
     this.#session = session;
     session.on("error", (err) => {
       g.firstError ??= err;

@@ -18,7 +18,7 @@ export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<
   let body = "";
   for (let i = 0; i < o.size; i++) body += String.fromCharCode(97 + ((i * 7) % 26));
   const common = {
-    url: `http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}/`,
+    url: `${o.tls === true ? "https" : "http"}://${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}/`,
     method: "POST" as const,
     body,
     expectBody: body,

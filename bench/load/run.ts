@@ -19,6 +19,9 @@ export interface LoadOptions {
   readonly port: number;
   /** tcp when not given. */
   readonly protocol?: Protocol;
+  /** Connect over TLS (not udp); `insecure`: without checking the server's certificate. */
+  readonly tls?: boolean;
+  readonly insecure?: boolean;
   readonly connections: number;
   readonly size: number;
   readonly seconds: number;
@@ -34,6 +37,8 @@ export interface LoadOptions {
 export interface LoadReport extends LatencySummary {
   readonly workload: Workload;
   readonly protocol: Protocol;
+  /** Present, true, over TLS only (a plain TCP report keeps its fields as they were). */
+  readonly tls?: true;
   readonly host: string;
   readonly port: number;
   readonly connections: number;
@@ -82,6 +87,7 @@ export function loadHeader(
   return {
     workload,
     protocol: o.protocol ?? "tcp",
+    ...(o.tls === true ? { tls: true as const } : {}),
     host: o.host,
     port: o.port,
     connections: o.connections,
@@ -117,6 +123,11 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
       "ECHOPLEX_BAD_FLAG",
       `--protocol udp needs --size from 8 to 65507 (a datagram carries its sequence number), not ${o.size}`,
     );
+  if (protocol === "udp" && o.tls === true)
+    throw new EchoplexError(
+      "ECHOPLEX_BAD_FLAG",
+      "--protocol udp does not do --tls (echoplex's UDP echo has no DTLS); drop one of them",
+    );
   const threads = Math.max(1, Math.min(o.threads, o.connections));
   const barrier = new Int32Array(new SharedArrayBuffer(8));
   const start = new Float64Array(new SharedArrayBuffer(8));
@@ -127,6 +138,7 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
       host: o.host,
       port: o.port,
       protocol,
+      tls: o.tls === true ? { verify: o.insecure !== true } : null,
       connections,
       size: o.size,
       pipeline: o.pipeline,

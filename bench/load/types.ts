@@ -9,6 +9,8 @@ export interface GroupTask {
   readonly host: string;
   readonly port: number;
   readonly protocol: Framing;
+  /** Over TLS: null for none; else whether the server's certificate must verify. */
+  readonly tls: { readonly verify: boolean } | null;
   /** Connections this thread keeps (steady, open) or concurrent connect loops (churn). */
   readonly connections: number;
   readonly size: number;

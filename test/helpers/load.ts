@@ -16,8 +16,12 @@ export function runScript(
   script: string,
   args: readonly string[],
   timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<CliResult> {
-  const proc = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [script, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   let stdout = "";
   let stderr = "";
   proc.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -41,4 +45,5 @@ export function runScript(
   });
 }
 
-export const runLoadCli = (args: readonly string[]) => runScript(LOAD_CLI, args);
+export const runLoadCli = (args: readonly string[], env?: NodeJS.ProcessEnv) =>
+  runScript(LOAD_CLI, args, 60_000, env);
