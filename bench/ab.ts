@@ -10,8 +10,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { number, parseFlags, runMain, text, toggle } from "../src/args.ts";
 import { EchoplexError } from "../src/errors.ts";
-import { number, parseFlags, runMain, text, toggle } from "./lib/args.ts";
 import { treeCpuSeconds } from "./lib/proc.ts";
 import { startServer } from "./lib/server.ts";
 import { median } from "./lib/stats.ts";
@@ -19,7 +19,7 @@ import { describeMachine, machine } from "./runner/machine.ts";
 
 const COMMAND = "echoplex-ab";
 const HERE = fileURLToPath(new URL("..", import.meta.url));
-const LOAD = join(HERE, "bench/load/cli.ts");
+const LOAD = join(HERE, "src/load/cli.ts");
 const FLAGS = {
   a: text("", "the checkout to compare against (a directory with src/main/cli.ts)"),
   b: text(HERE, "the other checkout"),

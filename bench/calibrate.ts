@@ -9,11 +9,11 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { number, parseFlags, runMain, text } from "./lib/args.ts";
+import { number, parseFlags, runMain, text } from "../src/args.ts";
+import { type LoadOptions, type LoadReport, runLoad } from "../src/load/run.ts";
 import { treeCpuSeconds } from "./lib/proc.ts";
 import { median } from "./lib/stats.ts";
 import { runExternal } from "./load/external.ts";
-import { type LoadOptions, type LoadReport, runLoad } from "./load/run.ts";
 import { describeMachine, machine } from "./runner/machine.ts";
 
 const COMMAND = "echoplex-calibrate";

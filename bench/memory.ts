@@ -8,12 +8,12 @@
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { number, parseFlags, runMain, text } from "../src/args.ts";
 import { EchoplexError } from "../src/errors.ts";
-import { number, parseFlags, runMain, text } from "./lib/args.ts";
+import { type LoadOptions, runLoad } from "../src/load/run.ts";
 import { childPids, statusField } from "./lib/proc.ts";
 import { startServer } from "./lib/server.ts";
 import { median } from "./lib/stats.ts";
-import { type LoadOptions, runLoad } from "./load/run.ts";
 import { describeMachine, machine } from "./runner/machine.ts";
 
 const COMMAND = "echoplex-bench-memory";

@@ -12,15 +12,15 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { availableParallelism, cpus } from "node:os";
 import { Bench } from "tinybench";
+import { number, parseFlags, runMain } from "../src/args.ts";
+import { createHistogram } from "../src/load/histogram.ts";
+import { Pattern } from "../src/load/pattern.ts";
 import type { Candidate } from "../src/main/handoff/balancer.ts";
 import { pick } from "../src/main/handoff/balancer.ts";
 import { handoffHistogram } from "../src/main/metrics.ts";
 import { type FromWorker, isFromWorker } from "../src/messages.ts";
 import { echoHandler } from "../src/worker/echo.ts";
 import { Tally } from "../src/worker/tally.ts";
-import { number, parseFlags, runMain } from "./lib/args.ts";
-import { createHistogram } from "./load/histogram.ts";
-import { Pattern } from "./load/pattern.ts";
 
 const COMMAND = "echoplex-micro";
 

@@ -6,9 +6,9 @@
  *   npm run bench:pool [-- --callers 50] [--tasks 20000] [--threads 2] [--rounds 5]
  */
 import { Piscina } from "piscina";
+import { number, parseFlags, runMain } from "../src/args.ts";
 import { poolOptions } from "../src/worker/work.ts";
 import type { WorkTask } from "../src/worker/work-task.ts";
-import { number, parseFlags, runMain } from "./lib/args.ts";
 import { median } from "./lib/stats.ts";
 import { describeMachine, machine } from "./runner/machine.ts";
 

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every mode against the single-loop baseline, in one run, with the load
- * client of bench/load. Writes bench/results/<timestamp>/ {results.json, summary.md, *.svg} and
+ * client (src/load). Writes bench/results/<timestamp>/ {results.json, summary.md, *.svg} and
  * prints summary.md. See docs/BENCHMARKS.md for what the presets run and how to read them.
  *
  *   npm run bench [-- --full] [--suites echo,http,work] [--modes handoff,cluster] [--workers 1,2]
@@ -13,9 +13,9 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SingleBar } from "cli-progress";
+import { number, parseFlags, runMain, text, toggle } from "../src/args.ts";
 import { EchoplexError } from "../src/errors.ts";
-import { number, parseFlags, runMain, text, toggle } from "./lib/args.ts";
-import type { Workload } from "./load/types.ts";
+import type { Workload } from "../src/load/types.ts";
 import { charts } from "./runner/charts.ts";
 import { machine } from "./runner/machine.ts";
 import { measure, type RunRecord } from "./runner/measure.ts";

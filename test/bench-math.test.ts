@@ -3,13 +3,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { threadCores, treeThreadCpu } from "../bench/lib/proc.ts";
 import { coresUsed, cpuMicrosPer, median, ratio, spread } from "../bench/lib/stats.ts";
-import {
-  createHistogram,
-  encodeHistogram,
-  summarize as latency,
-  mergeHistograms,
-} from "../bench/load/histogram.ts";
-import { Pattern, VARIANTS } from "../bench/load/pattern.ts";
 import { clientBound } from "../bench/runner/bound.ts";
 import type { RunRecord } from "../bench/runner/measure.ts";
 import {
@@ -23,6 +16,13 @@ import {
 import { projectedRate } from "../bench/runner/projection.ts";
 import { type Row, skew, summarize } from "../bench/runner/summary.ts";
 import { churnWorkVerdict, httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
+import {
+  createHistogram,
+  encodeHistogram,
+  summarize as latency,
+  mergeHistograms,
+} from "../src/load/histogram.ts";
+import { Pattern, VARIANTS } from "../src/load/pattern.ts";
 
 describe("histogram merging", () => {
   it("is exact: merged per-thread histograms equal one histogram fed every value", () => {

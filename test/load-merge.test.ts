@@ -4,19 +4,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   createHistogram,
   encodeHistogram,
   mergeHistograms,
   summarize,
-} from "../bench/load/histogram.ts";
-import { mergeReports } from "../bench/load/merge.ts";
-import type { LoadReport } from "../bench/load/run.ts";
-import { runLoadCli, runScript } from "./helpers/load.ts";
+} from "../src/load/histogram.ts";
+import { mergeReports } from "../src/load/merge.ts";
+import type { LoadReport } from "../src/load/run.ts";
+import { runLoadCli } from "./helpers/load.ts";
 import { serve } from "./helpers/server.ts";
 
-const MERGE_CLI = fileURLToPath(new URL("../bench/load/merge-cli.ts", import.meta.url));
+/** `echoplex-load merge ...` (`npm run load:merge`). */
+const merge = (args: readonly string[]) => runLoadCli(["merge", ...args]);
 
 describe("load: several clients, one report", () => {
   it("merging is exact: percentiles of the merged histograms are those of all values", () => {
@@ -57,7 +57,7 @@ describe("load: several clients, one report", () => {
     );
     for (const r of runs) assert.equal(r.status, 0, r.stderr);
     const saved = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as LoadReport);
-    const merged = await runScript(MERGE_CLI, [...files, "--json"]);
+    const merged = await merge([...files, "--json"]);
     assert.equal(merged.status, 0, merged.stderr);
     const m = merged.json as Record<string, number>;
     assert.equal(m.clients, 2);
@@ -69,12 +69,36 @@ describe("load: several clients, one report", () => {
     assert.ok(m.p99_us <= Math.max(saved[0].p99_us, saved[1].p99_us) * 1.001 + 1);
     // A file that is not a saved report: one line, exit 2.
     writeFileSync(join(dir, "bad.json"), "{}");
-    const bad = await runScript(MERGE_CLI, [join(dir, "bad.json")]);
+    const bad = await merge([join(dir, "bad.json")]);
     assert.equal(bad.status, 2);
     assert.match(
       bad.stderr,
       /is not a report saved by npm run load -- --save .*\[ECHOPLEX_BAD_FLAG\]\n$/,
     );
+  });
+
+  it("reports saved by HTTP runs merge too, latency as the worst client's (regression: load:merge threw on their empty histogram)", async (t) => {
+    const server = await serve(t, ["--mode", "single", "--http", "0"]);
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-merge-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const files = [join(dir, "a.json"), join(dir, "b.json")];
+    for (const file of files) {
+      const r = await runLoadCli([
+        ...["--protocol", "http", "--port", String(server.listening.http), "--connections", "2"],
+        ...["--duration", "0.5", "--warmup", "0", "--save", file, "--json"],
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const saved = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as LoadReport);
+    assert.equal(saved[0]?.histogram, "", "an HTTP report has no histogram");
+    const merged = await merge([...files, "--json"]);
+    assert.equal(merged.status, 0, merged.stderr);
+    const m = merged.json as Record<string, unknown>;
+    assert.equal(m.latency_exact, false);
+    assert.equal(m.messages, (saved[0]?.messages ?? 0) + (saved[1]?.messages ?? 0));
+    assert.equal(m.p99_us, Math.max(saved[0]?.p99_us ?? 0, saved[1]?.p99_us ?? 0));
+    const text = await merge(files);
+    assert.match(text.stdout, /2 clients merged \(latency: the worst client's percentiles/);
   });
 
   it("--at in the past is a usage error", async () => {

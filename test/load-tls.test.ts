@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type LoadOptions, runLoad } from "../bench/load/run.ts";
+import { type LoadOptions, runLoad } from "../src/load/run.ts";
 import { runLoadCli } from "./helpers/load.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
 import { TLS, TLS_FLAGS } from "./helpers/tls.ts";

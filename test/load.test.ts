@@ -1,5 +1,5 @@
 /**
- * The load client (bench/load): it must notice every kind of wrong echo, count what it did
+ * The load client (src/load): it must notice every kind of wrong echo, count what it did
  * exactly, and fail in one line when it cannot work. Real sockets on loopback.
  */
 import assert from "node:assert/strict";
@@ -10,7 +10,7 @@ import { createServer as createH2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
-import { type LoadOptions, runLoad } from "../bench/load/run.ts";
+import { type LoadOptions, runLoad } from "../src/load/run.ts";
 import {
   FAULT_AT,
   type Fault,

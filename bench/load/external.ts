@@ -6,9 +6,9 @@
  * errors=N mismatches=N`. Its CPU is read from this process's waited-for children.
  */
 import { spawn } from "node:child_process";
+import type { LoadOptions, LoadReport, WindowHooks } from "../../src/load/run.ts";
+import { loadHeader, SATURATED, workloadOf } from "../../src/load/run.ts";
 import { waitedChildrenCpuSeconds } from "../lib/proc.ts";
-import type { LoadOptions, LoadReport, WindowHooks } from "./run.ts";
-import { loadHeader, SATURATED, workloadOf } from "./run.ts";
 
 export async function runExternal(
   command: string,

@@ -2,8 +2,8 @@
  * When a figure measures the load client rather than the server. A closed-loop client that is
  * the limit still produces a number, and it looks like server throughput; this says it is not.
  */
-import { SATURATED } from "../load/run.ts";
-import type { Workload } from "../load/types.ts";
+import { SATURATED } from "../../src/load/run.ts";
+import type { Workload } from "../../src/load/types.ts";
 
 export interface BoundInput {
   readonly workload: Workload;

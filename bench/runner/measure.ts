@@ -4,6 +4,8 @@
  * how many connections each worker served from its "worker stopped" log lines.
  */
 
+import { runHttpLoad } from "../../src/load/http.ts";
+import { type LoadReport, runLoad } from "../../src/load/run.ts";
 import { LINES } from "../../src/log.ts";
 import { WORKER_EXEC_ARGV } from "../../src/main/workers.ts";
 import {
@@ -16,11 +18,8 @@ import {
   treeThreadCpu,
 } from "../lib/proc.ts";
 import { startServer } from "../lib/server.ts";
-
 import { coresUsed, cpuMicrosPer } from "../lib/stats.ts";
 import { runExternal } from "../load/external.ts";
-import { runHttpLoad } from "../load/http.ts";
-import { type LoadReport, runLoad } from "../load/run.ts";
 import { clientBound } from "./bound.ts";
 import type { Plan, Run } from "./plan.ts";
 
@@ -126,7 +125,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
         ? await runExternal(external, options, hooks)
         : protocol === "http"
           ? await runHttpLoad(options, hooks)
-          : await runLoad(options, hooks); // tcp, ws, udp, http2: bench/load's own client
+          : await runLoad(options, hooks); // tcp, ws, udp, http2: the load client's own client
     await server.stop("SIGTERM");
     // The workers' "worker stopped" lines can trail the primary's exit (they share its stdout).
     await Promise.race([server.closed, new Promise((r) => setTimeout(r, 10_000).unref())]);

@@ -10,9 +10,10 @@
  * - websocket: echoplex's WebSocket echo against its TCP echo, in one server, one client;
  * - work: CPU work per message, inline or offloaded, single loop or handoff (see work.ts).
  */
+
+import type { Protocol } from "../../src/load/run.ts";
+import type { Workload } from "../../src/load/types.ts";
 import { MODES } from "../../src/main/config.ts";
-import type { Protocol } from "../load/run.ts";
-import type { Workload } from "../load/types.ts";
 
 /** Every mode but the baseline, which every round runs anyway. */
 export const BENCH_MODES: readonly string[] = MODES.filter((m) => m !== "single");
@@ -70,7 +71,7 @@ export interface Section {
   /** What the report should know about the section (the work suite's calibration). */
   readonly note?: Readonly<Record<string, number | string>>;
   /**
-   * Every run is loaded by bench/load's own client, even with --client-command: the variants
+   * Every run is loaded by the load client's own client, even with --client-command: the variants
    * differ in protocol, and only our client speaks them all, so only the protocol differs.
    */
   readonly ownClient?: boolean;

@@ -51,7 +51,7 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
     "",
     `- command: \`${command}\``,
     `- machine: ${describeMachine(m)}`,
-    `- load client: ${plan.clientCommand ? `external, \`${plan.clientCommand}\` (no warm-up; its CPU is all it used)` : `bench/load, ${plan.threads} thread(s)`}`,
+    `- load client: ${plan.clientCommand ? `external, \`${plan.clientCommand}\` (no warm-up; its CPU is all it used)` : `src/load, ${plan.threads} thread(s)`}`,
     `- ${plan.rounds} rounds; ${plan.seconds} s measured after ${plan.warmupSeconds} s of warm-up per run; in each round the section's baseline runs first, then every variant in an order rotated per round`,
     "- rate: messages/s (churn: connections/s; HTTP: requests/s), median (min–max) over the rounds; vs: median of the per-round ratios to the same round's baseline (named in the column)",
     "- latency µs: medians of each run's p50 / p99 / p99.9 (open loop: from the intended send time, then p50 / p99 from the actual send); CPU: µs of server and client CPU per message (churn: per connection), and cores used over the window (in the work suite, also the busiest event loop's cores and the pool threads')",

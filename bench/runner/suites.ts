@@ -3,7 +3,7 @@
  *
  * http: echoplex's HTTP echo (single loop) against node:http echoes written the obvious way,
  * each one process, 64-byte POST bodies over 50 keep-alive connections, driven by autocannon;
- * and echoplex's HTTP/2 (h2c) echo, driven by bench/load.
+ * and echoplex's HTTP/2 (h2c) echo, driven by our load client (src/load).
  *
  * websocket: echoplex's WebSocket echo against its TCP echo, in the same server.
  *
@@ -47,7 +47,7 @@ export function httpSection(): Section {
         workers: 1,
         flags: ["--http-fast-path", "off"],
       },
-      // HTTP/2 with prior knowledge, by bench/load's own client (autocannon and wrk speak
+      // HTTP/2 with prior knowledge, by the load client's own client (autocannon and wrk speak
       // HTTP/1.1 only); pipelined means that many streams in flight on each connection.
       {
         id: "echoplex single, HTTP/2 (h2c)",
@@ -71,7 +71,7 @@ export function httpSection(): Section {
  * websocket: echoplex's WebSocket echo (binary frames, with its fast path and without) against
  * its own TCP echo, one server and one client for all: 64 B (issue 13's bar: ≥ 0.9× TCP echo's
  * messages per second) and 16 KiB messages, 50 connections, single loop. Both protocols are
- * loaded by bench/load, so only the protocol differs.
+ * loaded by our load client (src/load), so only the protocol differs.
  */
 export function websocketSection(): Section {
   const single = { mode: "single", workers: 1 };

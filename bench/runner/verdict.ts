@@ -53,7 +53,7 @@ export function httpVerdict(all: readonly Row[]): string {
   const h2Text =
     h2 === undefined || h2.runs === h2.failed
       ? ""
-      : ` HTTP/2 (h2c, node:http2, bench/load's client): ${range(h2)}, ${us(h2.serverUs)} per request.`;
+      : ` HTTP/2 (h2c, node:http2, echoplex-load's client): ${range(h2)}, ${us(h2.serverUs)} per request.`;
   return (
     `**Verdict:** echoplex's HTTP echo served ${int(ours.rate.median)} requests/s against ${int(base.rate.median)} for ${base.variant}: ${range(ours)} per round, ${verdict}, ` +
     `with its limits checked and the content-type copied; server CPU ${us(ours.serverUs)} against ${us(base.serverUs)} per request; p99 ${int(ours.p99)} against ${int(base.p99)} µs (${p99}). ` +

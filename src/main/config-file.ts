@@ -40,32 +40,48 @@ export function readConfigFile(file: string): Map<string, unknown> {
   return new Map(Object.entries(json));
 }
 
+interface Parsed<K extends keyof Config> {
+  readonly key: K;
+  readonly fallback: () => Config[K];
+  readonly parse: (raw: string, source: string) => Config[K];
+}
+
 /** One value from the file, through its setting's parser. */
 export function fileValue<K extends keyof Config>(
-  setting: {
-    readonly key: K;
-    readonly fallback: () => Config[K];
-    readonly parse: (raw: string, source: string) => Config[K];
-  },
+  setting: Parsed<K>,
   value: unknown,
   file: string,
 ): Config[K] {
-  const where = `--config ${file}: ${setting.key}`;
+  return jsonValue(setting, value, `--config ${file}: ${setting.key}`, bad);
+}
+
+/**
+ * A JSON value (a string, number, boolean, or null for off) through its setting's parser; what
+ * is wrong is `fail`'s error (ECHOPLEX_BAD_CONFIG from a file, ECHOPLEX_BAD_FLAG from start()).
+ */
+export function jsonValue<K extends keyof Config>(
+  setting: Parsed<K>,
+  value: unknown,
+  where: string,
+  fail: (message: string) => EchoplexError,
+): Config[K] {
   if (value === null) {
     // null is "off", for the settings that can be off (what --print-config prints for them).
     if (setting.fallback() === null || canBeOff(setting)) return null as Config[K];
-    throw bad(`${where}: null is not allowed; this setting cannot be off`);
+    throw fail(`${where}: null is not allowed; this setting cannot be off`);
   }
   let raw: string;
   if (typeof value === "string") raw = value;
   else if (typeof value === "number" && Number.isFinite(value)) raw = String(value);
   else if (typeof value === "boolean") raw = value ? "on" : "off";
   else
-    throw bad(`${where}: expected a string, number, boolean or null, got ${JSON.stringify(value)}`);
+    throw fail(
+      `${where}: expected a string, number, boolean or null, got ${JSON.stringify(value)}`,
+    );
   try {
     return setting.parse(raw, where);
   } catch (err) {
-    if (err instanceof EchoplexError) throw bad(err.message);
+    if (err instanceof EchoplexError) throw fail(err.message);
     throw err;
   }
 }

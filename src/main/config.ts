@@ -107,10 +107,14 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     else if (file.has(s.key)) config[s.key] = fileValue(s, file.get(s.key), configFile as string);
     else config[s.key] = s.fallback();
   }
-  const resolved = config as unknown as Config;
-  validate(resolved);
-  const effective = resolved.mode === "single" ? { ...resolved, workers: 1 } : resolved;
+  const effective = settled(config as unknown as Config);
   return { kind: values["print-config"] === true ? "print-config" : "run", config: effective };
+}
+
+/** Every setting has its value: check the rules between them; single mode has one worker. */
+export function settled(c: Config): Config {
+  validate(c);
+  return c.mode === "single" ? { ...c, workers: 1 } : c;
 }
 
 /** Rules between settings; TLS files are read and checked here, so a bad one stops the start. */

@@ -6,11 +6,10 @@
  * SIGTERM or SIGINT then stops the server as soon as it is up, without announcing it.
  */
 import { LINES, type Logger } from "../log.ts";
-import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
+import type { Admin, AdminStatus } from "./admin.ts";
 import type { Config } from "./config.ts";
 import { takeOverSignals } from "./early-signals.ts";
-import { createMetrics } from "./metrics.ts";
-import { TOPOLOGIES } from "./topologies/index.ts";
+import { launch } from "./launch.ts";
 import type { Topology } from "./topology.ts";
 
 export class Lifecycle {
@@ -35,10 +34,14 @@ export class Lifecycle {
     process.on("SIGINT", (s: NodeJS.Signals) => this.#shutdown(s));
     process.on("SIGHUP", () => this.#restart());
     for (const signal of takeOverSignals()) process.emit(signal, signal);
-    const config = this.#config;
-    const topology = await TOPOLOGIES[config.mode](config, this.#log, (err) => this.#fatal(err));
+    const { topology, admin } = await launch(
+      this.#config,
+      this.#log,
+      (err) => this.#fatal(err),
+      (t) => this.#status(t),
+    );
     this.#topology = topology;
-    this.#admin = await this.#startAdmin(topology);
+    this.#admin = admin;
     if (this.#stopping) {
       this.#log.info("a stop signal came while starting: stopping now");
       this.#stop();
@@ -47,26 +50,12 @@ export class Lifecycle {
     this.#announce(topology, this.#admin);
   }
 
-  #status(): AdminStatus {
+  #status(topology = this.#topology): AdminStatus {
     return {
-      workers: this.#topology?.workers() ?? { ready: 0, of: this.#config.workers },
+      workers: topology?.workers() ?? { ready: 0, of: this.#config.workers },
       draining: this.#stopping,
       restarting: this.#restarting,
     };
-  }
-
-  async #startAdmin(topology: Topology): Promise<Admin | undefined> {
-    const { admin, adminHost } = this.#config;
-    if (admin === null) return undefined;
-    const status = () => this.#status();
-    const metrics = createMetrics(
-      () => topology.metrics(),
-      () => notReady(status()) === undefined,
-    );
-    return startAdmin(adminHost, admin, status, metrics).catch(async (err: unknown) => {
-      await topology.stop(0);
-      throw err;
-    });
   }
 
   #announce(topology: Topology, admin: Admin | undefined): void {

@@ -4,7 +4,7 @@
  * failure, the seed, the path and the case that replay it (then exit 1).
  */
 import fc from "fast-check";
-import { number, parseFlags, runMain, text } from "../../bench/lib/args.ts";
+import { number, parseFlags, runMain, text } from "../../src/args.ts";
 import { EchoplexError } from "../../src/errors.ts";
 import { serve } from "../helpers/server.ts";
 import { configCases, parseCase, roundTrips, startsOrRefuses, withTempDir } from "./config.ts";

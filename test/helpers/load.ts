@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const LOAD_CLI = fileURLToPath(new URL("../../bench/load/cli.ts", import.meta.url));
+export const LOAD_CLI = fileURLToPath(new URL("../../src/load/cli.ts", import.meta.url));
 
 export interface CliResult {
   readonly status: number | null;

@@ -1,20 +1,22 @@
 /**
- * Flags for the bench commands (load, bench, micro), with the server's error codes: a flag that
+ * Flags for the load client and the bench commands (load, bench, micro), with the server's error codes: a flag that
  * is unknown or has a bad value is one line on stderr and exit 2, never a stack trace.
  */
 import { parseArgs } from "node:util";
-import { EchoplexError, USAGE_ERRORS } from "../../src/errors.ts";
-import { bad as badValue } from "../../src/main/parse.ts";
+import { EchoplexError, USAGE_ERRORS } from "./errors.ts";
+import { bad as badValue } from "./main/parse.ts";
 
-interface Flag<T> {
+export interface Flag<T> {
   readonly help: string;
   readonly fallback: T;
   readonly parse: (raw: string, flag: string) => T;
   /** Takes no value. */
   readonly boolean?: true;
 }
-type Flags = Record<string, Flag<unknown>>;
-type Values<F extends Flags> = { -readonly [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
+export type Flags = Record<string, Flag<unknown>>;
+export type Values<F extends Flags> = {
+  -readonly [K in keyof F]: F[K] extends Flag<infer T> ? T : never;
+};
 
 /** The server's own one-line usage error, for a bench flag. */
 function bad(flag: string, raw: string, expected: string): EchoplexError {

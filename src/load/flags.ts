@@ -1,6 +1,6 @@
 /** The load client's flags (`npm run load -- --help`), apart so that tests can parse them. */
 import { availableParallelism } from "node:os";
-import { number, text, toggle } from "../lib/args.ts";
+import { number, text, toggle } from "../args.ts";
 
 export const LOAD_FLAGS = {
   host: text("127.0.0.1", "the echo server's address"),

@@ -19,7 +19,7 @@ export function formatReport(r: LoadReport): string {
     http: " over HTTP",
     http2: " over HTTP/2",
   };
-  const over = names[r.protocol];
+  const over = `${names[r.protocol]}${r.tls ? " over TLS" : ""}`;
   return [
     `${what}${over}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
     `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,

@@ -109,29 +109,34 @@ const CONNECT_WAVE = 64;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/**
+ * Connect before the start, so the window measures echo, not connection set-up; and a wave at a
+ * time, each connection proven accepted by its first echo, so that opening a thousand at once
+ * does not overflow the server's listen backlog (whose dropped handshakes then sit out a 1 s
+ * SYN-ACK retransmit and show up as stalls in the window).
+ */
+async function openFlows(g: Group): Promise<void> {
+  const { task, streams } = g;
+  for (let i = 0; i < task.connections; i++)
+    streams.push(
+      task.protocol === "udp"
+        ? new UdpFlow(g)
+        : task.protocol === "http2"
+          ? new H2Flow(g)
+          : new Stream(g),
+    );
+  const wait = Math.min(task.timeoutMs, 1000);
+  for (let i = 0; i < streams.length; i += CONNECT_WAVE)
+    await Promise.all(streams.slice(i, i + CONNECT_WAVE).map((s) => s.open(wait)));
+}
+
 export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const g = new Group(task);
   const streams = g.streams;
   const churners: Churner[] = [];
   if (task.workload === "churn") {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
-  } else {
-    for (let i = 0; i < task.connections; i++)
-      streams.push(
-        task.protocol === "udp"
-          ? new UdpFlow(g)
-          : task.protocol === "http2"
-            ? new H2Flow(g)
-            : new Stream(g),
-      );
-    // Connect before the start, so the window measures echo, not connection set-up; and a
-    // wave at a time, each connection proven accepted by its first echo, so that opening a
-    // thousand at once does not overflow the server's listen backlog (whose dropped handshakes
-    // then sit out a 1 s SYN-ACK retransmit and show up as stalls in the window).
-    const wait = Math.min(task.timeoutMs, 1000);
-    for (let i = 0; i < streams.length; i += CONNECT_WAVE)
-      await Promise.all(streams.slice(i, i + CONNECT_WAVE).map((s) => s.open(wait)));
-  }
+  } else await openFlows(g);
   Atomics.add(task.barrier, 0, 1);
   Atomics.notify(task.barrier, 0);
   const go = Atomics.waitAsync(task.barrier, 1, 0);

@@ -1,24 +1,14 @@
 /**
- * `npm run load -- ...`: the echo load client on its own, against any TCP echo server.
- *
- *   npm run load -- --port P [--host H] [--protocol tcp|ws|udp|http|http2] [--tls [--insecure]]
- *                   [--connections C] [--size S] [--duration SECONDS]
- *                   [--pipeline N | --rate MSGS_PER_S | --churn]
- *                   [--threads T] [--json] [--save FILE] [--at TIME]
- *
- * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
- * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH), no connection
- * could be made (ECHOPLEX_CONNECT_FAILED) or TLS failed (ECHOPLEX_TLS_FAILED), 2 for a bad flag.
+ * One load run from parsed flags, for the bin (cli.ts) and the API (index.ts): the flags checked
+ * together, the start time waited for, the run, and why it could not run as one of our errors.
  */
-import { writeFileSync } from "node:fs";
-import { EchoplexError } from "../../src/errors.ts";
-import { parseFlags, runMain } from "../lib/args.ts";
-import { LOAD_FLAGS } from "./flags.ts";
-import { formatReport } from "./format.ts";
+import type { Values } from "../args.ts";
+import { EchoplexError } from "../errors.ts";
+import type { LOAD_FLAGS } from "./flags.ts";
 import { runHttpLoad } from "./http.ts";
 import { type LoadReport, type Protocol, runLoad } from "./run.ts";
 
-const COMMAND = "echoplex-load";
+export type LoadFlags = Values<typeof LOAD_FLAGS>;
 
 /** Wait until `at` (ISO 8601 or epoch milliseconds), so that clients on several hosts start together. */
 async function startAt(at: string): Promise<void> {
@@ -62,7 +52,7 @@ function failure(err: unknown, at: string, protocol: Protocol): unknown {
 }
 
 /** The protocol asked for, once the flags are known to go together. */
-function checked(f: ReturnType<typeof parseFlags<typeof LOAD_FLAGS>>): Protocol {
+function checked(f: LoadFlags): Protocol {
   const open = f.rate > 0;
   if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
     throw new EchoplexError(
@@ -85,8 +75,7 @@ function checked(f: ReturnType<typeof parseFlags<typeof LOAD_FLAGS>>): Protocol 
   return protocol;
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(COMMAND, LOAD_FLAGS, process.argv.slice(2));
+export async function measure(f: LoadFlags): Promise<LoadReport> {
   const protocol = checked(f);
   const options = {
     host: f.host,
@@ -105,25 +94,18 @@ async function main(): Promise<void> {
     insecure: f.insecure,
   };
   if (f.at !== "") await startAt(f.at);
-  let report: LoadReport;
   try {
-    report = protocol === "http" ? await runHttpLoad(options) : await runLoad(options);
+    return protocol === "http" ? await runHttpLoad(options) : await runLoad(options);
   } catch (err) {
     throw failure(err, `${f.host}:${f.port}`, protocol);
   }
-  if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
-  const { histogram: _, ...shown } = report;
-  process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
-  if (report.mismatches > 0)
-    throw new EchoplexError(
-      "ECHOPLEX_ECHO_MISMATCH",
-      `${report.mismatches} echoed streams differed from what was sent`,
-    );
-  if (report.messages === 0 && report.timeouts === 0 && report.errors > 0)
-    throw new EchoplexError(
-      "ECHOPLEX_CONNECT_FAILED",
-      `every connection to ${f.host}:${f.port} was closed before its first echo (${report.errors} times): ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
-    );
 }
 
-runMain(COMMAND, main);
+/** A run in which every connection closed before its first echo measured nothing: why, likely. */
+export function nothingEchoed(report: LoadReport, f: LoadFlags): EchoplexError | null {
+  if (report.messages > 0 || report.timeouts > 0 || report.errors === 0) return null;
+  return new EchoplexError(
+    "ECHOPLEX_CONNECT_FAILED",
+    `every connection to ${f.host}:${f.port} was closed before its first echo (${report.errors} times): ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
+  );
+}

@@ -4,13 +4,13 @@
  * measured into one report.
  */
 import { Piscina } from "piscina";
-import { EchoplexError } from "../../src/errors.ts";
+import { EchoplexError } from "../errors.ts";
 import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from "./histogram.ts";
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
 
 /**
  * tcp: raw echo; ws: WebSocket echo at /ws; udp: datagrams; http2: POSTs over h2c (all four
- * bench/load's own); http: HTTP/1.1 POSTs through autocannon.
+ * the load client's own); http: HTTP/1.1 POSTs through autocannon.
  */
 export type Protocol = "tcp" | "ws" | "udp" | "http" | "http2";
 
@@ -74,6 +74,9 @@ export interface LoadReport extends LatencySummary {
   readonly histogram: string;
 }
 
+/** The thread's task file: .ts from the source, .js once built (dist/load). */
+const TASK_EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
 /** A thread (or a server) at or above this share of its cores is taken to be saturated. */
 export const SATURATED = 0.9;
 
@@ -108,11 +111,8 @@ export interface WindowHooks {
   close(): void;
 }
 
-/** Raw TCP or WebSocket echo load from bench/load's own client threads. */
-export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
-  const workload = workloadOf(o);
-  const protocol = o.protocol ?? "tcp";
-  if (protocol === "http") throw new Error("runLoad: HTTP load is runHttpLoad's (http.ts)");
+/** What the protocol cannot do, as usage errors. */
+function checkProtocol(o: LoadOptions, protocol: Protocol, workload: Workload): void {
   if (protocol !== "tcp" && workload === "churn")
     throw new EchoplexError(
       "ECHOPLEX_BAD_FLAG",
@@ -128,6 +128,14 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
       "ECHOPLEX_BAD_FLAG",
       "--protocol udp does not do --tls (echoplex's UDP echo has no DTLS); drop one of them",
     );
+}
+
+/** Raw TCP or WebSocket echo load from the load client's own client threads. */
+export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
+  const workload = workloadOf(o);
+  const protocol = o.protocol ?? "tcp";
+  if (protocol === "http") throw new Error("runLoad: HTTP load is runHttpLoad's (http.ts)");
+  checkProtocol(o, protocol, workload);
   const threads = Math.max(1, Math.min(o.threads, o.connections));
   const barrier = new Int32Array(new SharedArrayBuffer(8));
   const start = new Float64Array(new SharedArrayBuffer(8));
@@ -152,7 +160,7 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
     });
   }
   const pool = new Piscina<GroupTask, GroupResult>({
-    filename: new URL("./task.ts", import.meta.url).href,
+    filename: new URL(`./task${TASK_EXT}`, import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
     concurrentTasksPerWorker: 1,

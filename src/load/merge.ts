@@ -10,6 +10,25 @@ import type { LoadReport } from "./run.ts";
 export interface MergedReport extends LoadReport {
   /** How many client reports were merged. */
   readonly clients: number;
+  /**
+   * The percentiles come from the merged histograms (exact); false when a report had none (an
+   * HTTP run's, through autocannon): then each is the worst client's, an upper bound.
+   */
+  readonly latency_exact: boolean;
+}
+
+const PERCENTILES = ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"] as const;
+
+/** Without every histogram: each percentile the worst client's, the mean weighted by samples. */
+function worstLatency(reports: readonly LoadReport[]) {
+  const samples = reports.reduce((n, r) => n + r.samples, 0);
+  const out: Record<string, number> = { samples };
+  for (const p of PERCENTILES) out[p] = Math.max(...reports.map((r) => r[p]));
+  out.mean_us =
+    samples === 0
+      ? 0
+      : Math.round((reports.reduce((n, r) => n + r.mean_us * r.samples, 0) / samples) * 100) / 100;
+  return out as Pick<LoadReport, (typeof PERCENTILES)[number] | "samples" | "mean_us">;
 }
 
 const sum = (reports: readonly LoadReport[], key: keyof LoadReport): number =>
@@ -18,12 +37,13 @@ const sum = (reports: readonly LoadReport[], key: keyof LoadReport): number =>
 export function mergeReports(reports: readonly LoadReport[]): MergedReport {
   const [first] = reports;
   if (first === undefined) throw new Error("nothing to merge");
-  const histogram = mergeHistograms(reports.map((r) => r.histogram));
+  const exact = reports.every((r) => r.histogram !== "");
+  const histogram = exact ? mergeHistograms(reports.map((r) => r.histogram)) : null;
   const service = (p: number) =>
     Math.max(...reports.map((r) => (p === 50 ? r.service_p50_us : r.service_p99_us)));
   return {
     ...first,
-    ...summarize(histogram),
+    ...(histogram === null ? worstLatency(reports) : summarize(histogram)),
     host: [...new Set(reports.map((r) => r.host))].join(","),
     connections: sum(reports, "connections"),
     rate: sum(reports, "rate"),
@@ -43,7 +63,8 @@ export function mergeReports(reports: readonly LoadReport[]): MergedReport {
     // Per-send service times have no histogram: the worst client's figure, an upper bound.
     service_p50_us: service(50),
     service_p99_us: service(99),
-    histogram: encodeHistogram(histogram),
+    histogram: histogram === null ? "" : encodeHistogram(histogram),
     clients: reports.length,
+    latency_exact: exact,
   };
 }

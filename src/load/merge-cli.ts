@@ -1,18 +1,14 @@
 /**
- * `npm run load:merge -- a.json b.json ... [--json]`: one report from the reports that load
- * clients on several hosts saved with `npm run load -- --save FILE` (see docs/DEPLOY.md).
+ * `echoplex-load merge a.json b.json ... [--json]` (`npm run load:merge -- ...`): one report from
+ * the reports that load clients on several hosts saved with `--save FILE` (see docs/DEPLOY.md).
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "../../src/errors.ts";
-import { runMain } from "../lib/args.ts";
+import { EchoplexError } from "../errors.ts";
 import { formatReport } from "./format.ts";
 import { mergeReports } from "./merge.ts";
 import type { LoadReport } from "./run.ts";
 
-const COMMAND = "echoplex-load-merge";
-
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+export function mergeMain(args: readonly string[]): void {
   const json = args.includes("--json");
   const files = args.filter((a) => a !== "--json");
   const unknown = files.find((f) => f.startsWith("--"));
@@ -21,12 +17,14 @@ async function main(): Promise<void> {
       "ECHOPLEX_BAD_FLAG",
       unknown === undefined
         ? "give the report files to merge (saved with npm run load -- --save FILE)"
-        : `unknown flag ${unknown}; usage: load:merge FILE... [--json]`,
+        : `unknown flag ${unknown}; usage: echoplex-load merge FILE... [--json]`,
     );
   const reports = files.map((file) => {
     try {
       const r = JSON.parse(readFileSync(file, "utf8")) as LoadReport;
-      if (typeof r.histogram !== "string" || r.histogram === "") throw new Error("no histogram");
+      // An HTTP run's report (autocannon's latency) has an empty histogram: still a report.
+      if (typeof r.histogram !== "string" || typeof r.msgs_per_s !== "number")
+        throw new Error("no load report in it");
       return r;
     } catch (err) {
       throw new EchoplexError(
@@ -40,8 +38,6 @@ async function main(): Promise<void> {
   process.stdout.write(
     json
       ? `${JSON.stringify(shown)}\n`
-      : `${merged.clients} clients merged\n${formatReport(merged)}\n`,
+      : `${merged.clients} clients merged${merged.latency_exact ? "" : " (latency: the worst client's percentiles, an upper bound: an HTTP report has no histogram)"}\n${formatReport(merged)}\n`,
   );
 }
-
-runMain(COMMAND, main);

@@ -5,7 +5,7 @@
  * Latency comes from autocannon's own histogram, whose resolution is coarser than ours.
  */
 import autocannon from "autocannon";
-import { EchoplexError } from "../../src/errors.ts";
+import { EchoplexError } from "../errors.ts";
 import type { LoadOptions, LoadReport, WindowHooks } from "./run.ts";
 import { loadHeader, SATURATED } from "./run.ts";
 

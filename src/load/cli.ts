@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The `echoplex-load` command (`npm run load -- ...`): the echo load client on its own, against
+ * any echo server; `echoplex-load merge FILE...` merges reports saved on several hosts.
+ *
+ *   echoplex-load --port P [--host H] [--protocol tcp|ws|udp|http|http2] [--tls [--insecure]]
+ *                 [--connections C] [--size S] [--duration SECONDS]
+ *                 [--pipeline N | --rate MSGS_PER_S | --churn]
+ *                 [--threads T] [--json] [--save FILE] [--at TIME]
+ *
+ * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
+ * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH), no connection
+ * could be made (ECHOPLEX_CONNECT_FAILED) or TLS failed (ECHOPLEX_TLS_FAILED), 2 for a bad flag.
+ */
+import { writeFileSync } from "node:fs";
+import { parseFlags, runMain } from "../args.ts";
+import { EchoplexError } from "../errors.ts";
+import { LOAD_FLAGS } from "./flags.ts";
+import { formatReport } from "./format.ts";
+import { measure, nothingEchoed } from "./measure.ts";
+import { mergeMain } from "./merge-cli.ts";
+
+const COMMAND = "echoplex-load";
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "merge") return mergeMain(argv.slice(1));
+  const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
+  const report = await measure(f);
+  if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
+  const { histogram: _, ...shown } = report;
+  process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
+  if (report.mismatches > 0)
+    throw new EchoplexError(
+      "ECHOPLEX_ECHO_MISMATCH",
+      `${report.mismatches} echoed streams differed from what was sent`,
+    );
+  const nothing = nothingEchoed(report, f);
+  if (nothing !== null) throw nothing;
+}
+
+runMain(COMMAND, main);

@@ -1,0 +1,37 @@
+/**
+ * A server up: the topology of its mode, then its admin port (health, readiness, metrics). What
+ * the command (lifecycle.ts, with signals and log lines) and the library (start.ts) both run.
+ */
+import type { Logger } from "../log.ts";
+import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
+import type { Config } from "./config.ts";
+import { createMetrics } from "./metrics.ts";
+import { TOPOLOGIES } from "./topologies/index.ts";
+import type { Topology } from "./topology.ts";
+
+export interface Running {
+  readonly topology: Topology;
+  readonly admin: Admin | undefined;
+}
+
+export async function launch(
+  config: Config,
+  log: Logger,
+  fatal: (err: Error) => void,
+  status: (topology: Topology) => AdminStatus,
+): Promise<Running> {
+  const topology = await TOPOLOGIES[config.mode](config, log, fatal);
+  const { admin, adminHost } = config;
+  if (admin === null) return { topology, admin: undefined };
+  const metrics = createMetrics(
+    () => topology.metrics(),
+    () => notReady(status(topology)) === undefined,
+  );
+  const started = await startAdmin(adminHost, admin, () => status(topology), metrics).catch(
+    async (err: unknown) => {
+      await topology.stop(0);
+      throw err;
+    },
+  );
+  return { topology, admin: started };
+}

@@ -1,0 +1,111 @@
+/**
+ * The library API from the sources (issue 15; test/package.test.ts runs the packed one): start()
+ * takes every setting by its --print-config name with the flag's checks and codes, binds port 0
+ * by default, installs no signal handler, and stops; load() takes the load client's flags.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { EchoplexError, start } from "../src/index.ts";
+import { load } from "../src/load/index.ts";
+import { echoThrough, random } from "./helpers/client.ts";
+import { TLS } from "./helpers/tls.ts";
+
+async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  const err = await p.then(
+    () => assert.fail(`resolved; expected ${code}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof EchoplexError, String(err));
+  assert.equal(err.code, code, err.message);
+  if (message !== undefined) assert.match(err.message, message);
+}
+
+describe("start()", () => {
+  it("handoff with 2 workers on ports the system picks: echo, HTTP, UDP, admin; then stop", async () => {
+    const signals = process.listenerCount("SIGTERM");
+    const s = await start({ mode: "handoff", workers: 2, http: 0, udp: 0, admin: 0 });
+    try {
+      assert.equal(process.listenerCount("SIGTERM"), signals, "no signal handler installed");
+      for (const port of Object.values(s.ports)) assert.ok((port as number) > 0);
+      const payload = random(20_000);
+      assert.deepEqual(await echoThrough(s.ports.echo, payload), payload);
+      const ready = await fetch(`http://127.0.0.1:${s.ports.admin}/readyz`);
+      assert.equal(ready.status, 200);
+      const r = await load({
+        port: s.ports.http as number,
+        protocol: "ws",
+        duration: 0.3,
+        warmup: 0,
+      });
+      assert.ok(r.messages > 0);
+      assert.equal("histogram" in r, false, "the report --json prints");
+    } finally {
+      await s.stop(2000);
+    }
+    assert.equal(await s.stop(), undefined, "stop again: the same, settled");
+    await s.stopped;
+  });
+
+  it("defaults that fit inside another program: port 0, no admin port, no HTTP unless asked", async () => {
+    const s = await start({ mode: "single" });
+    try {
+      assert.ok(s.ports.echo > 0);
+      assert.deepEqual([s.ports.http, s.ports.udp, s.ports.admin], [null, null, null]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("values as a --config file has them: numbers, strings with units, booleans, null for off", async () => {
+    const s = await start({
+      mode: "single",
+      http: 0,
+      maxBody: "1KiB",
+      cors: true,
+      drainTimeout: 1,
+      admin: null,
+    });
+    try {
+      const big = await fetch(`http://127.0.0.1:${s.ports.http}/`, {
+        method: "POST",
+        body: "x".repeat(2000),
+      });
+      assert.equal(big.status, 413);
+      const cors = await fetch(`http://127.0.0.1:${s.ports.http}/`, {
+        headers: { origin: "http://a.example" },
+      });
+      assert.equal(cors.headers.get("access-control-allow-origin"), "http://a.example");
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("a bad option throws the flag's code, saying which option and what is allowed", async () => {
+    await rejects(start({ port: 70_000 }), "ECHOPLEX_BAD_FLAG", /start\(\{ port \}\)/);
+    await rejects(start({ mode: "fast" }), "ECHOPLEX_BAD_FLAG", /start\(\{ mode \}\)/);
+    await rejects(start({ workers: null }), "ECHOPLEX_BAD_FLAG", /cannot be off/);
+    await rejects(start({ cors: [] as never }), "ECHOPLEX_BAD_FLAG", /expected a string/);
+    await rejects(start({ prot: 1 } as never), "ECHOPLEX_UNKNOWN_FLAG", /unknown option 'prot'/);
+    await rejects(start(null as never), "ECHOPLEX_BAD_FLAG");
+    await rejects(start({ tlsCert: TLS.cert }), "ECHOPLEX_BAD_FLAG", /--tls-key/);
+    await rejects(start({ tlsCert: TLS.cert, tlsKey: TLS.otherKey }), "ECHOPLEX_BAD_TLS");
+    await rejects(start({ mode: "single", http: 0, port: "x" }), "ECHOPLEX_BAD_FLAG");
+  });
+});
+
+describe("load()", () => {
+  it("checks its options with the flags' parsers and codes", async () => {
+    await rejects(load({ port: 1, sise: 3 } as never), "ECHOPLEX_UNKNOWN_FLAG", /'sise'/);
+    await rejects(load({ port: 1, json: true } as never), "ECHOPLEX_UNKNOWN_FLAG");
+    await rejects(load({ port: 1, connections: 0 }), "ECHOPLEX_BAD_FLAG");
+    await rejects(load({ port: 1, churn: true, rate: 10 }), "ECHOPLEX_BAD_FLAG");
+    await rejects(load({} as never), "ECHOPLEX_BAD_FLAG", /port/);
+  });
+
+  it("nothing to load: ECHOPLEX_CONNECT_FAILED", async () => {
+    const s = await start({ mode: "single" });
+    const port = s.ports.echo;
+    await s.stop();
+    await rejects(load({ port, duration: 0.2, warmup: 0 }), "ECHOPLEX_CONNECT_FAILED");
+  });
+});
