@@ -37,6 +37,7 @@ describe("config", () => {
       admin: 9464,
       adminHost: "127.0.0.1",
       drainTimeout: 10,
+      drainDelay: 0,
       startTimeout: 30,
       logLevel: "info",
       http: null,

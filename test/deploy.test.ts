@@ -213,6 +213,7 @@ describe("docs/DEPLOY.md", () => {
         if (script === "load") parseFlags("echoplex-load", LOAD_FLAGS, args);
         else if (script === "load:merge")
           assert.ok(args.every((a) => a === "--json" || a.endsWith(".json")));
+        else if (script === "test:fleet") assert.equal(words.length, 3, command);
         else assert.fail(`${command}: no check for npm run ${script}`);
       } else if (command.startsWith("export ECHOPLEX_IMAGE=")) {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: envsubst's placeholder, literally

@@ -75,6 +75,23 @@ describe("drain", () => {
     });
   }
 
+  it("--drain-delay: /readyz 503 at once, yet new connections are served until the delay ends", async (t) => {
+    const server = await serve(t, [
+      ...["--mode", "handoff", "--workers", "2", "--log-level", "info"],
+      ...["--drain-delay", "1.5", "--drain-timeout", "5"],
+    ]);
+    const exit = server.stop("SIGTERM");
+    await logged(server, "draining");
+    const ready = await fetch(`http://${HOST}:${server.listening.admin}/readyz`);
+    assert.equal(ready.status, 503, "out of the pool at once");
+    const late = await open(server.port);
+    const payload = random(1000);
+    assert.deepEqual(await roundTrip(late, payload), payload, "still accepting and echoing");
+    late.end();
+    await refused(server.port, 10_000);
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  });
+
   it("a second SIGINT exits at once with 1, without waiting for the drain", async (t) => {
     const server = await startMode(t, "handoff", 2);
     const socket = await open(server.port);

@@ -31,6 +31,8 @@ export interface Config {
   readonly adminHost: string;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
+  /** Seconds between SIGTERM/SIGINT (/readyz 503) and the drain closing the listeners. */
+  readonly drainDelay: number;
   /** Seconds a worker may take to become ready before it is killed and its start fails. */
   readonly startTimeout: number;
   readonly logLevel: LogLevel;

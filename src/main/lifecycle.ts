@@ -95,9 +95,13 @@ export class Lifecycle {
       process.exit(1);
     }
     this.#stopping = true;
-    this.#log.info({ signal, drainTimeout: this.#config.drainTimeout }, "draining");
-    // Still starting: run() stops once the topology is up.
-    if (this.#topology !== undefined) this.#stop();
+    const { drainTimeout, drainDelay } = this.#config;
+    this.#log.info({ signal, drainTimeout, drainDelay }, "draining");
+    // Still starting: run() stops once the topology is up (nothing balances to it yet).
+    if (this.#topology === undefined) return;
+    // --drain-delay: /readyz already says 503; the listeners stay open until the delay ends.
+    if (drainDelay > 0) setTimeout(() => this.#stop(), Math.round(drainDelay * 1000));
+    else this.#stop();
   }
 
   #stop(): void {

@@ -143,6 +143,14 @@ export const SETTINGS = [
     parse: seconds(86_400),
   }),
   setting({
+    key: "drainDelay",
+    flag: "drain-delay",
+    env: "ECHOPLEX_DRAIN_DELAY",
+    help: "seconds to go on accepting and serving after SIGTERM/SIGINT while /readyz answers 503, before the drain closes the listeners: time for a load balancer's health checks to take the server out (a closed listener resets the connections waiting in its queue)",
+    fallback: () => 0,
+    parse: seconds(3600),
+  }),
+  setting({
     key: "startTimeout",
     flag: "start-timeout",
     env: "ECHOPLEX_START_TIMEOUT",
