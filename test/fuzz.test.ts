@@ -18,6 +18,7 @@ export const RUNS: Readonly<Record<string, number>> = {
   http: 3000,
   websocket: 2000,
   h2c: 1500,
+  "h2-tls": 1000,
   proxy: 1000,
   tls: 1500,
   admin: 1000,

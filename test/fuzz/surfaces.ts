@@ -1,7 +1,9 @@
 /** Every port echoplex opens, as a fuzzing surface (surface.ts runs them). */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
+import { connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
+import { HOST } from "../helpers/client.ts";
 import type { RunningServer } from "../helpers/server.ts";
 import { TLS_FLAGS } from "../helpers/tls.ts";
 import { h2Stream, PREFACE } from "./h2c.ts";
@@ -53,6 +55,23 @@ export const H2C = streamSurface("h2c", h2Stream, httpPort, {
   args: ["--http2", "on"],
   prelude: () => PREFACE,
 });
+
+/** HTTP/2 over TLS (--http2 on with TLS): the same frames, inside TLS, h2 chosen by ALPN. */
+export const H2_TLS: Surface<Stream> = {
+  name: "h2-tls",
+  args: [...COMMON, "--http", "0", "--http2", "on", ...TLS_FLAGS],
+  tls: true,
+  cases: stream(h2Stream),
+  send(server, c) {
+    const socket = tlsConnect({
+      host: HOST,
+      port: httpPort(server),
+      rejectUnauthorized: false,
+      ALPNProtocols: ["h2"],
+    });
+    return sendAndClose(socket, [Buffer.from(PREFACE), ...split(c.data, c.cuts)]);
+  },
+};
 
 /** --proxy-protocol on (and --cors on): PROXY headers, valid or not, before HTTP or echo bytes. */
 export const PROXY: Surface<Stream & { http: boolean }> = {
@@ -185,6 +204,7 @@ export const SURFACES: readonly Surface<never>[] = [
   HTTP,
   WEBSOCKET,
   H2C,
+  H2_TLS,
   PROXY,
   TLS_HELLO,
   ADMIN,
