@@ -7,25 +7,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type LoadOptions, runLoad } from "../src/load/run.ts";
-import { runLoadCli } from "./helpers/load.ts";
+import { BASE_LOAD, runLoadCli } from "./helpers/load.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
 import { TLS, TLS_FLAGS } from "./helpers/tls.ts";
 
-const base: LoadOptions = {
-  host: "127.0.0.1",
-  port: 0,
-  connections: 4,
-  size: 64,
-  seconds: 0.4,
-  warmupSeconds: 0,
-  pipeline: 1,
-  rate: 0,
-  churn: false,
-  threads: 2,
-  timeoutMs: 2000,
-  tls: true,
-  insecure: true,
-};
+const base: LoadOptions = { ...BASE_LOAD, tls: true, insecure: true };
 
 const CLEAN = [0, 0, 0];
 

@@ -10,7 +10,7 @@ import { createServer as createH2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
-import { type LoadOptions, runLoad } from "../src/load/run.ts";
+import { runLoad } from "../src/load/run.ts";
 import {
   FAULT_AT,
   type Fault,
@@ -19,22 +19,8 @@ import {
   startHttpEcho,
   withFaultyEcho,
 } from "./fixtures/faulty-echo.ts";
-import { runLoadCli } from "./helpers/load.ts";
+import { BASE_LOAD as base, runLoadCli } from "./helpers/load.ts";
 import { serve } from "./helpers/server.ts";
-
-const base: LoadOptions = {
-  host: "127.0.0.1",
-  port: 0,
-  connections: 4,
-  size: 64,
-  seconds: 0.4,
-  warmupSeconds: 0,
-  pipeline: 1,
-  rate: 0,
-  churn: false,
-  threads: 2,
-  timeoutMs: 2000,
-};
 
 describe("load client against a correct echo server", () => {
   let port = 0;

@@ -1,13 +1,13 @@
 /**
  * An HTTP/2 connection of the load client (--protocol http2: h2c with prior knowledge, or h2 by
- * ALPN with --tls): one
- * session, `pipeline` POST streams in flight on it (closed loop) or one per intended send time
+ * ALPN with --tls): one session, `pipeline` POST streams in flight on it (closed loop) or one per intended send time
  * (open loop), each body the pattern's message and each answer's body checked against it.
  * A stream not answered within the timeout is cancelled and counted; a session that fails is
  * counted and opened again.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import type { Group } from "./group.ts";
+import { InFlight } from "./in-flight.ts";
 import { VARIANTS } from "./pattern.ts";
 
 const HEADERS = { ":method": "POST", ":path": "/", "content-type": "application/octet-stream" };
@@ -16,13 +16,14 @@ const CANCEL = 0x8;
 export class H2Flow {
   #session: ClientHttp2Session | null = null;
   #next = 0;
-  /** In flight, oldest first: stream -> intended send time. */
-  readonly #open = new Map<ClientHttp2Stream, number>();
+  /** In flight, by stream. */
+  readonly #open: InFlight<ClientHttp2Stream>;
   readonly #group: Group;
   #onReady: (() => void) | undefined;
 
   constructor(group: Group) {
     this.#group = group;
+    this.#open = new InFlight(group, (now) => this.#send(now));
   }
 
   open(waitMs = 0): Promise<void> {
@@ -60,7 +61,7 @@ export class H2Flow {
     const g = this.#group;
     const body = g.pattern.messages[this.#next++ % VARIANTS] as Buffer;
     const stream = session.request(HEADERS);
-    this.#open.set(stream, at);
+    this.#open.add(stream, at, now);
     const chunks: Buffer[] = [];
     let status = 0;
     stream.on("response", (h) => {
@@ -68,30 +69,22 @@ export class H2Flow {
     });
     stream.on("data", (d: Buffer) => chunks.push(d));
     stream.on("error", () => {});
-    stream.on("end", () => this.#answered(stream, status, Buffer.concat(chunks), body, now));
+    stream.on("end", () => this.#answered(stream, status, Buffer.concat(chunks), body));
     stream.end(body);
   }
 
-  #answered(stream: ClientHttp2Stream, status: number, got: Buffer, sent: Buffer, sentAt: number) {
+  #answered(stream: ClientHttp2Stream, status: number, got: Buffer, sent: Buffer): void {
     const g = this.#group;
-    const at = this.#open.get(stream);
-    if (at === undefined) return; // cancelled: counted as a timeout already
-    this.#open.delete(stream);
-    const now = performance.now();
+    if (!this.#open.has(stream)) return; // cancelled: counted as a timeout already
+    const intact = status === 200 && got.equals(sent);
     if (status !== 200) g.meter.errors++;
-    else if (!got.equals(sent)) g.meter.mismatches++;
-    else {
-      g.meter.received(now, got.length);
-      g.meter.complete(now, at, sentAt);
-    }
+    else if (!intact) g.meter.mismatches++;
     this.#onReady?.();
-    if (g.stopped || !g.running) return;
-    if (g.task.workload === "steady") this.#send(now);
-    else g.pump(now);
+    this.#open.answered(stream, performance.now(), intact ? got.length : null);
   }
 
   kick(now: number): void {
-    for (let i = this.#open.size; i < this.#group.task.pipeline; i++) this.#send(now);
+    this.#open.kick(now);
   }
 
   sendAt(at: number, now: number): void {
@@ -99,19 +92,14 @@ export class H2Flow {
   }
 
   checkTimeout(now: number): void {
-    const g = this.#group;
-    for (const [stream, at] of this.#open) {
-      if (now - at <= g.task.timeoutMs) break; // oldest first
-      this.#open.delete(stream);
+    this.#open.expire(now, (stream) => {
       stream.close(CANCEL);
-      g.meter.timeouts++;
-      if (g.task.workload === "steady" && g.running && !g.stopped) this.#send(now);
-    }
+      this.#group.meter.timeouts++;
+    });
   }
 
   stalledSince(from: number): boolean {
-    const oldest = this.#open.values().next();
-    return !oldest.done && oldest.value <= from;
+    return this.#open.oldestBefore(from);
   }
 
   /** The session failed or was told to go: count it, and open another. */

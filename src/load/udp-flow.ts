@@ -10,6 +10,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { Group } from "./group.ts";
+import { InFlight } from "./in-flight.ts";
 import { VARIANTS } from "./pattern.ts";
 
 const HEADER = 4;
@@ -17,14 +18,14 @@ const HEADER = 4;
 export class UdpFlow {
   #socket: Socket | null = null;
   #next = 0;
-  /** In flight: sequence number -> intended send time, and -> actual send time (oldest first). */
-  readonly #at = new Map<number, number>();
-  readonly #sentAt = new Map<number, number>();
+  /** In flight, by sequence number. */
+  readonly #out: InFlight<number>;
   readonly #group: Group;
   #onReady: (() => void) | undefined;
 
   constructor(group: Group) {
     this.#group = group;
+    this.#out = new InFlight(group, (now) => this.#send(now));
   }
 
   open(waitMs = 0): Promise<void> {
@@ -61,8 +62,7 @@ export class UdpFlow {
     head.writeUInt32BE(seq, 0);
     const g = this.#group;
     const body = (g.pattern.messages[seq % VARIANTS] as Buffer).subarray(0, g.task.size - HEADER);
-    this.#at.set(seq, at);
-    this.#sentAt.set(seq, now);
+    this.#out.add(seq, at, now);
     socket.send([head, body], (err) => {
       if (err) g.meter.errors++;
     });
@@ -76,8 +76,7 @@ export class UdpFlow {
       return;
     }
     const seq = msg.readUInt32BE(0);
-    const at = this.#at.get(seq);
-    if (at === undefined) {
+    if (!this.#out.has(seq)) {
       g.meter.late++;
       return;
     }
@@ -85,23 +84,16 @@ export class UdpFlow {
       0,
       g.task.size - HEADER,
     );
-    if (msg.length !== g.task.size || msg.compare(expected, 0, expected.length, HEADER) !== 0) {
-      g.meter.mismatches++;
-    } else {
-      if (this.#at.keys().next().value !== seq) g.meter.reordered++;
-      g.meter.received(now, msg.length);
-      g.meter.complete(now, at, this.#sentAt.get(seq) as number);
-    }
-    this.#at.delete(seq);
-    this.#sentAt.delete(seq);
+    const intact =
+      msg.length === g.task.size && msg.compare(expected, 0, expected.length, HEADER) === 0;
+    if (!intact) g.meter.mismatches++;
+    else if (this.#out.oldest() !== seq) g.meter.reordered++;
+    this.#out.answered(seq, now, intact ? msg.length : null);
     this.#onReady?.();
-    if (g.stopped || !g.running) return;
-    if (g.task.workload === "steady") this.#send(now);
-    else g.pump(now);
   }
 
   kick(now: number): void {
-    for (let i = this.#at.size; i < this.#group.task.pipeline; i++) this.#send(now);
+    this.#out.kick(now);
   }
 
   sendAt(at: number, now: number): void {
@@ -110,14 +102,7 @@ export class UdpFlow {
 
   /** Datagrams out longer than the timeout are lost; a closed loop sends others in their place. */
   checkTimeout(now: number): void {
-    const g = this.#group;
-    for (const [seq, at] of this.#at) {
-      if (now - at <= g.task.timeoutMs) break; // oldest first: the rest are younger
-      this.#at.delete(seq);
-      this.#sentAt.delete(seq);
-      g.meter.lost++;
-      if (g.task.workload === "steady" && g.running && !g.stopped) this.#send(now);
-    }
+    this.#out.expire(now, () => this.#group.meter.lost++);
   }
 
   stalledSince(): boolean {

@@ -1,8 +1,24 @@
 /** Run `npm run load`'s script as a user does, without blocking this process's event loop. */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { LoadOptions } from "../../src/load/run.ts";
 
 export const LOAD_CLI = fileURLToPath(new URL("../../src/load/cli.ts", import.meta.url));
+
+/** A short in-process run on loopback: tests override the port and what they vary. */
+export const BASE_LOAD: LoadOptions = {
+  host: "127.0.0.1",
+  port: 0,
+  connections: 4,
+  size: 64,
+  seconds: 0.4,
+  warmupSeconds: 0,
+  pipeline: 1,
+  rate: 0,
+  churn: false,
+  threads: 2,
+  timeoutMs: 2000,
+};
 
 export interface CliResult {
   readonly status: number | null;
