@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   ECHOPLEX_UNSUPPORTED:
     "a listener was not bound to a TCP port after listen (the platform did not do what was asked)",
   ECHOPLEX_UNSUPPORTED_NODE:
-    "--mode handoff needs Node internals (a server's raw handle, child_process's handle ACKs) this Node lacks",
+    "this Node is older than echoplex's lowest (24), or lacks the internals --mode handoff drives (a server's raw handle, child_process's handle ACKs)",
   ECHOPLEX_CONNECT_FAILED: "the load client could not make a single connection to the target",
   ECHOPLEX_TLS_FAILED:
     "the load client's TLS handshake failed: the server's certificate did not verify, or the target does not speak TLS",

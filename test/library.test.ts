@@ -4,11 +4,18 @@
  * by default, installs no signal handler, and stops; load() takes the load client's flags.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { EchoplexError, start } from "../src/index.ts";
 import { load } from "../src/load/index.ts";
+import { checkNode, LOWEST_NODE } from "../src/node-version.ts";
 import { echoThrough, random } from "./helpers/client.ts";
 import { TLS } from "./helpers/tls.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const readPackage = () =>
+  JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8")) as { engines: { node: string } };
 
 async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
   const err = await p.then(
@@ -107,5 +114,25 @@ describe("load()", () => {
     const port = s.ports.echo;
     await s.stop();
     await rejects(load({ port, duration: 0.2, warmup: 0 }), "ECHOPLEX_CONNECT_FAILED");
+  });
+});
+
+describe("the lowest Node", () => {
+  it("older than 24 is one ECHOPLEX_UNSUPPORTED_NODE line; 24 and later pass", () => {
+    for (const old of ["20.20.2", "22.12.0", "23.11.1"])
+      assert.throws(
+        () => checkNode(old),
+        (e: unknown) =>
+          e instanceof EchoplexError &&
+          e.code === "ECHOPLEX_UNSUPPORTED_NODE" &&
+          e.message.includes(old) &&
+          !e.message.includes("\n"),
+      );
+    for (const ok of ["24.0.0", "24.21.0", "25.2.1", "30.0.0"]) checkNode(ok);
+    assert.equal(
+      String(LOWEST_NODE),
+      /\d+/.exec(readPackage().engines.node)?.[0],
+      "engines says it",
+    );
   });
 });

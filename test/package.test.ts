@@ -130,6 +130,31 @@ describe("the npm package, packed and installed with production dependencies onl
     assert.equal(JSON.parse(merged.stdout).clients, 2);
   });
 
+  it("on a Node older than 24 (this machine's global node, where it is one), each bin says so in one line", (t) => {
+    const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+    const old = spawnSync("node", ["--version"], { encoding: "utf8", env });
+    const major = Number.parseInt(old.stdout.replace(/^v/, ""), 10);
+    if (old.status !== 0 || !(major < 24)) {
+      t.skip(`no Node older than 24 on the system PATH (${old.stdout.trim() || "none"})`);
+      return;
+    }
+    for (const name of Object.keys(pkg.bin)) {
+      const r = spawnSync(
+        "node",
+        [join(project, "node_modules/echoplex", pkg.bin[name] as string), "--version"],
+        {
+          encoding: "utf8",
+          env,
+        },
+      );
+      assert.equal(r.status, 1, `${name}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /needs Node\.js 24 or later; this is .*\[ECHOPLEX_UNSUPPORTED_NODE\]\n$/,
+      );
+    }
+  });
+
   it("the library API from an ES module, and its types check", () => {
     const script = `
       import { start, EchoplexError } from "echoplex";

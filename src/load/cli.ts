@@ -15,6 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { parseFlags, runMain } from "../args.ts";
 import { EchoplexError } from "../errors.ts";
+import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
 import { measure, nothingEchoed } from "./measure.ts";
@@ -23,6 +24,7 @@ import { mergeMain } from "./merge-cli.ts";
 const COMMAND = "echoplex-load";
 
 async function main(): Promise<void> {
+  checkNode();
   const argv = process.argv.slice(2);
   if (argv[0] === "merge") return mergeMain(argv.slice(1));
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);

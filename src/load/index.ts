@@ -7,6 +7,7 @@
  */
 import { parseFlags } from "../args.ts";
 import { EchoplexError } from "../errors.ts";
+import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { measure, nothingEchoed } from "./measure.ts";
 import type { LoadReport } from "./run.ts";
@@ -67,6 +68,7 @@ function asArgv(options: LoadOptions): string[] {
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  checkNode();
   if (typeof options !== "object" || options === null || options.port === undefined)
     throw new EchoplexError("ECHOPLEX_BAD_FLAG", "load(): give at least { port }");
   const f = parseFlags("load()", LOAD_FLAGS, asArgv(options));

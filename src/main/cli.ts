@@ -11,6 +11,7 @@ import "./early-signals.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { checkNode } from "../node-version.ts";
 import { helpText, parseCommand } from "./config.ts";
 import { asFile } from "./config-file.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -25,6 +26,7 @@ function fail(err: unknown): never {
 }
 
 async function main(): Promise<void> {
+  checkNode();
   const command = parseCommand(process.argv.slice(2), process.env);
   if (command.kind === "help") {
     process.stdout.write(`${helpText(pkg.version)}\n`);

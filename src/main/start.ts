@@ -5,6 +5,7 @@
  * does those for the command).
  */
 import { createLogger } from "../log.ts";
+import { checkNode } from "../node-version.ts";
 import { launch, type Running } from "./launch.ts";
 import { configFromOptions, type StartOptions } from "./options.ts";
 
@@ -36,6 +37,7 @@ export interface Echoplex {
 }
 
 export async function start(options: StartOptions = {}): Promise<Echoplex> {
+  checkNode();
   const config = configFromOptions(options);
   const log = createLogger(config.logLevel);
   let draining = false;
