@@ -175,6 +175,19 @@ describe("the npm package, packed and installed with production dependencies onl
     assert.equal(out.ports.admin, null, "no admin port unless asked for");
     assert.ok(out.messages > 0 && out.ws > 0);
     assert.equal(out.code, "ECHOPLEX_BAD_FLAG");
+    // From CommonJS too: require() of an ES module (Node 22.12 and later, without a flag).
+    writeFileSync(
+      join(project, "use.cjs"),
+      `const { start } = require("echoplex");
+       const { load } = require("echoplex/load");
+       start({ mode: "single" }).then(async (s) => {
+         const r = await load({ port: s.ports.echo, duration: 0.2, warmup: 0 });
+         await s.stop();
+         console.log(r.messages > 0 ? "ok" : "no messages");
+       });`,
+    );
+    const cjs = spawnSync(process.execPath, ["use.cjs"], { cwd: project, encoding: "utf8" });
+    assert.equal(cjs.stdout.trim(), "ok", cjs.stderr);
     // The emitted declarations, as a TypeScript user's compiler reads them through "exports".
     writeFileSync(
       join(project, "tsconfig.json"),

@@ -27,6 +27,10 @@ async function main(): Promise<void> {
   checkNode();
   const argv = process.argv.slice(2);
   if (argv[0] === "merge") return mergeMain(argv.slice(1));
+  if (argv.includes("--help"))
+    process.stdout.write(
+      `${COMMAND} merge FILE... [--json]: one report from reports saved with --save on several hosts\n`,
+    );
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
   const report = await measure(f);
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
