@@ -70,6 +70,13 @@ describe("HTTP/2 with prior knowledge (h2c)", () => {
     assert.equal(next.body.toString(), "after");
   });
 
+  it("a session may have 100 streams open at once (node:http2 has no limit of its own)", async (t) => {
+    const s = session(port());
+    t.after(() => s.close());
+    await new Promise((resolve) => s.once("remoteSettings", resolve));
+    assert.equal(s.remoteSettings.maxConcurrentStreams, 100);
+  });
+
   it("answers 50 streams at once on one connection", async (t) => {
     const s = session(port());
     t.after(() => s.close());

@@ -17,6 +17,12 @@ import type { TLSSocket } from "node:tls";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/**
+ * Streams one session may have open at once (node:http2 sets no limit): the lowest RFC 9113
+ * recommends, as nginx and Go have it. A session's memory is node's own bound (10 MB).
+ */
+export const MAX_STREAMS = 100;
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface H2c {
@@ -32,7 +38,10 @@ export interface H2c {
 }
 
 export function h2c(onRequest: Handler, onError: () => void): H2c {
-  const server: Http2Server = createH2Server({}, onRequest as never);
+  const server: Http2Server = createH2Server(
+    { settings: { maxConcurrentStreams: MAX_STREAMS } },
+    onRequest as never,
+  );
   const sessions = new Set<Http2Session>();
   server.on("session", (session: Http2Session) => {
     sessions.add(session);

@@ -5,7 +5,7 @@ import { connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
 import { HOST } from "../helpers/client.ts";
 import type { RunningServer } from "../helpers/server.ts";
-import { TLS_FLAGS } from "../helpers/tls.ts";
+import { TLS, TLS_FLAGS } from "../helpers/tls.ts";
 import { h2Stream, PREFACE } from "./h2c.ts";
 import { httpStream, request } from "./http.ts";
 import { fastStream } from "./http-fast.ts";
@@ -56,10 +56,16 @@ export const H2C = streamSurface("h2c", h2Stream, httpPort, {
   prelude: () => PREFACE,
 });
 
-/** HTTP/2 over TLS (--http2 on with TLS): the same frames, inside TLS, h2 chosen by ALPN. */
+/**
+ * HTTP/2 over TLS (--http2 on with TLS): the same frames, inside TLS, h2 chosen by ALPN; the
+ * server asks for client certificates (none is sent), as --tls-client-cert request has it.
+ */
 export const H2_TLS: Surface<Stream> = {
   name: "h2-tls",
-  args: [...COMMON, "--http", "0", "--http2", "on", ...TLS_FLAGS],
+  args: [
+    ...[...COMMON, "--http", "0", "--http2", "on", ...TLS_FLAGS],
+    ...["--tls-ca", TLS.clientCa, "--tls-client-cert", "request"],
+  ],
   tls: true,
   cases: stream(h2Stream),
   send(server, c) {
