@@ -61,6 +61,20 @@ describe("HTTP/2 with prior knowledge (h2c)", () => {
     assert.equal([...events.body.toString().matchAll(/^id: /gm)].length, 2);
   });
 
+  it("x-echo-* headers shape the answer as the query does (regression: found by the h2c surface's response-control cases, every x-echo-* header answered 500)", async (t) => {
+    const s = session(port());
+    t.after(() => s.close());
+    const r = await call(s, "/", "POST", Buffer.from("y"), {
+      "x-echo-status": "202",
+      "x-echo-header": "X-B:2",
+    });
+    assert.equal(r.status, 202);
+    assert.equal(r.headers["x-b"], "2");
+    assert.equal(r.body.toString(), "y");
+    const bad = await call(s, "/", "GET", undefined, { "x-echo-delay": "-1" });
+    assert.equal(bad.status, 400, "a bad value is the client's error, not ours");
+  });
+
   it("a body over --max-body gets 413 on its stream; the connection goes on", async (t) => {
     const s = session(port());
     t.after(() => s.close());

@@ -48,6 +48,18 @@ const MAX_HEADERS = 32;
 const MAX_CHUNKS = 10_000;
 
 /** What `req` asks of its answer; null when it asks nothing (the common case, checked cheaply). */
+/**
+ * Every value of header `name` (lower case), in order, from the raw headers, which node:http's
+ * request and node:http2's compatibility request both have (`headersDistinct` is node:http's
+ * alone: on HTTP/2 every x-echo-* header answered 500).
+ */
+function headerValues(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2)
+    if ((raw[i] as string).toLowerCase() === name) out.push(raw[i + 1] as string);
+  return out;
+}
+
 export function readControl(req: IncomingMessage, limits: ControlLimits): Control | null {
   const url = req.url ?? "";
   const q = url.indexOf("?");
@@ -62,7 +74,7 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
   const values = (p: Param): string[] => {
     const fromQuery = query?.getAll(`echo_${p}`) ?? [];
     if (fromQuery.length > 0) return fromQuery;
-    return headers ? (req.headersDistinct[`x-echo-${p}`] ?? []) : [];
+    return headers ? headerValues(raw, `x-echo-${p}`) : [];
   };
   const one = (p: Param, min: number, max: number, fallback: number): number => {
     const all = values(p);

@@ -1,9 +1,11 @@
 /**
  * Generated HTTP/2 frames after the connection preface (h2c, --http2 on): a request node:http2
- * would answer (HEADERS with a static-table HPACK block, DATA), frames of every type with random
+ * would answer (HEADERS with a static-table HPACK block, DATA), requests shaping their answers
+ * (the http generator's echo_* targets and x-echo-* headers), frames of every type with random
  * flags, stream ids and payloads, lengths that lie, and mutations of the valid request.
  */
 import fc from "fast-check";
+import { control, controlValue } from "./http.ts";
 import { mutated } from "./mutate.ts";
 
 export const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -27,6 +29,50 @@ const POST = Buffer.concat([
   frame(0, 0x1, 3, Buffer.from("hello")),
 ]);
 
+/** An HPACK integer after a prefix of `bits` bits whose high bits are `high` (RFC 7541 5.1). */
+function int(value: number, bits: number, high: number): number[] {
+  const max = (1 << bits) - 1;
+  if (value < max) return [high | value];
+  const out = [high | max];
+  let rest = value - max;
+  while (rest >= 128) {
+    out.push((rest % 128) + 128);
+    rest = Math.floor(rest / 128);
+  }
+  out.push(rest);
+  return out;
+}
+
+/** A string literal, no Huffman coding. */
+const str = (s: string): number[] => {
+  const bytes = [...Buffer.from(s, "latin1")];
+  return [...int(bytes.length, 7, 0), ...bytes];
+};
+
+/** A request whose target and x-echo-* headers shape its answer (literals, never indexed). */
+const controlled = fc
+  .record({
+    path: control,
+    headers: fc.array(
+      fc.tuple(
+        fc.constantFrom("status", "delay", "header", "bytes", "chunks", "interval"),
+        controlValue,
+      ),
+      { maxLength: 3 },
+    ),
+    post: fc.boolean(),
+  })
+  .map(({ path, headers, post }) => {
+    const block = [
+      ...[post ? 0x83 : 0x82, 0x86, 0x41, 0x01, 0x61], // :method, :scheme http, :authority a
+      ...int(4, 4, 0), // :path (static index 4), literal without indexing
+      ...str(path),
+      ...headers.flatMap(([name, value]) => [0, ...str(`x-echo-${name}`), ...str(value)]),
+    ];
+    const head = frame(1, post ? 0x4 : 0x5, 1, Uint8Array.from(block));
+    return Buffer.concat([SETTINGS, head, ...(post ? [frame(0, 0x1, 1, Buffer.from("hi"))] : [])]);
+  });
+
 const valid = fc
   .subarray([GET, POST], { minLength: 1 })
   .map((requests) => Buffer.concat([SETTINGS, ...requests]));
@@ -47,6 +93,7 @@ const anyFrame = fc
 /** What follows the preface on one connection. */
 export const h2Stream: fc.Arbitrary<Buffer> = fc.oneof(
   valid,
+  controlled,
   mutated(valid),
   fc.array(anyFrame, { minLength: 1, maxLength: 6 }).map((fs) => Buffer.concat([SETTINGS, ...fs])),
 );

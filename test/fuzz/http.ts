@@ -69,7 +69,7 @@ const absolute = fc
 const authority = fc.tuple(host, port).map(([h, p]) => `${h}:${p}`);
 
 /** Response control and server-sent events (issue 14): their parameters, in range and not. */
-const controlValue = fc.constantFrom(
+export const controlValue = fc.constantFrom(
   "0",
   "1",
   "5",
@@ -95,7 +95,7 @@ const controlValue = fc.constantFrom(
   "X-A:a%0d%0ab",
   ":",
 );
-const control = fc
+export const control = fc
   .array(
     fc.tuple(
       fc.constantFrom("status", "delay", "header", "bytes", "chunks", "interval", "count"),
