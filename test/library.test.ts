@@ -53,6 +53,18 @@ describe("start()", () => {
     await s.stopped;
   });
 
+  it("stop() with a drain that is not a number of milliseconds rejects, and the server goes on", async () => {
+    const s = await start({ mode: "single" });
+    try {
+      for (const bad of [-1, Number.NaN, "5" as never, Number.POSITIVE_INFINITY])
+        await rejects(s.stop(bad), "ECHOPLEX_BAD_FLAG", /stop\(/);
+      const payload = random(100);
+      assert.deepEqual(await echoThrough(s.ports.echo, payload), payload);
+    } finally {
+      await s.stop(0);
+    }
+  });
+
   it("defaults that fit inside another program: port 0, no admin port, no HTTP unless asked", async () => {
     const s = await start({ mode: "single" });
     try {

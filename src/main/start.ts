@@ -4,6 +4,7 @@
  * process of its own: no signal handlers, no exit, no log lines unless asked for (lifecycle.ts
  * does those for the command).
  */
+import { EchoplexError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { checkNode } from "../node-version.ts";
 import { launch, type Running } from "./launch.ts";
@@ -66,7 +67,15 @@ export async function start(options: StartOptions = {}): Promise<Echoplex> {
   const { echo, http, udp } = running.topology.ports;
   return {
     ports: { echo, http, udp, admin: running.admin?.port ?? null },
-    stop: (drainMs = config.drainTimeout * 1000) => stop(drainMs),
+    stop: (drainMs = config.drainTimeout * 1000) =>
+      typeof drainMs === "number" && drainMs >= 0 && drainMs <= 86_400_000
+        ? stop(drainMs)
+        : Promise.reject(
+            new EchoplexError(
+              "ECHOPLEX_BAD_FLAG",
+              `stop(${String(drainMs)}): milliseconds to drain, from 0 to 86400000`,
+            ),
+          ),
     stopped,
   };
 }
