@@ -101,9 +101,13 @@ describe("load: several clients, one report", () => {
     assert.match(text.stdout, /2 clients merged \(latency: the worst client's percentiles/);
   });
 
-  it("--at in the past is a usage error", async () => {
+  it("--at in the past, or more than a day away, is a usage error", async () => {
     const r = await runLoadCli(["--port", "1", "--at", "2001-01-01T00:00:00Z"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--at 2001-01-01T00:00:00Z is in the past/);
+    // Regression: a wait past 2^31 ms started at once (Node fires such a timer after 1 ms).
+    const far = await runLoadCli(["--port", "1", "--at", "2999-01-01T00:00:00Z"]);
+    assert.equal(far.status, 2);
+    assert.match(far.stderr, /is more than a day away.*\[ECHOPLEX_BAD_FLAG\]/);
   });
 });

@@ -20,6 +20,9 @@ async function startAt(at: string): Promise<void> {
     );
   const wait = when - Date.now();
   if (wait < 0) throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--at ${at} is in the past`);
+  // (A timer past 2^31 ms would fire at once.)
+  if (wait > 86_400_000)
+    throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--at ${at} is more than a day away`);
   await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
