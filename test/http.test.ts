@@ -267,3 +267,23 @@ describe("100 Continue stays before its answer (regression: found by the differe
     }
   }
 });
+
+describe('an HTTP/1 request line that says "HTTP/2.0" is owed its answer like any other (regression: found by the differential fuzz, seed 1202)', () => {
+  // node:http parses such a request (httpVersionMajor 2, not kept alive); the bytes after it are
+  // "data after Connection: close", a 400. echoplex took it for an HTTP/2 request and owed it
+  // nothing, so that 400 cut its answer off when the bytes came in one read.
+  const first = "PATCH / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab";
+  const second = "POST / HTTP/2.0\r\nHost: a\r\nContent-Length: 2\r\n\r\ncd";
+  const third = "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx";
+  for (const fast of ["on", "off"]) {
+    it(`answers it, then closes (fast path ${fast})`, async (t) => {
+      const s = await serve(t, ["--mode", "single", "--http", "0", "--http-fast-path", fast]);
+      const r = await exchange(s.listening.http as number, [first + second + third], {
+        waitMs: 3000,
+      });
+      assert.deepEqual(statuses(r.text), [200, 200], r.text);
+      assert.match(r.text, /\r\n\r\nabHTTP\/1\.1 200 [\s\S]*\r\n\r\ncd$/, "both bodies, whole");
+      assert.equal(r.closed, true);
+    });
+  }
+});

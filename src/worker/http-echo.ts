@@ -16,6 +16,7 @@ import {
   closeWith,
   describes,
   FAILED_TEXT,
+  isHttp2,
   SAFE,
   sendContinue,
   writeHeadInOrder,
@@ -57,7 +58,7 @@ export class Echo {
   #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     this.#o.tally.messages.http++;
     // HTTP/2 multiplexes its requests: nothing is owed in order, and the socket is not ours.
-    if (req.httpVersionMajor !== 2) owe(req.socket, req, res);
+    if (!isHttp2(req)) owe(req.socket, req, res);
     const { maxBody, work } = this.#o;
     if (this.#o.cors && isPreflight(req)) {
       preflight(req, res, this.#closing(req));
@@ -227,7 +228,7 @@ export class Echo {
 
   /** While draining, `connection: close` (HTTP/1: HTTP/2 has no such header; drain sends GOAWAY). */
   #closing(req: IncomingMessage): string[] {
-    return this.draining && req.httpVersionMajor !== 2 ? ["connection", "close"] : [];
+    return this.draining && !isHttp2(req) ? ["connection", "close"] : [];
   }
 
   /** CORS headers for an answer to `req`, with --cors on. */

@@ -11,10 +11,18 @@ export const FAILED_TEXT = "internal error; this connection is closed\n";
 /** Sent with every answer: never sniff an echoed body, never run it as a page (no scripts). */
 export const SAFE = ["x-content-type-options", "nosniff", "content-security-policy", "sandbox"];
 
+/**
+ * A request node:http2 read (its compatibility request has a stream), not an HTTP/1 request
+ * line that only says "HTTP/2.0": node:http parses that one too, with httpVersionMajor 2.
+ */
+export function isHttp2(req: IncomingMessage | undefined): boolean {
+  return (req as { stream?: unknown } | undefined)?.stream !== undefined;
+}
+
 /** Answer `status` with a short text and close the connection. */
 export function closeWith(res: ServerResponse, status: number, text: string, extra: string[] = []) {
   // HTTP/2 has no Connection header: the stream ends, the connection goes on.
-  const close = res.req?.httpVersionMajor === 2 ? [] : ["connection", "close"];
+  const close = isHttp2(res.req) ? [] : ["connection", "close"];
   res.writeHead(status, [
     "content-type",
     "text/plain",
