@@ -4,30 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { MODES } from "../src/main/config.ts";
-import { HOST, open, random, roundTrip } from "./helpers/client.ts";
+import { HOST, open, random, refused, roundTrip } from "./helpers/client.ts";
 import { logged, serve, sleep } from "./helpers/server.ts";
-
-/** Resolves once a new connection to `port` is refused. */
-async function refused(port: number, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      const s = connect({ host: HOST, port });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(undefined);
-      });
-      s.once("error", resolve);
-    });
-    if (error?.code === "ECONNREFUSED") return;
-    await sleep(50);
-  }
-  throw new Error("new connections are still accepted while draining");
-}
 
 function closed(socket: Socket): Promise<void> {
   return new Promise((resolve) => {

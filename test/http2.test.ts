@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
-import { HOST, random } from "./helpers/client.ts";
+import { HOST, random, refused } from "./helpers/client.ts";
 import { call, session } from "./helpers/h2.ts";
 import { exchange, statuses } from "./helpers/http.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
@@ -220,16 +220,7 @@ describe("HTTP/2: drain, and what it is not", () => {
     const slow = call(s, "/?echo_delay=1500", "POST", Buffer.from("x"));
     await new Promise((r) => setTimeout(r, 100));
     server.proc.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    const refused = await new Promise<boolean>((resolve) => {
-      const c = connect(port, HOST);
-      c.on("connect", () => {
-        c.destroy();
-        resolve(false);
-      });
-      c.on("error", () => resolve(true));
-    });
-    assert.ok(refused, "a new connection is refused while the server drains");
+    await refused(port); // a new connection is refused while the server drains
     assert.equal((await slow).status, 200, "the stream in flight finished");
   });
 

@@ -7,8 +7,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { USAGE_ERRORS } from "../src/errors.ts";
 import { EchoplexError, start } from "../src/index.ts";
-import { load } from "../src/load/index.ts";
+import { LOAD_FLAGS } from "../src/load/flags.ts";
+import { load, loadFlags } from "../src/load/index.ts";
 import { checkNode, LOWEST_NODE } from "../src/node-version.ts";
 import { echoThrough, random } from "./helpers/client.ts";
 import { TLS } from "./helpers/tls.ts";
@@ -146,5 +149,48 @@ describe("the lowest Node", () => {
       /\d+/.exec(readPackage().engines.node)?.[0],
       "engines says it",
     );
+  });
+});
+
+describe("load(): generated options", () => {
+  it("every generated options object is taken, or refused with a usage code (seeded)", () => {
+    const names = [...Object.keys(LOAD_FLAGS), "bogus", "Port", "__proto__", "constructor"];
+    const value = fc.oneof(
+      fc.integer({ min: -2, max: 70_000 }),
+      fc.double(),
+      fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e21, 2 ** 53),
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom(
+        "tcp",
+        "ws",
+        "udp",
+        "http",
+        "http2",
+        "1",
+        "0",
+        "--port",
+        "",
+        " 5",
+        "2999-01-01",
+      ),
+      fc.boolean(),
+      fc.constantFrom(null, undefined, {}, [], [1]),
+    );
+    let taken = 0;
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 6 }), (o) => {
+        const options = { port: 7007, ...o } as never;
+        try {
+          loadFlags(options);
+          taken++;
+        } catch (err) {
+          assert.ok(err instanceof EchoplexError, String(err));
+          assert.ok(USAGE_ERRORS.has(err.code), err.code);
+          assert.ok(!err.message.includes("\n"), "one line");
+        }
+      }),
+      { seed: 20261202, numRuns: 2000 },
+    );
+    assert.ok(taken > 0, "some are taken");
   });
 });

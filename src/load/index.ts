@@ -9,7 +9,7 @@ import { parseFlags } from "../args.ts";
 import { EchoplexError } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
-import { measure, nothingEchoed } from "./measure.ts";
+import { checked, type LoadFlags, measure, nothingEchoed } from "./measure.ts";
 import type { LoadReport } from "./run.ts";
 
 export type { LoadReport, Protocol } from "./run.ts";
@@ -67,11 +67,18 @@ function asArgv(options: LoadOptions): string[] {
   return argv;
 }
 
-export async function load(options: LoadOptions): Promise<LoadResult> {
-  checkNode();
+/** The options as checked flags, or the usage error load() rejects with (fuzzed by the tests). */
+export function loadFlags(options: LoadOptions): LoadFlags {
   if (typeof options !== "object" || options === null || options.port === undefined)
     throw new EchoplexError("ECHOPLEX_BAD_FLAG", "load(): give at least { port }");
   const f = parseFlags("load()", LOAD_FLAGS, asArgv(options));
+  checked(f);
+  return f;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  checkNode();
+  const f = loadFlags(options);
   const report = await measure(f);
   const nothing = nothingEchoed(report, f);
   if (nothing !== null) throw nothing;

@@ -55,7 +55,7 @@ function failure(err: unknown, at: string, protocol: Protocol): unknown {
 }
 
 /** The protocol asked for, once the flags are known to go together. */
-function checked(f: LoadFlags): Protocol {
+export function checked(f: LoadFlags): Protocol {
   const open = f.rate > 0;
   if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
     throw new EchoplexError(

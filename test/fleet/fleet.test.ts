@@ -43,7 +43,9 @@ describe("a fleet of echoplex behind HAProxy", { skip: why ?? false }, () => {
   });
 
   it("a rolling deploy under load: no error, timeout or mismatch at the clients", async (t) => {
-    const seconds = 24;
+    // The deploy takes ~9 s (3 hosts, 2.6-3.0 s each, measured): a window of 10x that covers it
+    // on a machine ten times slower, so the check below is on coverage, not on speed.
+    const seconds = 90;
     const run = fleet.load("rolling", seconds);
     await run.started;
     const rolled: string[] = [];

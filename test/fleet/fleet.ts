@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../helpers/server.ts";
 import { ADMIN_PORT, type Backend, ECHO_PORT, HTTP_PORT, stats } from "./haproxy.ts";
 import { type Link, Net } from "./net.ts";
 
@@ -189,17 +190,9 @@ export class Fleet {
     return JSON.parse(r.out.trim().split("\n").at(-1) as string) as Merged;
   }
 
-  async until(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      try {
-        if (await done()) return;
-      } catch {
-        // HAProxy's socket is not there yet
-      }
-      if (performance.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** Poll `done` until it holds (HAProxy's socket may not be there yet: that is "not yet"). */
+  until(done: () => Promise<boolean>, ms: number, what = "HAProxy to agree"): Promise<true> {
+    return waitFor(what, async () => ((await done().catch(() => false)) ? true : undefined), ms);
   }
 
   async down(): Promise<void> {

@@ -98,10 +98,13 @@ export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
   prelude: upgradeRequest,
 });
 
-/** TLS on the echo port (TLS echo) and the HTTP port (HTTPS): garbage and broken ClientHellos. */
+/**
+ * TLS on the echo port (TLS echo) and the HTTP port (HTTPS, choosing h2 or http/1.1 by ALPN with
+ * --http2 on): garbage and broken ClientHellos.
+ */
 export const TLS_HELLO: Surface<Stream & { http: boolean }> = {
   name: "tls",
-  args: [...COMMON, "--http", "0", ...TLS_FLAGS],
+  args: [...COMMON, "--http", "0", "--http2", "on", ...TLS_FLAGS],
   tls: true,
   cases: fc.record({ data: tlsStream, cuts, http: fc.boolean() }),
   send(server, c) {

@@ -113,3 +113,21 @@ export async function echoRush(port: number, loops = 64, each = 20): Promise<voi
   };
   await Promise.all(Array.from({ length: loops }, loop));
 }
+
+/** Resolves once a new connection to `port` is refused. */
+export async function refused(port: number, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const s = connect({ host: HOST, port });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.once("error", resolve);
+    });
+    if (error?.code === "ECONNREFUSED") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("new connections are still accepted while draining");
+}
