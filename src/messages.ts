@@ -51,6 +51,8 @@ export interface ServeOptions {
   readonly maxMessage: number;
   /** A request whose headers take longer than this gets 408 and is closed (slowloris), in ms. */
   readonly headerTimeoutMs: number;
+  /** A request whose head and body take longer than this gets 408 (HTTP/2: a reset), in ms; 0: never. */
+  readonly requestTimeoutMs: number;
   readonly wsCompression: boolean;
   /** Answer the common HTTP echo request from the loop itself (http-fast.ts); else node:http. */
   readonly httpFastPath: boolean;
@@ -60,10 +62,16 @@ export interface ServeOptions {
   readonly responseControl: boolean;
   /** The longest an answer may be delayed or streamed for (echo_delay, echo_chunks, /sse). */
   readonly maxDelayMs: number;
+  /** Answers being delayed or streamed at once in this loop (then 503). */
+  readonly maxStreaming: number;
+  /** A request may set headers a browser acts on (http-header-rules.ts). */
+  readonly unsafeResponses: boolean;
   /** CORS preflights answered, CORS headers on every answer (http-cors.ts). */
   readonly cors: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (proxy-gate.ts). */
   readonly proxyProtocol: boolean;
+  /** Whose PROXY headers are believed (CIDRs, loopback, private; proxy-trust.ts). */
+  readonly proxyTrusted: string;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;
   readonly work: WorkSpec | null;
@@ -198,6 +206,10 @@ export interface LimitCounts {
   httpBuffer: number;
   /** TLS connections cut off after --handshake-timeout. */
   handshakeTimeout: number;
+  /** HTTP requests not complete within --request-timeout (408; HTTP/2: the stream reset). */
+  requestTimeout: number;
+  /** Delayed or streamed answers refused with 503: the loop ran its share of --max-streaming. */
+  streaming: number;
 }
 /** HTTP requests and WebSocket messages echoed (TCP echo is a stream: see the byte counts). */
 export interface MessageCounts {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import { answer } from "../src/worker/http-answer.ts";
+import { TimedAnswers } from "../src/worker/http-timed.ts";
 import { exchange, once, statuses } from "./helpers/http.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
 
@@ -79,12 +80,12 @@ describe("response control", () => {
   it("echo_header adds headers, repeatable, from the query and from x-echo-header", async () => {
     const q = await once(http(), {
       method: "POST",
-      path: "/?echo_header=X-A:1&echo_header=Retry-After:%2030&echo_header=Content-Type:text/x",
+      path: "/?echo_header=X-A:1&echo_header=Retry-After:%2030&echo_header=Content-Type:text/csv",
       body: Buffer.from("z"),
     });
     assert.equal(q.headers["x-a"], "1");
     assert.equal(q.headers["retry-after"], "30");
-    assert.equal(q.headers["content-type"], "text/x", "replaces the echo's own");
+    assert.equal(q.headers["content-type"], "text/csv", "replaces the echo's own");
     const h = await exchange(
       http(),
       [post("/", "z", "X-Echo-Header: X-B: 2\r\nx-echo-header: X-C:3\r\n")],
@@ -333,47 +334,63 @@ describe("CORS", () => {
 });
 
 describe("response control's timers", () => {
-  it("an exception in a delayed answer goes to the request's failure path", async () => {
+  /** A response double: writeHead as given, a client that is there until `left`. */
+  const fakeRes = (writeHead: () => void) => {
+    const client = { destroyed: false };
     const res = Object.assign(new EventEmitter(), {
-      writeHead: () => {
-        throw new Error("injected");
-      },
+      writeHead,
+      destroyed: false,
+      req: { socket: client },
+      destroy: () => {},
     });
+    return { res, left: () => (client.destroyed = true) };
+  };
+  const control = (delayMs: number) => ({
+    status: 200,
+    interim: 0,
+    delayMs,
+    headers: [],
+    bytes: -1,
+    chunks: 1,
+    intervalMs: 0,
+  });
+
+  it("an exception in a delayed answer goes to the loop's failure path, and frees its place", async () => {
     const failed: unknown[] = [];
-    const control = {
-      status: 200,
-      interim: 0,
-      delayMs: 5,
-      headers: [],
-      bytes: -1,
-      chunks: 1,
-      intervalMs: 0,
-    };
-    answer(res as never, control, [], Buffer.from("x"), (err) => failed.push(err));
+    const timed = new TimedAnswers(1, 60_000, (_res, err) => failed.push(err));
+    const { res } = fakeRes(() => {
+      throw new Error("injected");
+    });
+    answer(res as never, control(5), [], Buffer.from("x"), timed.begin(res as never));
+    assert.equal(timed.open, 1);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(failed.length, 1);
     assert.match(String(failed[0]), /injected/);
+    assert.equal(timed.open, 0);
   });
 
-  it("a client that leaves during a delay stops the timer", async () => {
-    let wrote = false;
-    const res = Object.assign(new EventEmitter(), {
-      writeHead: () => {
-        wrote = true;
-      },
-    });
-    const control = {
-      status: 200,
-      interim: 0,
-      delayMs: 30,
-      headers: [],
-      bytes: -1,
-      chunks: 1,
-      intervalMs: 0,
-    };
-    answer(res as never, control, [], Buffer.from("x"), () => {});
-    res.emit("close");
+  it("a client that leaves during a delay stops the timer, with or without a 'close'", async () => {
+    const timed = new TimedAnswers(2, 60_000, () => assert.fail("nothing fails"));
+    let wrote = 0;
+    const a = fakeRes(() => wrote++);
+    answer(a.res as never, control(30), [], Buffer.from("x"), timed.begin(a.res as never));
+    a.res.emit("close");
+    // node:http2 does not always emit 'close' for an abandoned stream: the timer looks itself.
+    const b = fakeRes(() => wrote++);
+    answer(b.res as never, control(30), [], Buffer.from("x"), timed.begin(b.res as never));
+    b.left();
     await new Promise((r) => setTimeout(r, 80));
-    assert.equal(wrote, false);
+    assert.equal(wrote, 0);
+    assert.equal(timed.open, 0);
+  });
+
+  it("a loop holds at most --max-streaming timed answers", () => {
+    const timed = new TimedAnswers(1, 60_000, () => {});
+    const a = fakeRes(() => {});
+    const t = timed.begin(a.res as never);
+    assert.notEqual(t, null);
+    assert.equal(timed.begin(fakeRes(() => {}).res as never), null);
+    t?.stop();
+    assert.notEqual(timed.begin(fakeRes(() => {}).res as never), null);
   });
 });

@@ -115,6 +115,9 @@ describe("our own exception serving one client closes that one, counted", () => 
       tally,
       responseControl: true,
       maxDelayMs: 60_000,
+      maxStreaming: 100,
+      unsafeResponses: false,
+      requestTimeoutMs: 60_000,
       cors: false,
       h2: false,
     });

@@ -49,6 +49,8 @@ export interface Config {
   readonly maxMessage: number;
   /** Seconds a request may take to send its headers. */
   readonly headerTimeout: number;
+  /** Seconds a request may take to send its head and body; 0: no limit. */
+  readonly requestTimeout: number;
   readonly wsCompression: boolean;
   readonly httpFastPath: boolean;
   /** HTTP/2 with prior knowledge (h2c) beside HTTP/1.1 on the HTTP port. */
@@ -57,9 +59,15 @@ export interface Config {
   readonly responseControl: boolean;
   /** Seconds an answer may be delayed or streamed for at most. */
   readonly maxDelay: number;
+  /** Answers being delayed or streamed at once, split over the loops (then 503). */
+  readonly maxStreaming: number;
+  /** A request may set headers a browser acts on. */
+  readonly unsafeResponses: boolean;
   readonly cors: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (v1 or v2). */
   readonly proxyProtocol: boolean;
+  /** Whose PROXY headers are believed: CIDRs, `loopback`, `private`, comma-separated. */
+  readonly proxyTrusted: string;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
   /** PEM CA certificates for client certificates; whether to ask for one, and to insist. */
@@ -148,6 +156,10 @@ function validate(c: Config): void {
     );
   if (c.tlsCa !== null && c.tlsClientCert === "off")
     throw usage("--tls-ca is for client certificates: add --tls-client-cert request or require");
+  if (c.requestTimeout > 0 && c.requestTimeout < c.headerTimeout)
+    throw usage(
+      `--request-timeout (${c.requestTimeout} s) must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
+    );
   const files = tlsFiles(c);
   if (files !== null) loadTls(files);
 }

@@ -104,6 +104,8 @@ const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, n
       ["header-timeout", s.limits.headerTimeout],
       ["http-buffer", s.limits.httpBuffer],
       ["handshake-timeout", s.limits.handshakeTimeout],
+      ["request-timeout", s.limits.requestTimeout],
+      ["max-streaming", s.limits.streaming],
       ["udp-rate", s.udp?.rateLimited ?? 0],
     ],
   ],

@@ -4,6 +4,7 @@
  */
 import { EchoplexError } from "../errors.ts";
 import type { WorkSpec } from "../messages.ts";
+import { cidrsOf } from "../worker/proxy-trust.ts";
 
 export type Parser<T> = (raw: string, source: string) => T;
 
@@ -113,4 +114,19 @@ export function work(raw: string, source: string): WorkSpec | null {
     throw bad(source, raw, "none or sha256:ROUNDS with ROUNDS from 1 to 1000000");
   }
   return { algorithm: "sha256", rounds };
+}
+
+/** --proxy-trusted: CIDRs, loopback, private, comma-separated (proxy-trust.ts), kept as given. */
+export function cidrs(raw: string, source: string): string {
+  const list = cidrsOf(raw);
+  if (!Array.isArray(list))
+    throw bad(
+      source,
+      raw,
+      `CIDR[,CIDR...] (e.g. 10.0.0.0/8,fd00::/8), loopback or private; '${list.bad}' is not one`,
+    );
+  return raw
+    .split(",")
+    .map((e) => e.trim())
+    .join(",");
 }

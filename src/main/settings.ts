@@ -7,6 +7,7 @@ import { LOG_LEVELS } from "../log.ts";
 import type { Config } from "./config.ts";
 import {
   bytes,
+  cidrs,
   host,
   integer,
   oneOf,
@@ -223,6 +224,14 @@ export const SETTINGS = [
     parse: seconds(3_600),
   }),
   setting({
+    key: "requestTimeout",
+    flag: "request-timeout",
+    env: "ECHOPLEX_REQUEST_TIMEOUT",
+    help: "seconds an HTTP client may take to send a whole request, head and body (then 408 and close; HTTP/2: the stream is reset); at least --header-timeout; 0: no limit",
+    fallback: () => 60,
+    parse: seconds(86_400),
+  }),
+  setting({
     key: "handshakeTimeout",
     flag: "handshake-timeout",
     env: "ECHOPLEX_HANDSHAKE_TIMEOUT",
@@ -271,6 +280,22 @@ export const SETTINGS = [
     parse: seconds(86_400),
   }),
   setting({
+    key: "maxStreaming",
+    flag: "max-streaming",
+    env: "ECHOPLEX_MAX_STREAMING",
+    help: "HTTP answers being delayed or streamed at once (echo_delay, echo_chunks, /sse), split evenly over the workers; beyond, 503",
+    fallback: () => 10_000,
+    parse: integer(1, 10_000_000),
+  }),
+  setting({
+    key: "unsafeResponses",
+    flag: "unsafe-responses",
+    env: "ECHOPLEX_UNSAFE_RESPONSES",
+    help: "let a request set headers a browser acts on (a content type it renders or runs, Set-Cookie, Access-Control-*, the CSP sandbox, ...); off keeps every answer inert in a browser (on|off)",
+    fallback: () => false,
+    parse: onOff,
+  }),
+  setting({
     key: "cors",
     flag: "cors",
     env: "ECHOPLEX_CORS",
@@ -285,6 +310,14 @@ export const SETTINGS = [
     help: "expect a PROXY protocol header (v1 or v2) first on every TCP echo and HTTP connection, as HAProxy, AWS NLB and nginx send it; only behind a proxy you trust (on|off)",
     fallback: () => false,
     parse: onOff,
+  }),
+  setting({
+    key: "proxyTrusted",
+    flag: "proxy-trusted",
+    env: "ECHOPLEX_PROXY_TRUSTED",
+    help: "with --proxy-protocol on, the addresses (CIDR[,CIDR...], or loopback, private) whose PROXY headers are believed; a connection from elsewhere is closed and counted",
+    fallback: () => "loopback,private",
+    parse: cidrs,
   }),
   setting({
     key: "tlsCert",

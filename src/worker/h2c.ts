@@ -11,9 +11,17 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer as createH2Server, type Http2Server, type Http2Session } from "node:http2";
+import {
+  constants,
+  createServer as createH2Server,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { Tally } from "./tally.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -24,6 +32,19 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export const MAX_STREAMS = 100;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface H2cOptions {
+  /** A connection silent this long gets 408; a session with no stream open this long, GOAWAY. */
+  readonly headerTimeoutMs: number;
+  /** A stream whose request is not complete by then gets 408 and is reset (0: never). */
+  readonly requestTimeoutMs: number;
+  readonly tally: Tally;
+}
+
+/** What node:http answers a connection that sent no request in time. */
+const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
+/** How long a session closed with GOAWAY may take to go before it is destroyed. */
+const GOAWAY_GRACE_MS = 1_000;
 
 export interface H2c {
   /**
@@ -37,16 +58,21 @@ export interface H2c {
   drain(): void;
 }
 
-export function h2c(onRequest: Handler, onError: () => void): H2c {
+export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c {
+  const request = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    if (o.requestTimeoutMs > 0) requestDeadline(req, res, o);
+    onRequest(req as never, res as never);
+  };
   const server: Http2Server = createH2Server(
     { settings: { maxConcurrentStreams: MAX_STREAMS } },
-    onRequest as never,
+    request,
   );
   const sessions = new Set<Http2Session>();
   server.on("session", (session: Http2Session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", onError);
+    idleSessions(session, o);
   });
   return {
     take(socket, http1, waitMs) {
@@ -78,7 +104,18 @@ export function h2c(onRequest: Handler, onError: () => void): H2c {
         clearTimeout(timer);
         socket.destroy();
       };
-      const timer = setTimeout(() => decide(false), waitMs);
+      // Silent for the whole header timeout: node:http's answer, now (handing the connection
+      // on would start its header timer again: 408 after twice the timeout).
+      const timer = setTimeout(() => {
+        if (got !== null || waitMs === 0) {
+          decide(false);
+          return;
+        }
+        o.tally.limits.headerTimeout++;
+        socket.removeListener("data", onData);
+        socket.end(TIMEOUT_408);
+        socket.destroySoon();
+      }, waitMs);
       socket.on("data", onData);
       socket.on("error", onError);
     },
@@ -90,6 +127,59 @@ export function h2c(onRequest: Handler, onError: () => void): H2c {
       for (const s of sessions) s.close();
     },
   };
+}
+
+/**
+ * A session with no stream open for the header timeout (from its start, or since its last stream
+ * closed) is closed with GOAWAY, then destroyed if it has not gone a second later: a client that
+ * sends only the preface, or keeps an idle session, does not hold a connection for ever.
+ */
+function idleSessions(session: Http2Session, o: H2cOptions): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (o.headerTimeoutMs === 0) return;
+    timer = setTimeout(() => {
+      o.tally.limits.headerTimeout++;
+      session.close();
+      setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
+    }, o.headerTimeoutMs);
+    timer.unref();
+  };
+  session.on("stream", (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      if (--open === 0 && !session.closed) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+  arm();
+}
+
+/**
+ * --request-timeout on HTTP/2: a request whose body is not in by then is answered 408 (or its
+ * answer cut) and its stream reset; the session and its other streams go on.
+ */
+function requestDeadline(req: Http2ServerRequest, res: Http2ServerResponse, o: H2cOptions) {
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (req.complete || res.stream.destroyed) return;
+    o.tally.limits.requestTimeout++;
+    if (!res.headersSent) {
+      try {
+        res.writeHead(408, { "content-type": "text/plain", connection: undefined });
+        res.end("request not complete within --request-timeout\n");
+      } catch {
+        // the reset below is the answer
+      }
+    }
+    // RFC 9113 8.1: after a complete answer, NO_ERROR asks the client to stop sending.
+    res.stream.close(res.headersSent ? constants.NGHTTP2_NO_ERROR : constants.NGHTTP2_CANCEL);
+  }, o.requestTimeoutMs);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  res.once("close", () => clearTimeout(timer));
 }
 
 /**

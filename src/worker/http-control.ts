@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import { validateHeaderName, validateHeaderValue } from "node:http";
+import { type HeaderRules, refuseHeaders } from "./http-header-rules.ts";
+import { isHttp2 } from "./http-reply.ts";
 
 export interface Control {
   /** The final status (200 unless asked). */
@@ -25,6 +27,8 @@ export interface Control {
 export interface ControlLimits {
   readonly maxDelayMs: number;
   readonly maxBody: number;
+  /** --unsafe-responses on: a request may set headers a browser acts on (http-header-rules.ts). */
+  readonly unsafeResponses: boolean;
 }
 
 /** A request's bad control value: the 400's text. */
@@ -33,17 +37,6 @@ export class ControlError extends Error {}
 const PARAMS = ["status", "delay", "header", "bytes", "chunks", "interval"] as const;
 type Param = (typeof PARAMS)[number];
 
-/** Headers an answer must not be given: they frame the message or belong to the connection. */
-const FORBIDDEN = new Set([
-  "connection",
-  "content-length",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 const MAX_HEADERS = 32;
 const MAX_CHUNKS = 10_000;
 
@@ -106,15 +99,18 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
     status,
     interim,
     delayMs,
-    headers: extraHeaders(values("header")),
+    headers: extraHeaders(values("header"), { h2: isHttp2(req), unsafe: limits.unsafeResponses }),
     bytes: one("bytes", 0, limits.maxBody, -1),
     chunks,
     intervalMs,
   };
 }
 
-/** `Name:value` strings as name, value pairs, each valid and none that frames the answer. */
-function extraHeaders(specs: readonly string[]): string[] {
+/**
+ * `Name:value` strings as name, value pairs, each valid and all of them an answer on this
+ * protocol can carry under these rules (http-header-rules.ts).
+ */
+function extraHeaders(specs: readonly string[], rules: HeaderRules): string[] {
   if (specs.length > MAX_HEADERS)
     throw new ControlError(`echo_header: ${specs.length} headers, at most ${MAX_HEADERS}`);
   const out: string[] = [];
@@ -131,11 +127,9 @@ function extraHeaders(specs: readonly string[]): string[] {
         `echo_header: '${spec}' is not Name:value with a valid name and value`,
       );
     }
-    if (FORBIDDEN.has(name.toLowerCase()))
-      throw new ControlError(
-        `echo_header: ${name} frames the answer or belongs to the connection; it cannot be set`,
-      );
     out.push(name, value);
   }
+  const refusal = refuseHeaders(out, rules);
+  if (refusal !== null) throw new ControlError(`echo_header: ${refusal}`);
   return out;
 }

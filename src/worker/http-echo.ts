@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { describeRequest } from "./describe-request.ts";
 import type { HttpEchoOptions } from "./http.ts";
-import { answer } from "./http-answer.ts";
+import { answer, isTimed } from "./http-answer.ts";
 import { type Control, ControlError, readControl } from "./http-control.ts";
 import { corsHeaders, isPreflight, preflight } from "./http-cors.ts";
 import { owe } from "./http-owed.ts";
@@ -22,11 +22,19 @@ import {
   writeHeadInOrder,
 } from "./http-reply.ts";
 import { isSse, sseParams, streamEvents } from "./http-sse.ts";
+import { type Timed, TimedAnswers } from "./http-timed.ts";
 import { ignore } from "./ignore.ts";
 
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;
 const EMPTY = Buffer.alloc(0);
+/**
+ * What a request costs the loop while it waits for its answer (node:http's request and response
+ * objects, parser state and listeners), charged against --http-buffer until the answer closes:
+ * pipelined requests that are never read then hit the bound instead of the heap. Measured
+ * (test/faults/memory.test.ts): ~7 KB a waiting request.
+ */
+const REQUEST_COST = 8 * 1024;
 /** Bytes of the budget a response holds until it closes. */
 const HELD = Symbol("echoplex.held");
 type Held = ServerResponse & { [HELD]?: number };
@@ -36,9 +44,14 @@ export class Echo {
   readonly #o: HttpEchoOptions;
   /** Gives a response's held bytes back when it closes (one listener for every response). */
   readonly #release: (this: Held) => void;
+  /** Delayed and streamed answers: capped, and ended when their clients go. */
+  readonly #timed: TimedAnswers;
 
   constructor(o: HttpEchoOptions) {
     this.#o = o;
+    this.#timed = new TimedAnswers(o.maxStreaming, o.maxDelayMs, (res, err) =>
+      this.#fail(res, err),
+    );
     const budget = o.budget;
     this.#release = function (this: Held) {
       budget.give(this[HELD] ?? 0);
@@ -55,10 +68,13 @@ export class Echo {
     }
   }
 
-  #request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+  #request(req: IncomingMessage, res: Held, expectsContinue: boolean): void {
     this.#o.tally.messages.http++;
     // HTTP/2 multiplexes its requests: nothing is owed in order, and the socket is not ours.
     if (!isHttp2(req)) owe(req.socket, req, res);
+    res[HELD] = 0;
+    res.once("close", this.#release);
+    if (!this.#hold(res, REQUEST_COST)) return;
     const { maxBody, work } = this.#o;
     if (this.#o.cors && isPreflight(req)) {
       preflight(req, res, this.#closing(req));
@@ -74,7 +90,7 @@ export class Echo {
         control = readControl(req, this.#o);
       } catch (err) {
         if (!(err instanceof ControlError)) throw err;
-        closeWith(res, 400, `${err.message}\n`, this.#cors(req));
+        this.#close(res, 400, `${err.message}\n`);
         return;
       }
     }
@@ -99,12 +115,14 @@ export class Echo {
   #events(req: IncomingMessage, res: ServerResponse): void {
     const params = sseParams(req, this.#o);
     if (typeof params === "string") {
-      closeWith(res, 400, `${params}\n`, this.#cors(req));
+      this.#close(res, 400, `${params}\n`);
       return;
     }
+    const timed = this.#begin(res);
+    if (timed === null) return;
     const extra = [...SAFE, ...this.#cors(req)];
     extra.push(...this.#closing(req));
-    streamEvents(res, params, extra, () => this.draining);
+    streamEvents(res, params, extra, () => this.draining, timed, this.#o.maxDelayMs);
   }
 
   /** Collect the body (held against the budget), then answer it. */
@@ -114,8 +132,6 @@ export class Echo {
     let chunks: Buffer[] | undefined;
     let size = 0;
     let refused = false;
-    res[HELD] = 0;
-    res.once("close", this.#release);
     req.on("data", (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
@@ -151,15 +167,28 @@ export class Echo {
       return true;
     }
     this.#o.tally.limits.httpBuffer++;
-    if (!res.headersSent) {
-      closeWith(
+    if (!res.headersSent)
+      this.#close(
         res,
         503,
         "this server holds as many HTTP bytes as --http-buffer allows; retry\n",
-        this.#cors(res.req),
       );
-    } else res.destroy();
+    else res.destroy();
     return false;
+  }
+
+  /** A delayed or streamed answer's timer owner, or null having answered 503 (--max-streaming). */
+  #begin(res: ServerResponse): Timed | null {
+    const timed = this.#timed.begin(res);
+    if (timed === null) {
+      this.#o.tally.limits.streaming++;
+      this.#close(
+        res,
+        503,
+        "this server streams as many answers as --max-streaming allows; retry\n",
+      );
+    }
+    return timed;
   }
 
   #finish(req: IncomingMessage, res: Held, body: Buffer | undefined, c: Control | null): void {
@@ -199,8 +228,10 @@ export class Echo {
           ? "application/json"
           : req.headers["content-type"];
     if (c !== null) {
+      const timed = isTimed(c) ? this.#begin(res) : null;
+      if (isTimed(c) && timed === null) return;
       const echo = text === undefined ? (body as Buffer) : Buffer.from(text);
-      answer(res, c, this.#headers(req, type, -1, digest), echo, (err) => this.#fail(res, err));
+      answer(res, c, this.#headers(req, type, -1, digest), echo, timed);
       return;
     }
     writeHeadInOrder(res, 200, this.#headers(req, type, length, digest));
@@ -239,17 +270,22 @@ export class Echo {
   #tooLarge(res: ServerResponse): void {
     this.#o.tally.limits.maxBody++;
     // The body is not read: close the connection rather than read it to keep the connection.
-    closeWith(
-      res,
-      413,
-      `request body larger than --max-body (${this.#o.maxBody} bytes)\n`,
-      this.#cors(res.req),
-    );
+    this.#close(res, 413, `request body larger than --max-body (${this.#o.maxBody} bytes)\n`);
   }
 
+  /**
+   * Answer `status` with a short text and close (closeWith, with CORS headers). Never throws: an
+   * answer that cannot be written is our own fault, counted, and its stream or connection ends.
+   */
+  #close(res: ServerResponse, status: number, text: string): void {
+    const err = closeWith(res, status, text, this.#cors(res.req));
+    if (err !== undefined) this.#o.faults.caught(err, "http");
+  }
+
+  /** Our own exception: 500 (or a cut answer) and close; counted. Never throws. */
   #fail(res: ServerResponse, err: unknown): void {
     this.#o.faults.caught(err, "http");
     if (res.headersSent) res.destroy();
-    else closeWith(res, 500, FAILED_TEXT, this.#cors(res.req));
+    else this.#close(res, 500, FAILED_TEXT);
   }
 }

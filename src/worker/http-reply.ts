@@ -19,20 +19,38 @@ export function isHttp2(req: IncomingMessage | undefined): boolean {
   return (req as { stream?: unknown } | undefined)?.stream !== undefined;
 }
 
-/** Answer `status` with a short text and close the connection. */
-export function closeWith(res: ServerResponse, status: number, text: string, extra: string[] = []) {
-  // HTTP/2 has no Connection header: the stream ends, the connection goes on.
-  const close = isHttp2(res.req) ? [] : ["connection", "close"];
-  res.writeHead(status, [
-    "content-type",
-    "text/plain",
-    "content-length",
-    String(Buffer.byteLength(text)),
-    ...close,
-    ...SAFE,
-    ...extra,
-  ]);
-  res.end(text);
+/**
+ * Answer `status` with a short text and close the connection (HTTP/2: the stream). Never throws:
+ * when the answer cannot be written, the response is destroyed (its HTTP/2 stream reset, its
+ * HTTP/1 connection closed) and the error returned for the caller to count.
+ */
+export function closeWith(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  extra: readonly string[] = [],
+): unknown {
+  try {
+    // A writeHead that threw (node:http2 checks headers as it sends them) leaves what it was
+    // given set on the response: start from none, or this answer would throw the same way.
+    if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
+    // HTTP/2 has no Connection header: the stream ends, the connection goes on.
+    const close = isHttp2(res.req) ? [] : ["connection", "close"];
+    res.writeHead(status, [
+      "content-type",
+      "text/plain",
+      "content-length",
+      String(Buffer.byteLength(text)),
+      ...close,
+      ...SAFE,
+      ...extra,
+    ]);
+    res.end(text);
+    return undefined;
+  } catch (err) {
+    res.destroy();
+    return err;
+  }
 }
 
 /** Is the answer to `req` a JSON description (GET, HEAD, or asked for), whatever its body? */

@@ -32,6 +32,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     tally: s.tally,
     responseControl: o.responseControl,
     maxDelayMs: o.maxDelayMs,
+    maxStreaming: o.maxStreaming,
+    unsafeResponses: o.unsafeResponses,
+    requestTimeoutMs: o.requestTimeoutMs,
     cors: o.cors,
     h2: o.http2,
   });
@@ -54,7 +57,13 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
   const fast = fastPath(o, s, h);
   // --http2 on: over TLS, ALPN decides; in cleartext (h2c), a connection opening with HTTP/2's
   // preface is HTTP/2's, any other HTTP/1's.
-  const h2 = o.http2 ? h2c(h.onRequest, () => s.tally.errors.http++) : null;
+  const h2 = o.http2
+    ? h2c(h.onRequest, () => s.tally.errors.http++, {
+        headerTimeoutMs: o.headerTimeoutMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        tally: s.tally,
+      })
+    : null;
   if (h2 !== null && s.tls !== null) byAlpn(h.server, h2);
   const front = frontOf(o, s, h.server, fast, s.tls === null ? h2 : null);
   return {

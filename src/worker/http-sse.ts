@@ -1,10 +1,12 @@
 /**
  * Server-sent events: `GET /sse?count=N&interval=MS` sends N events, MS apart (10 at least; the first at
  * once), each `id: n` and `data: {"n":n,"time":"<ISO 8601>"}`, then ends; `count=0` goes on
- * until the client leaves or the server drains. An event is skipped, not queued, while the
- * client has not taken the one before: a client that does not read costs one event.
+ * until the client leaves, the server drains, or --max-delay has passed. An event is skipped,
+ * not queued, while the client has not taken the one before: a client that does not read costs
+ * one event. Its timer is a Timed's (http-timed.ts): it stops when the client goes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Timed } from "./http-timed.ts";
 
 export interface SseLimits {
   readonly maxDelayMs: number;
@@ -53,14 +55,16 @@ export function sseParams(
 }
 
 /**
- * Stream events to `res` with `headers` (name, value pairs) added; `draining()` ends an endless
- * stream at its next event.
+ * Stream events to `res` with `headers` (name, value pairs) added, on `timed`'s timer;
+ * `draining()` ends an endless stream at its next event. `maxDelayMs` ends it at the latest.
  */
 export function streamEvents(
   res: ServerResponse,
   p: { count: number; intervalMs: number },
   headers: readonly string[],
   draining: () => boolean,
+  timed: Timed,
+  maxDelayMs: number,
 ): void {
   res.writeHead(200, [
     "content-type",
@@ -74,12 +78,15 @@ export function streamEvents(
   ]);
   if (res.req.method === "HEAD") {
     res.end();
+    timed.stop();
     return;
   }
+  // count=0: as many as fit in --max-delay (the first is sent at once).
+  const last = p.count > 0 ? p.count : Math.floor(maxDelayMs / p.intervalMs) + 1;
   let n = 0;
   const tick = (): void => {
     if (p.count === 0 && draining()) {
-      clearInterval(timer);
+      timed.stop();
       res.end();
       return;
     }
@@ -87,12 +94,11 @@ export function streamEvents(
     // The client has not taken the last event: skip this one (its number shows the gap).
     if (!res.writableNeedDrain)
       res.write(`id: ${n}\ndata: {"n":${n},"time":"${new Date().toISOString()}"}\n\n`);
-    if (n === p.count) {
-      clearInterval(timer);
+    if (n >= last) {
+      timed.stop();
       res.end();
     }
   };
-  const timer = setInterval(tick, p.intervalMs);
-  res.once("close", () => clearInterval(timer));
   tick();
+  if (n < last && !res.writableEnded) timed.after(p.intervalMs, tick, true);
 }

@@ -44,6 +44,12 @@ export interface HttpEchoOptions {
   /** Requests may shape their answers (http-control.ts); how long an answer may take at most. */
   readonly responseControl: boolean;
   readonly maxDelayMs: number;
+  /** Answers this loop may be delaying or streaming at once (then 503). */
+  readonly maxStreaming: number;
+  /** A request may set headers a browser acts on (http-header-rules.ts). */
+  readonly unsafeResponses: boolean;
+  /** A request whose head and body take longer gets 408 (HTTP/2: a reset); 0: never. */
+  readonly requestTimeoutMs: number;
   readonly cors: boolean;
   /** --http2 on: over TLS, offer h2 beside http/1.1 by ALPN (h2c.ts serves it). */
   readonly h2: boolean;
@@ -59,14 +65,12 @@ export interface HttpEcho {
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/** Node's default request timeout (whole request), kept unless the header timeout is longer. */
-const REQUEST_TIMEOUT_MS = 300_000;
-
 export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   const echo = new Echo(o);
   const options = {
     headersTimeout: o.headerTimeoutMs,
-    requestTimeout: Math.max(REQUEST_TIMEOUT_MS, o.headerTimeoutMs),
+    // --request-timeout: head and body within it, or 408 (0: none; config keeps it >= headers).
+    requestTimeout: o.requestTimeoutMs,
     // How often node:http looks for connections past those timeouts.
     connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(o.headerTimeoutMs / 4))),
     // Keep-alive HTTP clients, like TCP echo clients, get no Nagle delay.

@@ -37,6 +37,8 @@ export class Tally implements TallyCounts {
     headerTimeout: 0,
     httpBuffer: 0,
     handshakeTimeout: 0,
+    requestTimeout: 0,
+    streaming: 0,
   };
 
   readonly fast: FastPathCounts = { httpFast: 0, wsFast: 0 };
