@@ -6,7 +6,12 @@ export type { Logger };
  * The log lines other programs read (the bench, the tests, scripts): named once. `listening`
  * carries the bound ports when every worker is ready; `workerStopped` each loop's counts.
  */
-export const LINES = { listening: "listening", workerStopped: "worker stopped" } as const;
+export const LINES = {
+  listening: "listening",
+  workerStopped: "worker stopped",
+  unsafeResponses:
+    "--unsafe-responses on: a request may make its answer a page, a script or a cookie on this server's origin; only for tests no browser shares",
+} as const;
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

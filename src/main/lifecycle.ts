@@ -76,6 +76,8 @@ export class Lifecycle {
       },
       LINES.listening,
     );
+    if (c.unsafeResponses && c.http !== null)
+      this.#log.warn({ unsafeResponses: true }, LINES.unsafeResponses);
   }
 
   /** A crash loop (or another fault of the server itself): stop and exit with it. */

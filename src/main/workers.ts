@@ -90,8 +90,33 @@ export const WORKER_STDIO: ["ignore", "inherit", "inherit", "ipc"] = [
  */
 export const WORKER_EXEC_ARGV: readonly string[] = ["--max-semi-space-size=2"];
 
-export function workerExecArgv(): string[] {
-  return [...WORKER_EXEC_ARGV, ...process.execArgv];
+/**
+ * Flags that say what a process runs rather than how Node runs it: the caller's, never a
+ * worker's (forked with the parent's execArgv, a worker of a `node -e` host ran its eval). Those
+ * that take the next argument as their value are in TAKES_VALUE.
+ */
+const OWN_FLAGS =
+  /^(-e|--eval|-p|--print|-c|--check|-i|--interactive|--input-type|--test|--test-.*|--watch|--watch-.*|--run|--experimental-test-.*|--experimental-default-type|--entry-url)(=.*)?$/;
+const TAKES_VALUE = new Set(["-e", "--eval", "-p", "--print", "--watch-path", "--run"]);
+
+/**
+ * A worker's flags: ours (WORKER_EXEC_ARGV), then the parent's that shape how Node runs (memory,
+ * inspector, loaders, --expose-gc...), without those that say what the parent runs. A
+ * `--name=value` flag is given once: the parent's, where it has one (npm start sets ours too).
+ */
+export function workerExecArgv(parent: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const arg = parent[i] as string;
+    if (OWN_FLAGS.test(arg)) {
+      if (TAKES_VALUE.has(arg)) i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  const name = (arg: string) => arg.slice(0, arg.indexOf("="));
+  const set = new Set(kept.filter((a) => a.startsWith("--") && a.includes("=")).map(name));
+  return [...WORKER_EXEC_ARGV.filter((a) => !set.has(name(a))), ...kept];
 }
 
 /** A worker process (handoff, reuseport); node:cluster forks its own (cluster.ts). */

@@ -62,9 +62,11 @@ export class Connections {
 
   /**
    * Admit a new connection: over the cap it is closed at once and counted as refused (false);
-   * otherwise it is counted until it closes, and closed after the idle timeout of silence.
+   * otherwise it is counted until it closes, and closed after the idle timeout of silence. A
+   * socket admitted already (by the PROXY gate, before its header) is taken as it is.
    */
   readonly admit = (socket: Socket): boolean => {
+    if (this.#live.has(socket)) return true;
     const { maxOpen, idleMs } = this.#limits;
     if (maxOpen > 0 && this.#live.size >= maxOpen) {
       this.#refused++;

@@ -21,6 +21,7 @@ import {
 } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { SAFE } from "./http-reply.ts";
 import type { Tally } from "./tally.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -40,6 +41,10 @@ export interface H2cOptions {
   readonly requestTimeoutMs: number;
   readonly tally: Tally;
 }
+
+/** The headers every answer carries (http-reply.ts SAFE), as an object. */
+const SAFE_HEADERS: Record<string, string> = {};
+for (let i = 0; i < SAFE.length; i += 2) SAFE_HEADERS[SAFE[i] as string] = SAFE[i + 1] as string;
 
 /** What node:http answers a connection that sent no request in time. */
 const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
@@ -168,7 +173,7 @@ function requestDeadline(req: Http2ServerRequest, res: Http2ServerResponse, o: H
     o.tally.limits.requestTimeout++;
     if (!res.headersSent) {
       try {
-        res.writeHead(408, { "content-type": "text/plain", connection: undefined });
+        res.writeHead(408, { "content-type": "text/plain", ...SAFE_HEADERS });
         res.end("request not complete within --request-timeout\n");
       } catch {
         // the reset below is the answer

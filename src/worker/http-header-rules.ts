@@ -116,7 +116,10 @@ export function inertType(value: string): boolean {
   const semi = value.indexOf(";");
   const type = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
   if (INERT_TYPES.has(type)) return true;
-  if (type.startsWith("application/") && (type.endsWith("+json") || type.startsWith("application/grpc+")))
+  if (
+    type.startsWith("application/") &&
+    (type.endsWith("+json") || type.startsWith("application/grpc+"))
+  )
     return true;
   return INERT_PREFIXES.some((p) => type.startsWith(p));
 }

@@ -1,6 +1,8 @@
 /**
  * --proxy-protocol on: every TCP echo and HTTP connection must start with a PROXY protocol header
- * (proxy-protocol.ts). The gate reads it, at most 107 bytes (v1) or 16 + 4,096 (v2), within
+ * (proxy-protocol.ts), from a peer --proxy-trusted names (proxy-trust.ts): anyone else could
+ * claim any client, so its connection is closed and counted at once. A connection is admitted
+ * (counted against --max-connections) from accept, before its header. The gate reads it, at most 107 bytes (v1) or 16 + 4,096 (v2), within
  * --handshake-timeout; notes the client it names on the socket (clientOf), and passes the socket
  * on to its service with the bytes after the header put back in front of the stream: the header
  * is never echoed, and the service sees the connection as if it had just been accepted. A
@@ -8,6 +10,7 @@
  */
 import type { Socket } from "node:net";
 import { parseProxy } from "./proxy-protocol.ts";
+import type { Trust } from "./proxy-trust.ts";
 import type { Tally } from "./tally.ts";
 
 const CLIENT = Symbol("echoplex.proxyClient");
@@ -34,8 +37,18 @@ export function proxyGate(o: {
    * as long as nothing else does: the socket is left paused for it. Else it is resumed.
    */
   readonly tls: boolean;
+  /** Is a peer one whose headers are believed (--proxy-trusted)? */
+  readonly trusted: Trust;
+  /** Count the connection against the loop's cap (false: refused, closed already). */
+  readonly admit: (socket: Socket) => boolean;
 }) {
   return (socket: Socket, next: (socket: Socket) => void): void => {
+    if (!o.admit(socket)) return;
+    if (!o.trusted(socket.remoteAddress)) {
+      o.tally.errors.proxy++;
+      socket.destroy();
+      return;
+    }
     let got: Buffer | null = null;
     const fail = (): void => {
       done();

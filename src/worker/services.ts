@@ -15,6 +15,7 @@ import { Faults } from "./faults.ts";
 import type { HttpService } from "./http-service.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { proxyGate } from "./proxy-gate.ts";
+import { trustOf } from "./proxy-trust.ts";
 import { echoServer, handOver, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
 import type { UdpEcho } from "./udp.ts";
@@ -87,7 +88,13 @@ class LoopServices implements Services {
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
     this.#gate = o.proxyProtocol
-      ? proxyGate({ timeoutMs: o.handshakeTimeoutMs, tally, tls: tls !== null })
+      ? proxyGate({
+          timeoutMs: o.handshakeTimeoutMs,
+          tally,
+          tls: tls !== null,
+          trusted: trustOf(o.proxyTrusted),
+          admit: connections.admit,
+        })
       : null;
     this.#echoFront = this.#front(this.#toEcho, this.#echo);
   }

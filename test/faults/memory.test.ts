@@ -174,6 +174,29 @@ describe("faults: memory", () => {
     assert.equal(await res.text(), "ok");
   });
 
+  it("one connection pipelining 20,000 delayed requests, never reading: < 32 MiB growth", async (t) => {
+    const server = await serve(t, ["--mode", "single", "--admin", "off", "--http", "0"]);
+    const http = server.listening.http as number;
+    // Warm node:http's path and response control up, so the base includes their code.
+    await fetch(`http://${HOST}:${http}/?echo_delay=1`);
+    await sleep(300);
+    const base = treeRss(server.pid);
+    const socket = connect({ host: HOST, port: http });
+    socket.pause(); // never read
+    socket.on("error", () => {});
+    t.after(() => socket.destroy());
+    // One write of ~880 KB: node:http would parse and hold every request in it.
+    socket.write("GET /?echo_delay=60000 HTTP/1.1\r\nHost: a\r\n\r\n".repeat(20_000));
+    await settled("the server's memory", () => Math.round(treeRss(server.pid) / MiB), 500);
+    const grown = treeRss(server.pid) - base;
+    t.diagnostic(
+      `server RSS +${(grown / MiB).toFixed(1)} MiB for 20,000 pipelined delayed requests`,
+    );
+    assert.ok(grown < 32 * MiB, `grew ${(grown / MiB).toFixed(1)} MiB`);
+    const res = await fetch(`http://${HOST}:${http}/`, { method: "POST", body: "ok" });
+    assert.equal(await res.text(), "ok", "still serving others");
+  });
+
   it("10,000 idle connections: memory per connection", async (t) => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--admin", "off"]);
     const probe = await open(server.port);

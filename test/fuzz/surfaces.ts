@@ -11,6 +11,7 @@ import { httpStream, request } from "./http.ts";
 import { fastStream } from "./http-fast.ts";
 import { cuts, split } from "./mutate.ts";
 import { proxiedEcho, proxiedHttp } from "./proxy.ts";
+import { type ControlCase, controlCases, sendControlCase } from "./response-control.ts";
 import { CASE_MS, connectTo, type Surface, sendAndClose } from "./surface.ts";
 import { tlsStream } from "./tls.ts";
 import { MAX_MESSAGE, upgradeRequest, wsStream } from "./websocket.ts";
@@ -110,6 +111,17 @@ export const TLS_HELLO: Surface<Stream & { http: boolean }> = {
   send(server, c) {
     return sendAndClose(connectTo(c.http ? httpPort(server) : server.port), split(c.data, c.cuts));
   },
+};
+
+/**
+ * Response control from its grammar over HTTP/1.1 and HTTP/2 (response-control.ts), with every
+ * answer a request can shape allowed to go out: no worker exit, no internal error.
+ */
+export const CONTROL: Surface<ControlCase> = {
+  name: "response-control",
+  args: [...COMMON, "--http", "0", "--http2", "on", "--max-delay", "2", "--max-streaming", "20"],
+  cases: controlCases,
+  send: sendControlCase,
 };
 
 /** Admin port: generated HTTP requests; then /healthz must still answer (the primary serves it). */
@@ -214,6 +226,7 @@ export const SURFACES: readonly Surface<never>[] = [
   WEBSOCKET,
   H2C,
   H2_TLS,
+  CONTROL,
   PROXY,
   TLS_HELLO,
   ADMIN,
