@@ -70,7 +70,7 @@ export interface ServeOptions {
   readonly cors: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (proxy-gate.ts). */
   readonly proxyProtocol: boolean;
-  /** Whose PROXY headers are believed (CIDRs, loopback, private; proxy-trust.ts). */
+  /** Whose PROXY headers are believed (CIDRs, loopback, private; src/proxy-trust.ts). */
   readonly proxyTrusted: string;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;

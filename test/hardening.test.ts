@@ -5,16 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { constants, createServer as createH2Server, type ServerHttp2Stream } from "node:http2";
+import {
+  constants,
+  createServer as createH2Server,
+  connect as h2Connect,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { refuseHeaders } from "../src/worker/http-header-rules.ts";
 import { HOST } from "./helpers/client.ts";
 import { call, session } from "./helpers/h2.ts";
 import { once as request } from "./helpers/http.ts";
 import { restarts, scrape, sum } from "./helpers/metrics.ts";
 import { serve, sharedServer, waitFor } from "./helpers/server.ts";
+import { CA, TLS_FLAGS } from "./helpers/tls.ts";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -248,7 +255,9 @@ describe("slow clients are timed out on every protocol", () => {
 
   it("counted under limits", async () => {
     const { samples } = await scrape(shared.server);
-    assert.ok(sum(samples, "echoplex_limit_drops_total", 'limit="request-timeout"') >= 1);
+    // The two HTTP/1.1 bodies and the HTTP/2 one; the silent connection and the lone preface.
+    assert.equal(sum(samples, "echoplex_limit_drops_total", 'limit="request-timeout"'), 3);
+    assert.equal(sum(samples, "echoplex_limit_drops_total", 'limit="header-timeout"'), 2);
   });
 });
 
@@ -355,5 +364,80 @@ describe("PROXY protocol from trusted peers only", () => {
       return open <= 2 ? open : undefined;
     });
     assert.ok(held <= 2);
+  });
+});
+
+describe("the same rules over TLS (h2 by ALPN and HTTP/1.1) with PROXY protocol in front", () => {
+  const shared = sharedServer([
+    ...["--mode", "handoff", "--workers", "1", "--http", "0", "--http2", "on", "--admin", "0"],
+    ...["--proxy-protocol", "on", "--max-delay", "1", ...TLS_FLAGS],
+  ]);
+  const HEADER = "PROXY TCP4 198.51.100.4 10.0.0.1 4444 443\r\n";
+
+  /** The PROXY header in the clear, then TLS choosing `alpn`. */
+  function behindProxy(alpn: string): Promise<TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const raw = connect(shared.server.listening.http as number, HOST, () => {
+        raw.write(HEADER);
+        const secure = tlsConnect(
+          { socket: raw, ca: CA, servername: "localhost", ALPNProtocols: [alpn] },
+          () => resolve(secure),
+        );
+        secure.on("error", reject);
+      });
+      raw.on("error", reject);
+    });
+  }
+
+  async function h2(path: string) {
+    const secure = await behindProxy("h2");
+    const s = h2Connect("https://localhost", { createConnection: () => secure });
+    s.on("error", () => {});
+    try {
+      return await call(s, path);
+    } finally {
+      s.close();
+    }
+  }
+
+  async function h1(path: string): Promise<string> {
+    const secure = await behindProxy("http/1.1");
+    secure.write(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    let text = "";
+    secure.setEncoding("latin1").on("data", (d: string) => {
+      text += d;
+    });
+    await new Promise((resolve) => secure.once("close", resolve));
+    return text;
+  }
+
+  it("a repeated single-value header: 400 on h2, both carried on HTTP/1.1", async () => {
+    const r = await h2("/?echo_header=Location:a&echo_header=Location:b");
+    assert.equal(r.status, 400);
+    const text = await h1("/?echo_header=Location:a&echo_header=Location:b");
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.match(text, /location: a\r\nlocation: b/i);
+  });
+
+  it("what a browser acts on: 400 on both", async () => {
+    const r = await h2("/?echo_header=Set-Cookie:a=b");
+    assert.equal(r.status, 400);
+    assert.match(await h1("/?echo_header=Content-Type:text/html"), /^HTTP\/1\.1 400/);
+  });
+
+  it("/sse?count=0 ends at --max-delay on h2 over TLS", async () => {
+    const r = await h2("/sse?count=0&interval=250");
+    assert.equal((r.body.toString().match(/^id: /gm) ?? []).length, 5);
+  });
+
+  it("the description names the client from the header on h2", async () => {
+    const r = await h2("/?format=json");
+    assert.equal(JSON.parse(r.body.toString()).remoteAddress, "198.51.100.4");
+  });
+
+  it("no internal error, no worker replaced", async () => {
+    const { samples } = await scrape(shared.server);
+    assert.equal(sum(samples, "echoplex_errors_total", 'kind="internal"'), 0);
+    assert.equal(await restarts(shared.server), 0);
   });
 });

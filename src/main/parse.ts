@@ -4,7 +4,7 @@
  */
 import { EchoplexError } from "../errors.ts";
 import type { WorkSpec } from "../messages.ts";
-import { cidrsOf } from "../worker/proxy-trust.ts";
+import { cidrsOf } from "../proxy-trust.ts";
 
 export type Parser<T> = (raw: string, source: string) => T;
 

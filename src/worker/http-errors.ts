@@ -28,8 +28,13 @@ export function clientErrorHandler(
 function onClientError(tally: Tally, err: NodeJS.ErrnoException, socket: Duplex): void {
   const code = err.code ?? "";
   if (code === "ECONNRESET" || code === "EPIPE") tally.errors.connection++;
-  else if (code === "ERR_HTTP_REQUEST_TIMEOUT") tally.limits.headerTimeout++;
-  else tally.errors.http++;
+  // node:http says ERR_HTTP_REQUEST_TIMEOUT for both its timeouts: a request whose head was
+  // read (the parser holds it) ran out of --request-timeout, else of --header-timeout.
+  else if (code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    const parser = (socket as { parser?: { incoming?: unknown } | null }).parser;
+    if (parser?.incoming) tally.limits.requestTimeout++;
+    else tally.limits.headerTimeout++;
+  } else tally.errors.http++;
   const reject = () => {
     const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
     if (socket.writable && inFlight?._headerSent !== true) {

@@ -7,6 +7,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { listen } from "../listen.ts";
 import type { Logger } from "../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../messages.ts";
+import { trustOf } from "../proxy-trust.ts";
 import { loadTls } from "../tls.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
 import { ByteBudget } from "./byte-budget.ts";
@@ -15,7 +16,6 @@ import { Faults } from "./faults.ts";
 import type { HttpService } from "./http-service.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { proxyGate } from "./proxy-gate.ts";
-import { trustOf } from "./proxy-trust.ts";
 import { echoServer, handOver, type Shared } from "./servers.ts";
 import { Tally } from "./tally.ts";
 import type { UdpEcho } from "./udp.ts";

@@ -22,6 +22,23 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   host: ["127.0.0.1", "::1", "localhost"],
   tlsCert: ["/nonexistent.pem"],
   tlsKey: ["/nonexistent.pem"],
+  proxyTrusted: [
+    "loopback",
+    "private,loopback",
+    "10.0.0.0/8",
+    "192.0.2.7",
+    "fd00::/8,127.0.0.1/32",
+    "::ffff:10.0.0.1/128",
+    " 10.0.0.0/8 , private",
+    "10.0.0.0/33",
+    "10.0.0.0/",
+    "10.0.0/8",
+    "fd00::/129",
+    "10.0.0.0/8,",
+    "Private",
+    "0.0.0.0/0",
+  ],
+  requestTimeout: ["0", "10", "60"],
 };
 const HOSTILE = [
   "",
