@@ -19,7 +19,7 @@ export const RUNS: Readonly<Record<string, number>> = {
   websocket: 2000,
   h2c: 1500,
   "h2-tls": 1000,
-  "response-control": 1500,
+  "response-control": 600,
   proxy: 1000,
   tls: 1500,
   admin: 1000,

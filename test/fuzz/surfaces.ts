@@ -119,7 +119,7 @@ export const TLS_HELLO: Surface<Stream & { http: boolean }> = {
  */
 export const CONTROL: Surface<ControlCase> = {
   name: "response-control",
-  args: [...COMMON, "--http", "0", "--http2", "on", "--max-delay", "2", "--max-streaming", "20"],
+  args: [...COMMON, "--http", "0", "--http2", "on", "--max-delay", "0.5", "--max-streaming", "20"],
   cases: controlCases,
   send: sendControlCase,
 };
