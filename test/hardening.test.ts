@@ -253,6 +253,16 @@ describe("slow clients are timed out on every protocol", () => {
     }
   });
 
+  it("an HTTP/2 event stream longer than --request-timeout is not cut (its request was whole)", async () => {
+    const s = session(http());
+    try {
+      const r = await call(s, "/sse?count=4&interval=150");
+      assert.equal((r.body.toString().match(/^id: /gm) ?? []).length, 4);
+    } finally {
+      s.close();
+    }
+  });
+
   it("counted under limits", async () => {
     const { samples } = await scrape(shared.server);
     // The two HTTP/1.1 bodies and the HTTP/2 one; the silent connection and the lone preface.

@@ -167,9 +167,11 @@ function idleSessions(session: Http2Session, o: H2cOptions): void {
  * answer cut) and its stream reset; the session and its other streams go on.
  */
 function requestDeadline(req: Http2ServerRequest, res: Http2ServerResponse, o: H2cOptions) {
-  if (req.complete) return;
+  // Whole already: its HEADERS ended the stream (a GET). The compat request's own 'end' comes
+  // only once a handler reads it, which an event stream's never does.
+  if (req.complete || res.stream.endAfterHeaders) return;
   const timer = setTimeout(() => {
-    if (req.complete || res.stream.destroyed) return;
+    if (req.complete || res.stream.destroyed || received(res)) return;
     o.tally.limits.requestTimeout++;
     if (!res.headersSent) {
       try {
@@ -185,6 +187,11 @@ function requestDeadline(req: Http2ServerRequest, res: Http2ServerResponse, o: H
   timer.unref();
   req.once("end", () => clearTimeout(timer));
   res.once("close", () => clearTimeout(timer));
+}
+
+/** The client's END_STREAM has come (whether or not a handler has read what came before it). */
+function received(res: Http2ServerResponse): boolean {
+  return (res.stream as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
 
 /**
