@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   ECHOPLEX_BAD_FLAG: "a flag or ECHOPLEX_* variable has a value that is not allowed",
   ECHOPLEX_UNKNOWN_FLAG: "a flag that echoplex does not know",
+  ECHOPLEX_BAD_OPTION:
+    "a library call's option (start(), stop(), load()) is unknown or has a value that is not allowed, or cannot be honoured in this process",
   ECHOPLEX_BAD_CONFIG:
     "--config FILE cannot be read, is not a JSON object, or has an unknown key or a bad value",
   ECHOPLEX_BAD_TLS:
@@ -28,10 +30,22 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * A library call's usage error: the flag's own (a bad value, an unknown name) said again as
+ * ECHOPLEX_BAD_OPTION, under `call` ("start()", "load()"); any other error as it is.
+ */
+export function asOptionError(err: unknown, call: string): unknown {
+  if (!(err instanceof EchoplexError)) return err;
+  if (err.code !== "ECHOPLEX_BAD_FLAG" && err.code !== "ECHOPLEX_UNKNOWN_FLAG") return err;
+  const message = err.message.startsWith(call) ? err.message : `${call}: ${err.message}`;
+  return new EchoplexError("ECHOPLEX_BAD_OPTION", message, { cause: err });
+}
+
 /** Usage errors exit 2, everything else 1 (see src/main/cli.ts). */
 export const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "ECHOPLEX_BAD_FLAG",
   "ECHOPLEX_UNKNOWN_FLAG",
+  "ECHOPLEX_BAD_OPTION",
   "ECHOPLEX_BAD_TLS",
   "ECHOPLEX_BAD_CONFIG",
 ]);

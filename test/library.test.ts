@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { USAGE_ERRORS } from "../src/errors.ts";
-import { EchoplexError, start } from "../src/index.ts";
+import { EchoplexError, type StartOptions, start } from "../src/index.ts";
 import { LOAD_FLAGS } from "../src/load/flags.ts";
 import { load, loadFlags } from "../src/load/index.ts";
 import { checkNode, LOWEST_NODE } from "../src/node-version.ts";
@@ -60,7 +60,7 @@ describe("start()", () => {
     const s = await start({ mode: "single" });
     try {
       for (const bad of [-1, Number.NaN, "5" as never, Number.POSITIVE_INFINITY])
-        await rejects(s.stop(bad), "ECHOPLEX_BAD_FLAG", /stop\(/);
+        await rejects(s.stop(bad), "ECHOPLEX_BAD_OPTION", /stop\(/);
       const payload = random(100);
       assert.deepEqual(await echoThrough(s.ports.echo, payload), payload);
     } finally {
@@ -102,26 +102,50 @@ describe("start()", () => {
     }
   });
 
-  it("a bad option throws the flag's code, saying which option and what is allowed", async () => {
-    await rejects(start({ port: 70_000 }), "ECHOPLEX_BAD_FLAG", /start\(\{ port \}\)/);
-    await rejects(start({ mode: "fast" }), "ECHOPLEX_BAD_FLAG", /start\(\{ mode \}\)/);
-    await rejects(start({ workers: null }), "ECHOPLEX_BAD_FLAG", /cannot be off/);
-    await rejects(start({ cors: [] as never }), "ECHOPLEX_BAD_FLAG", /expected a string/);
-    await rejects(start({ prot: 1 } as never), "ECHOPLEX_UNKNOWN_FLAG", /unknown option 'prot'/);
-    await rejects(start(null as never), "ECHOPLEX_BAD_FLAG");
-    await rejects(start({ tlsCert: TLS.cert }), "ECHOPLEX_BAD_FLAG", /--tls-key/);
+  it("a bad option throws ECHOPLEX_BAD_OPTION, saying which option and what is allowed", async () => {
+    // What the compiler refuses, as a JavaScript caller would pass it.
+    await rejects(start({ port: 70_000 }), "ECHOPLEX_BAD_OPTION", /start\(\{ port \}\)/);
+    await rejects(start({ mode: "fast" } as never), "ECHOPLEX_BAD_OPTION", /start\(\{ mode \}\)/);
+    await rejects(start({ workers: null } as never), "ECHOPLEX_BAD_OPTION", /cannot be off/);
+    await rejects(start({ cors: [] as never }), "ECHOPLEX_BAD_OPTION", /expected a string/);
+    await rejects(start({ prot: 1 } as never), "ECHOPLEX_BAD_OPTION", /unknown option 'prot'/);
+    await rejects(start(null as never), "ECHOPLEX_BAD_OPTION");
+    await rejects(start({ tlsCert: TLS.cert }), "ECHOPLEX_BAD_OPTION", /^start\(\): --tls-cert/);
     await rejects(start({ tlsCert: TLS.cert, tlsKey: TLS.otherKey }), "ECHOPLEX_BAD_TLS");
-    await rejects(start({ mode: "single", http: 0, port: "x" }), "ECHOPLEX_BAD_FLAG");
+    await rejects(start({ mode: "single", http: 0, port: "x" } as never), "ECHOPLEX_BAD_OPTION");
+  });
+
+  it("the options are typed: the compiler refuses a wrong type or an unknown mode", () => {
+    const typed = (o: StartOptions) => o;
+    // @ts-expect-error a port is a number
+    typed({ port: "x" });
+    // @ts-expect-error no such mode
+    typed({ mode: "nope" });
+    // @ts-expect-error no such option
+    typed({ prot: 1 });
+    typed({ mode: "handoff", port: 0, http: 0, maxBody: "64KiB", work: "sha256:10", admin: null });
+  });
+
+  it("cluster and cluster-shared in one process: the second is refused, not silently the first's", async () => {
+    const a = await start({ mode: "cluster", workers: 1 });
+    await a.stop();
+    await rejects(
+      start({ mode: "cluster-shared", workers: 1 }),
+      "ECHOPLEX_BAD_OPTION",
+      /node:cluster/,
+    );
+    const b = await start({ mode: "cluster", workers: 1 });
+    await b.stop();
   });
 });
 
 describe("load()", () => {
   it("checks its options with the flags' parsers and codes", async () => {
-    await rejects(load({ port: 1, sise: 3 } as never), "ECHOPLEX_UNKNOWN_FLAG", /'sise'/);
-    await rejects(load({ port: 1, json: true } as never), "ECHOPLEX_UNKNOWN_FLAG");
-    await rejects(load({ port: 1, connections: 0 }), "ECHOPLEX_BAD_FLAG");
-    await rejects(load({ port: 1, churn: true, rate: 10 }), "ECHOPLEX_BAD_FLAG");
-    await rejects(load({} as never), "ECHOPLEX_BAD_FLAG", /port/);
+    await rejects(load({ port: 1, sise: 3 } as never), "ECHOPLEX_BAD_OPTION", /'sise'/);
+    await rejects(load({ port: 1, json: true } as never), "ECHOPLEX_BAD_OPTION");
+    await rejects(load({ port: 1, connections: 0 }), "ECHOPLEX_BAD_OPTION", /^load\(\)/);
+    await rejects(load({ port: 1, churn: true, rate: 10 }), "ECHOPLEX_BAD_OPTION");
+    await rejects(load({} as never), "ECHOPLEX_BAD_OPTION", /port/);
   });
 
   it("nothing to load: ECHOPLEX_CONNECT_FAILED", async () => {

@@ -174,7 +174,7 @@ describe("the npm package, packed and installed with production dependencies onl
     assert.ok(out.ports.echo > 0 && out.ports.http > 0, JSON.stringify(out));
     assert.equal(out.ports.admin, null, "no admin port unless asked for");
     assert.ok(out.messages > 0 && out.ws > 0);
-    assert.equal(out.code, "ECHOPLEX_BAD_FLAG");
+    assert.equal(out.code, "ECHOPLEX_BAD_OPTION");
     // From CommonJS too: require() of an ES module (Node 22.12 and later, without a flag).
     writeFileSync(
       join(project, "use.cjs"),
@@ -215,6 +215,11 @@ describe("the npm package, packed and installed with production dependencies onl
          const r: LoadResult = await load({ port: s.ports.echo, protocol: "tcp" });
          // @ts-expect-error: not a setting
          await start({ nope: 1 });
+         // @ts-expect-error: a port is a number
+         await start({ port: "x" });
+         // @ts-expect-error: no such mode
+         await start({ mode: "nope" });
+         await start({ mode: "handoff", port: 0, http: 0 });
          return r.msgs_per_s + (s.ports.http ?? 0);
        }
       `,

@@ -6,7 +6,7 @@
  * anything rejects: ECHOPLEX_CONNECT_FAILED, ECHOPLEX_TLS_FAILED, ECHOPLEX_BAD_FLAG.
  */
 import { parseFlags } from "../args.ts";
-import { EchoplexError } from "../errors.ts";
+import { asOptionError, EchoplexError } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { checked, type LoadFlags, measure, nothingEchoed } from "./measure.ts";
@@ -70,10 +70,14 @@ function asArgv(options: LoadOptions): string[] {
 /** The options as checked flags, or the usage error load() rejects with (fuzzed by the tests). */
 export function loadFlags(options: LoadOptions): LoadFlags {
   if (typeof options !== "object" || options === null || options.port === undefined)
-    throw new EchoplexError("ECHOPLEX_BAD_FLAG", "load(): give at least { port }");
-  const f = parseFlags("load()", LOAD_FLAGS, asArgv(options));
-  checked(f);
-  return f;
+    throw new EchoplexError("ECHOPLEX_BAD_OPTION", "load(): give at least { port }");
+  try {
+    const f = parseFlags("load()", LOAD_FLAGS, asArgv(options));
+    checked(f);
+    return f;
+  } catch (err) {
+    throw asOptionError(err, "load()");
+  }
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {

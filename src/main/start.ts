@@ -72,7 +72,7 @@ export async function start(options: StartOptions = {}): Promise<Echoplex> {
         ? stop(drainMs)
         : Promise.reject(
             new EchoplexError(
-              "ECHOPLEX_BAD_FLAG",
+              "ECHOPLEX_BAD_OPTION",
               `stop(${String(drainMs)}): milliseconds to drain, from 0 to 86400000`,
             ),
           ),

@@ -6,6 +6,7 @@
  */
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
+import { EchoplexError } from "../../errors.ts";
 import { Supervisor } from "../supervisor.ts";
 import type { StartTopology, Topology } from "../topology.ts";
 import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
@@ -18,9 +19,20 @@ import {
   workerOptions,
 } from "../workers.ts";
 
+/**
+ * The policy node:cluster froze for this process: it reads it once, at the first fork, and
+ * keeps it for ever, so a second server in the same process (start()) gets the first one's.
+ */
+let frozen: number | undefined;
+
 function startCluster(policy: number): StartTopology {
   return async (config, log, fatal): Promise<Topology> => {
-    // The policy is read once, at the first fork, for the whole process.
+    if (frozen !== undefined && frozen !== policy)
+      throw new EchoplexError(
+        "ECHOPLEX_BAD_OPTION",
+        `mode ${config.mode}: node:cluster fixed this process's scheduling at its first fork (${frozen === cluster.SCHED_RR ? "round robin, mode cluster" : "shared, mode cluster-shared"}); one process runs only one of cluster and cluster-shared: use another process, or mode handoff or reuseport`,
+      );
+    frozen = policy;
     cluster.schedulingPolicy = policy;
     let ports = configPorts(config);
     const supervisor = new Supervisor(
