@@ -206,6 +206,34 @@ export function helpText(version: string): string {
   return lines.join("\n");
 }
 
+/**
+ * docs/flags.md: every setting from the same table as --help (test/config.test.ts keeps the file
+ * equal to this; `npm run docs:flags` writes it).
+ */
+export function flagsMarkdown(): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
+  const rows = SETTINGS.map(
+    (s) => `| \`--${s.flag}\` | \`${s.env}\` | ${describeDefault(s.key)} | ${cell(s.help)} |`,
+  );
+  return [
+    "# Flags",
+    "",
+    "Generated from `src/main/settings.ts` by `npm run docs:flags`; a test keeps it current.",
+    "",
+    "Each flag has an `ECHOPLEX_*` variable, and every setting can come from a JSON file (`--config FILE`, keys as `--print-config` prints them, `null` for off): a flag wins over its variable, which wins over the file, which wins over the default. Everything is checked before the server starts: a bad value, an unknown key or a value of the wrong type is one line naming it and what is allowed, exit 2. The library's `start()` takes the same settings by their `--print-config` names.",
+    "",
+    "| flag | variable | default | meaning |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "| `--config FILE` | `ECHOPLEX_CONFIG` | | a JSON object of settings, keys as `--print-config` shows them |",
+    "| `--print-config` | | | print the effective configuration as JSON (a valid `--config` file) and exit |",
+    "| `--help`, `--version` | | | print and exit |",
+    "",
+    `Modes: ${MODES.map((m) => `\`${m}\``).join(", ")} (README, "Modes").`,
+    "",
+  ].join("\n");
+}
+
 function describeDefault(key: keyof Config): string {
   if (key === "workers") return "available parallelism";
   const value = SETTINGS.find((s) => s.key === key)?.fallback();

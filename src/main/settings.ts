@@ -1,6 +1,6 @@
 /**
  * Every setting, declared once: name, flag, variable, default, parser, help. Parsing,
- * validation, --help and the README's flag table (kept complete by a test) all read this table.
+ * validation, --help, start()'s options and docs/flags.md (generated, kept current by a test) read it.
  */
 import { availableParallelism } from "node:os";
 import { LOG_LEVELS } from "../log.ts";
@@ -51,7 +51,7 @@ export const SETTINGS = [
     key: "mode",
     flag: "mode",
     env: "ECHOPLEX_MODE",
-    help: "how connections reach the echo loops (see README)",
+    help: "how connections reach the echo loops: single, handoff, cluster, cluster-shared, reuseport or threads (README, Modes)",
     fallback: () => "handoff",
     parse: oneOf(MODES),
   }),
@@ -163,7 +163,7 @@ export const SETTINGS = [
     key: "logLevel",
     flag: "log-level",
     env: "ECHOPLEX_LOG_LEVEL",
-    help: "JSON log level on stdout",
+    help: "JSON log level on stdout: trace, debug, info, warn, error, fatal or silent",
     fallback: () => "info",
     parse: oneOf(LOG_LEVELS),
   }),
