@@ -19,8 +19,8 @@ import type { Candidate } from "../src/main/handoff/balancer.ts";
 import { pick } from "../src/main/handoff/balancer.ts";
 import { handoffHistogram } from "../src/main/metrics.ts";
 import { type FromWorker, isFromWorker } from "../src/messages.ts";
-import { echoHandler } from "../src/worker/echo.ts";
-import { Tally } from "../src/worker/tally.ts";
+import { Tally } from "../src/worker/loop/tally.ts";
+import { echoHandler } from "../src/worker/tcp/echo.ts";
 
 const COMMAND = "echoplex-micro";
 

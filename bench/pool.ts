@@ -1,14 +1,14 @@
 /**
  * `npm run bench:pool`: what one offloaded task costs in CPU, with echoplex's pool settings
- * (src/worker/work.ts) against piscina's defaults: many callers (as many connections) each with
+ * (src/worker/work/work.ts) against piscina's defaults: many callers (as many connections) each with
  * one trivial task in flight, like the offloaded echo. Interleaved A B A B, medians.
  *
  *   npm run bench:pool [-- --callers 50] [--tasks 20000] [--threads 2] [--rounds 5]
  */
 import { Piscina } from "piscina";
 import { number, parseFlags, runMain } from "../src/args.ts";
-import { poolOptions } from "../src/worker/work.ts";
-import type { WorkTask } from "../src/worker/work-task.ts";
+import { poolOptions } from "../src/worker/work/work.ts";
+import type { WorkTask } from "../src/worker/work/work-task.ts";
 import { median } from "./lib/stats.ts";
 import { describeMachine, machine } from "./runner/machine.ts";
 

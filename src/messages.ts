@@ -15,7 +15,7 @@ export type WorkerRole =
   | "listen"
   | "reuseport";
 
-/** CPU work done per message before it is echoed (see src/worker/work.ts). */
+/** CPU work done per message before it is echoed (see src/worker/work/work.ts). */
 export interface WorkSpec {
   readonly algorithm: "sha256";
   readonly rounds: number;
@@ -154,14 +154,14 @@ export interface WorkerStats {
   /** The event loop's delay over the last report period: p99 and max, in seconds. */
   readonly loopDelayP99: number;
   readonly loopDelayMax: number;
-  /** Errors by kind and messages by protocol (src/worker/tally.ts). */
+  /** Errors by kind and messages by protocol (src/worker/loop/tally.ts). */
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
   readonly fast: FastPathCounts;
 }
 
-/** UDP datagrams received, and what became of them (src/worker/udp.ts). */
+/** UDP datagrams received, and what became of them (src/worker/udp/udp.ts). */
 export interface UdpCounts {
   received: number;
   answered: number;
@@ -179,7 +179,7 @@ export interface UdpCounts {
   failed: number;
 }
 
-/** Errors by kind: see src/worker/tally.ts. */
+/** Errors by kind: see src/worker/loop/tally.ts. */
 export interface ErrorCounts {
   accept: number;
   connection: number;
@@ -218,14 +218,14 @@ export interface MessageCounts {
 }
 /**
  * Of the HTTP requests and WebSocket messages, those the fast paths answered
- * (src/worker/http-fast.ts, src/worker/websocket-fast.ts).
+ * (src/worker/http/http-fast.ts, src/worker/websocket/websocket-fast.ts).
  */
 export interface FastPathCounts {
   httpFast: number;
   wsFast: number;
 }
 
-/** Every STATS_INTERVAL_MS (src/worker/run.ts), for the primary's /metrics. */
+/** Every STATS_INTERVAL_MS (src/worker/process/run.ts), for the primary's /metrics. */
 export interface StatsMessage {
   readonly t: "stats";
   readonly stats: WorkerStats;

@@ -1,12 +1,12 @@
 /**
- * A worker's spill grant (src/worker/lent-listener.ts) on a real listening socket: busy windows
+ * A worker's spill grant (src/worker/process/lent-listener.ts) on a real listening socket: busy windows
  * go on, a quiet one ends the grant, the ceiling closes the listener at once, and room after a
  * full end is reported.
  */
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
-import { type Grant, lentListener } from "../src/worker/lent-listener.ts";
+import { type Grant, lentListener } from "../src/worker/process/lent-listener.ts";
 import { open } from "./helpers/client.ts";
 import { waitFor } from "./helpers/server.ts";
 

@@ -1,7 +1,7 @@
-/** The event loop's delay as /metrics reports it (src/worker/loop-delay.ts). */
+/** The event loop's delay as /metrics reports it (src/worker/loop/loop-delay.ts). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LoopDelay, windowMax } from "../src/worker/loop-delay.ts";
+import { LoopDelay, windowMax } from "../src/worker/loop/loop-delay.ts";
 import { sleep, waitFor } from "./helpers/server.ts";
 
 describe("loop delay", () => {

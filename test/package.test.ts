@@ -79,7 +79,9 @@ describe("the npm package, packed and installed with production dependencies onl
       "dist/load/index.js",
       "dist/load/index.d.ts",
       "dist/load/task.js",
-      "dist/worker/process-entry.js",
+      "dist/worker/process/process-entry.js",
+      "dist/worker/process/thread-entry.js",
+      "dist/worker/work/work-task.js",
     ])
       assert.ok(files.includes(`package/${f}`), `${f} is packed`);
     assert.ok(

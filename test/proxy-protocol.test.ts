@@ -10,7 +10,7 @@ import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
-import { parseProxy } from "../src/worker/proxy-protocol.ts";
+import { parseProxy } from "../src/worker/proxy/proxy-protocol.ts";
 import { HOST } from "./helpers/client.ts";
 import { exchange } from "./helpers/http.ts";
 import { scrape, sum } from "./helpers/metrics.ts";

@@ -4,9 +4,9 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import type { UdpCounts } from "../src/messages.ts";
-import { SourceLimiter } from "../src/worker/rate-limit.ts";
-import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp.ts";
-import { LoopGuard } from "../src/worker/udp-loop.ts";
+import { SourceLimiter } from "../src/worker/udp/rate-limit.ts";
+import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp/udp.ts";
+import { LoopGuard } from "../src/worker/udp/udp-loop.ts";
 import { HOST, open } from "./helpers/client.ts";
 import { serve, sleep } from "./helpers/server.ts";
 

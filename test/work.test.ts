@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { createWork } from "../src/worker/work.ts";
+import { createWork } from "../src/worker/work/work.ts";
 import { echoThrough, HOST } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 

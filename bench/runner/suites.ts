@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { sha256Rounds } from "../../src/worker/digest.ts";
+import { sha256Rounds } from "../../src/worker/work/digest.ts";
 import { median } from "../lib/stats.ts";
 import { type Section, scenario, type Variant } from "./plan.ts";
 

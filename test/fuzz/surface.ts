@@ -63,7 +63,7 @@ export function connectTo(port: number, tls = false): Socket {
     : netConnect({ host: HOST, port });
 }
 
-/** A worker exit, or an internal error: a contained bug is still a bug (src/worker/faults.ts). */
+/** A worker exit, or an internal error: a contained bug is still a bug (src/worker/loop/faults.ts). */
 const BAD_NEWS = /^(worker exited|internal error)/;
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { LINES } from "../../log.ts";
-import { createServices } from "../../worker/services.ts";
+import { createServices } from "../../worker/loop/services.ts";
 import type { StartTopology } from "../topology.ts";
 import { configPorts, serveOptions } from "../workers.ts";
 

@@ -8,7 +8,7 @@
  * most MAX_PEERS destinations (bounded-map.ts).
  */
 import { crc32 } from "node:zlib";
-import { BoundedMap } from "./bounded-map.ts";
+import { BoundedMap } from "../loop/bounded-map.ts";
 
 export const WINDOW_MS = 1_000;
 const MAX_PEERS = 65_536;

@@ -6,7 +6,7 @@
  * stack, at most once a second with how many there were. The worker and every other connection
  * carry on.
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 import type { Tally } from "./tally.ts";
 
 const LOG_EVERY_MS = 1_000;

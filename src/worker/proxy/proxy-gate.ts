@@ -9,9 +9,9 @@
  * connection without a valid header is closed and counted (errors{kind="proxy"}).
  */
 import type { Socket } from "node:net";
-import type { Trust } from "../proxy-trust.ts";
+import type { Trust } from "../../proxy-trust.ts";
+import type { Tally } from "../loop/tally.ts";
 import { parseProxy } from "./proxy-protocol.ts";
-import type { Tally } from "./tally.ts";
 
 const CLIENT = Symbol("echoplex.proxyClient");
 interface Proxied extends Socket {

@@ -8,8 +8,8 @@
  * nothing else happens per chunk.
  */
 import type { Socket } from "node:net";
-import type { Tally } from "./tally.ts";
-import type { Work } from "./work.ts";
+import type { Tally } from "../loop/tally.ts";
+import type { Work } from "../work/work.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
   // Backpressure: stop reading while the peer has not taken what we owe it, so a client that

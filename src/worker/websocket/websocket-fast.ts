@@ -11,8 +11,8 @@
  */
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
-import type { Faults } from "./faults.ts";
-import type { Tally } from "./tally.ts";
+import type { Faults } from "../loop/faults.ts";
+import type { Tally } from "../loop/tally.ts";
 import { echoFrames, headerLength, payloadLength, scan, unmaskText } from "./websocket-frames.ts";
 
 /** Bytes queued to one client past which we stop reading from it until they are sent. */

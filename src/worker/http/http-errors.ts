@@ -4,8 +4,8 @@
  * only once the answers owed to the requests before it are out (http-owed.ts).
  */
 import type { Duplex } from "node:stream";
+import type { Tally } from "../loop/tally.ts";
 import { afterOwed } from "./http-owed.ts";
-import type { Tally } from "./tally.ts";
 
 /** node:http's own answers to a bad request, by error code; else 400. */
 const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {

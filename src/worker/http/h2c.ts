@@ -21,8 +21,8 @@ import {
 } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { Tally } from "../loop/tally.ts";
 import { SAFE } from "./http-reply.ts";
-import type { Tally } from "./tally.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 

@@ -1,6 +1,6 @@
 /** Entry point of a worker process (forked by handoff and reuseport, or by node:cluster). */
-import type { WorkerOptions } from "../messages.ts";
-import { isToWorker } from "../messages.ts";
+import type { WorkerOptions } from "../../messages.ts";
+import { isToWorker } from "../../messages.ts";
 import { runWorker } from "./run.ts";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions;

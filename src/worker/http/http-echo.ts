@@ -6,11 +6,14 @@
  * 500 and closes that connection only.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { answer, isTimed } from "../answers/http-answer.ts";
+import { type Control, ControlError, readControl } from "../answers/http-control.ts";
+import { corsHeaders, isPreflight, preflight } from "../answers/http-cors.ts";
+import { isSse, sseParams, streamEvents } from "../answers/http-sse.ts";
+import { type Timed, TimedAnswers } from "../answers/http-timed.ts";
+import { ignore } from "../loop/ignore.ts";
 import { describeRequest } from "./describe-request.ts";
 import type { HttpEchoOptions } from "./http.ts";
-import { answer, isTimed } from "./http-answer.ts";
-import { type Control, ControlError, readControl } from "./http-control.ts";
-import { corsHeaders, isPreflight, preflight } from "./http-cors.ts";
 import { owe } from "./http-owed.ts";
 import {
   closeWith,
@@ -21,9 +24,6 @@ import {
   sendContinue,
   writeHeadInOrder,
 } from "./http-reply.ts";
-import { isSse, sseParams, streamEvents } from "./http-sse.ts";
-import { type Timed, TimedAnswers } from "./http-timed.ts";
-import { ignore } from "./ignore.ts";
 
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;

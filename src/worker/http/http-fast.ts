@@ -12,12 +12,11 @@
  * holds its bodies and answers.
  */
 import type { Socket } from "node:net";
-import type { ByteBudget } from "./byte-budget.ts";
-import type { Faults } from "./faults.ts";
+import type { ByteBudget } from "../loop/byte-budget.ts";
+import type { Faults } from "../loop/faults.ts";
+import type { Tally } from "../loop/tally.ts";
 import { FastConnection } from "./http-fast-connection.ts";
 import { FAILED_TEXT } from "./http-reply.ts";
-
-import type { Tally } from "./tally.ts";
 
 export interface FastPathOptions {
   readonly maxBody: number;

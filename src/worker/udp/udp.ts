@@ -9,13 +9,13 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { listenError } from "../errors.ts";
-import type { UdpCounts } from "../messages.ts";
-import type { Faults } from "./faults.ts";
-import { ignore } from "./ignore.ts";
+import { listenError } from "../../errors.ts";
+import type { UdpCounts } from "../../messages.ts";
+import type { Faults } from "../loop/faults.ts";
+import { ignore } from "../loop/ignore.ts";
+import type { Work } from "../work/work.ts";
 import { SourceLimiter } from "./rate-limit.ts";
 import { LoopGuard } from "./udp-loop.ts";
-import type { Work } from "./work.ts";
 
 /** Source ports below this are privileged services: never answered. */
 export const MIN_SOURCE_PORT = 1024;

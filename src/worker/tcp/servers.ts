@@ -4,14 +4,14 @@
  * counting what happens in the loop's tally.
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import type { ServeOptions } from "../messages.ts";
-import type { TlsMaterial } from "../tls.ts";
-import type { ByteBudget } from "./byte-budget.ts";
-import type { Connections } from "./connections.ts";
+import type { ServeOptions } from "../../messages.ts";
+import type { TlsMaterial } from "../../tls.ts";
+import type { ByteBudget } from "../loop/byte-budget.ts";
+import type { Connections } from "../loop/connections.ts";
+import type { Faults } from "../loop/faults.ts";
+import type { Tally } from "../loop/tally.ts";
+import type { Work } from "../work/work.ts";
 import { echoHandler } from "./echo.ts";
-import type { Faults } from "./faults.ts";
-import type { Tally } from "./tally.ts";
-import type { Work } from "./work.ts";
 
 /** What every server of one loop shares. */
 export interface Shared {

@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import { validateHeaderName, validateHeaderValue } from "node:http";
+import { isHttp2 } from "../http/http-reply.ts";
 import { type HeaderRules, refuseHeaders } from "./http-header-rules.ts";
-import { isHttp2 } from "./http-reply.ts";
 
 export interface Control {
   /** The final status (200 unless asked). */

@@ -5,7 +5,7 @@
  * source, as before, cost 65,536 steps each), and sweep() forgets full buckets (a new one starts
  * full anyway).
  */
-import { BoundedMap } from "./bounded-map.ts";
+import { BoundedMap } from "../loop/bounded-map.ts";
 
 interface Bucket {
   tokens: number;

@@ -4,11 +4,17 @@
  * process (process-entry.ts) and in a worker thread (thread-entry.ts); only the channel differs.
  */
 import { Socket } from "node:net";
-import { EchoplexError } from "../errors.ts";
-import { createLogger, LINES, type Logger } from "../log.ts";
-import type { AcceptMessage, FromWorker, Service, ToWorker, WorkerOptions } from "../messages.ts";
+import { EchoplexError } from "../../errors.ts";
+import { createLogger, LINES, type Logger } from "../../log.ts";
+import type {
+  AcceptMessage,
+  FromWorker,
+  Service,
+  ToWorker,
+  WorkerOptions,
+} from "../../messages.ts";
+import { createServices, type Services } from "../loop/services.ts";
 import { type LentListener, lentListener } from "./lent-listener.ts";
-import { createServices, type Services } from "./services.ts";
 
 export interface Channel {
   send(message: FromWorker, handle?: object, done?: () => void): void;

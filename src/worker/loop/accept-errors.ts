@@ -6,7 +6,7 @@
  * logged at most once a second, with how many there were.
  */
 import type { Server } from "node:net";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 import type { Tally } from "./tally.ts";
 
 const LOG_EVERY_MS = 1_000;

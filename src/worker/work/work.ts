@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 import type { Piscina as Pool } from "piscina";
-import type { WorkSpec } from "../messages.ts";
+import type { WorkSpec } from "../../messages.ts";
 import { sha256Rounds } from "./digest.ts";
 import type { WorkTask } from "./work-task.ts";
 

@@ -3,12 +3,12 @@
  * that a loop without --http never loads node:http's server side or ws (~13 MB per worker).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import type { ServeOptions } from "../messages.ts";
+import type { ServeOptions } from "../../messages.ts";
+import { type Shared, tlsErrorHandler } from "../tcp/servers.ts";
+import { attachWebSocketEcho } from "../websocket/websocket.ts";
 import { byAlpn, type H2c, h2c } from "./h2c.ts";
 import { createHttpEcho, type HttpEcho } from "./http.ts";
 import { FastPath } from "./http-fast.ts";
-import { type Shared, tlsErrorHandler } from "./servers.ts";
-import { attachWebSocketEcho } from "./websocket.ts";
 
 export interface HttpService {
   /** node:http's server (its timers start on its 'listening'). */

@@ -1,7 +1,7 @@
 /** Entry point of a worker thread (threads mode): its own reusePort listener and event loop. */
 import { parentPort, workerData } from "node:worker_threads";
-import type { WorkerOptions } from "../messages.ts";
-import { isToWorker } from "../messages.ts";
+import type { WorkerOptions } from "../../messages.ts";
+import { isToWorker } from "../../messages.ts";
 import { runWorker } from "./run.ts";
 
 const port = parentPort;

@@ -10,7 +10,7 @@
  * websocket (a protocol error), internal (our own exception serving one client: faults.ts).
  * Drops by a limit (idle, body, message size, request timeout, ...) are in `limits`.
  */
-import type { ErrorCounts, FastPathCounts, LimitCounts, MessageCounts } from "../messages.ts";
+import type { ErrorCounts, FastPathCounts, LimitCounts, MessageCounts } from "../../messages.ts";
 
 export interface TallyCounts {
   readonly errors: ErrorCounts;

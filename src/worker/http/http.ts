@@ -19,16 +19,16 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
-import type { TlsMaterial } from "../tls.ts";
-import type { ByteBudget } from "./byte-budget.ts";
+import type { TlsMaterial } from "../../tls.ts";
+import type { ByteBudget } from "../loop/byte-budget.ts";
+import type { Faults } from "../loop/faults.ts";
+import { ignore } from "../loop/ignore.ts";
+import type { Tally } from "../loop/tally.ts";
+import type { Work } from "../work/work.ts";
 import type { Served } from "./describe-request.ts";
-import type { Faults } from "./faults.ts";
 import { Echo } from "./http-echo.ts";
 import { clientErrorHandler } from "./http-errors.ts";
 import { afterOwed } from "./http-owed.ts";
-import { ignore } from "./ignore.ts";
-import type { Tally } from "./tally.ts";
-import type { Work } from "./work.ts";
 
 export interface HttpEchoOptions {
   readonly maxBody: number;

@@ -7,8 +7,8 @@
  * holds no memory of its own.
  */
 import type { ServerResponse } from "node:http";
+import { sendContinue, writeHeadInOrder } from "../http/http-reply.ts";
 import type { Control } from "./http-control.ts";
-import { sendContinue, writeHeadInOrder } from "./http-reply.ts";
 import type { Timed } from "./http-timed.ts";
 
 /** What generated answers are made of: a-z, over and over. */

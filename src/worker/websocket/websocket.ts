@@ -9,13 +9,13 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import type { Connections } from "./connections.ts";
-import type { Faults } from "./faults.ts";
-import { afterOwed } from "./http-owed.ts";
-import { ignore } from "./ignore.ts";
-import type { Tally } from "./tally.ts";
+import { afterOwed } from "../http/http-owed.ts";
+import type { Connections } from "../loop/connections.ts";
+import type { Faults } from "../loop/faults.ts";
+import { ignore } from "../loop/ignore.ts";
+import type { Tally } from "../loop/tally.ts";
+import type { Work } from "../work/work.ts";
 import { HIGH_WATER, takeFrames } from "./websocket-fast.ts";
-import type { Work } from "./work.ts";
 
 export interface WebSocketEchoOptions {
   readonly maxMessage: number;
