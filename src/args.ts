@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { EchoplexError, USAGE_ERRORS } from "./errors.ts";
-import { bad as badValue } from "./main/parse.ts";
+import { bad as badValue } from "./main/config/parse.ts";
 
 export interface Flag<T> {
   readonly help: string;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { MODES } from "../src/main/config.ts";
+import { MODES } from "../src/main/config/config.ts";
 import { echoRush } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 

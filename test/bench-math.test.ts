@@ -16,13 +16,13 @@ import {
 import { projectedRate } from "../bench/runner/projection.ts";
 import { type Row, skew, summarize } from "../bench/runner/summary.ts";
 import { churnWorkVerdict, httpVerdict, workVerdict } from "../bench/runner/verdict.ts";
+import { Pattern, VARIANTS } from "../src/load/flows/pattern.ts";
 import {
   createHistogram,
   encodeHistogram,
   summarize as latency,
   mergeHistograms,
-} from "../src/load/histogram.ts";
-import { Pattern, VARIANTS } from "../src/load/pattern.ts";
+} from "../src/load/report/histogram.ts";
 
 describe("histogram merging", () => {
   it("is exact: merged per-thread histograms equal one histogram fed every value", () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../bench/lib/server.ts";
-import { WORKER_EXEC_ARGV } from "../src/main/workers.ts";
+import { WORKER_EXEC_ARGV } from "../src/main/supervision/workers.ts";
 import { echoThrough, random } from "./helpers/client.ts";
 import { waitFor, within } from "./helpers/server.ts";
 

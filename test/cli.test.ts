@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
 import { CLI } from "../bench/lib/server.ts";
 import { EchoplexError, USAGE_ERRORS } from "../src/errors.ts";
-import { MODES, parseCommand, SETTINGS } from "../src/main/config.ts";
+import { MODES, parseCommand, SETTINGS } from "../src/main/config/config.ts";
 import { serve } from "./helpers/server.ts";
 import { TLS } from "./helpers/tls.ts";
 

@@ -4,8 +4,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { EchoplexError } from "../src/errors.ts";
-import { type Config, flagsMarkdown, parseCommand, SETTINGS } from "../src/main/config.ts";
-import { asFile } from "../src/main/config-file.ts";
+import { type Config, flagsMarkdown, parseCommand, SETTINGS } from "../src/main/config/config.ts";
+import { asFile } from "../src/main/config/config-file.ts";
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const c = parseCommand(argv, env);

@@ -12,9 +12,9 @@ import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
 import { parseFlags } from "../src/args.ts";
 import { LOAD_FLAGS } from "../src/load/flags.ts";
-import type { Config } from "../src/main/config.ts";
-import { parseCommand } from "../src/main/config.ts";
-import { WORKER_EXEC_ARGV } from "../src/main/workers.ts";
+import type { Config } from "../src/main/config/config.ts";
+import { parseCommand } from "../src/main/config/config.ts";
+import { WORKER_EXEC_ARGV } from "../src/main/supervision/workers.ts";
 import { HOST } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
-import { MODES } from "../src/main/config.ts";
+import { MODES } from "../src/main/config/config.ts";
 import { HOST, open, random, refused, roundTrip } from "./helpers/client.ts";
 import { logged, serve, sleep } from "./helpers/server.ts";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { EchoplexError } from "../src/errors.ts";
-import type { Config } from "../src/main/config.ts";
+import type { Config } from "../src/main/config/config.ts";
 import { configCases, parseCase, roundTrips, startsOrRefuses, withTempDir } from "./fuzz/config.ts";
 import { fuzz } from "./fuzz/surface.ts";
 import { SURFACES } from "./fuzz/surfaces.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
-import { BALANCES } from "../src/main/config.ts";
+import { BALANCES } from "../src/main/config/config.ts";
 import { echoRush, echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { countByOwner, ownerOf } from "./helpers/owners.ts";

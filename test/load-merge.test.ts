@@ -9,8 +9,8 @@ import {
   encodeHistogram,
   mergeHistograms,
   summarize,
-} from "../src/load/histogram.ts";
-import { mergeReports } from "../src/load/merge.ts";
+} from "../src/load/report/histogram.ts";
+import { mergeReports } from "../src/load/report/merge.ts";
 import type { LoadReport } from "../src/load/run.ts";
 import { runLoadCli } from "./helpers/load.ts";
 import { serve } from "./helpers/server.ts";

@@ -8,7 +8,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
-import { MODES } from "../src/main/config.ts";
+import { MODES } from "../src/main/config/config.ts";
 import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { serve } from "./helpers/server.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { it } from "node:test";
 import { createLogger } from "../src/log.ts";
-import { Supervisor } from "../src/main/supervisor.ts";
+import { Supervisor } from "../src/main/supervision/supervisor.ts";
 
 /** A stand-in for a worker process: the test says when it is ready and when it dies. */
 class FakeChild extends EventEmitter {

@@ -6,7 +6,7 @@ import { request } from "node:https";
 import { describe, it } from "node:test";
 import { connect } from "node:tls";
 import { WebSocket } from "ws";
-import { MODES } from "../src/main/config.ts";
+import { MODES } from "../src/main/config/config.ts";
 import { HOST } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
 import { CA, TLS_FLAGS } from "./helpers/tls.ts";

@@ -1,13 +1,13 @@
 /**
  * Every worker process runs with the V8 flags that keep its memory small, and none of the
- * caller's that say what to run (src/main/workers.ts).
+ * caller's that say what to run (src/main/supervision/workers.ts).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { WORKER_EXEC_ARGV, workerExecArgv } from "../src/main/workers.ts";
+import { WORKER_EXEC_ARGV, workerExecArgv } from "../src/main/supervision/workers.ts";
 import { childPids, serve } from "./helpers/server.ts";
 
 describe("worker V8 flags", () => {

@@ -4,10 +4,10 @@
  * how many connections each worker served from its "worker stopped" log lines.
  */
 
-import { runHttpLoad } from "../../src/load/http.ts";
+import { runHttpLoad } from "../../src/load/flows/http.ts";
 import { type LoadReport, runLoad } from "../../src/load/run.ts";
 import { LINES } from "../../src/log.ts";
-import { WORKER_EXEC_ARGV } from "../../src/main/workers.ts";
+import { WORKER_EXEC_ARGV } from "../../src/main/supervision/workers.ts";
 import {
   processSplit,
   type ThreadCores,

@@ -13,7 +13,7 @@
 
 import type { Protocol } from "../../src/load/run.ts";
 import type { Workload } from "../../src/load/types.ts";
-import { MODES } from "../../src/main/config.ts";
+import { MODES } from "../../src/main/config/config.ts";
 
 /** Every mode but the baseline, which every round runs anyway. */
 export const BENCH_MODES: readonly string[] = MODES.filter((m) => m !== "single");

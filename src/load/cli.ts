@@ -19,7 +19,7 @@ import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
 import { measure, nothingEchoed } from "./measure.ts";
-import { mergeMain } from "./merge-cli.ts";
+import { mergeMain } from "./report/merge-cli.ts";
 
 const COMMAND = "echoplex-load";
 

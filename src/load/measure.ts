@@ -5,7 +5,7 @@
 import type { Values } from "../args.ts";
 import { EchoplexError } from "../errors.ts";
 import type { LOAD_FLAGS } from "./flags.ts";
-import { runHttpLoad } from "./http.ts";
+import { runHttpLoad } from "./flows/http.ts";
 import { type LoadReport, type Protocol, runLoad } from "./run.ts";
 
 export type LoadFlags = Values<typeof LOAD_FLAGS>;

@@ -5,7 +5,12 @@
  */
 import { Piscina } from "piscina";
 import { EchoplexError } from "../errors.ts";
-import { encodeHistogram, type LatencySummary, mergeHistograms, summarize } from "./histogram.ts";
+import {
+  encodeHistogram,
+  type LatencySummary,
+  mergeHistograms,
+  summarize,
+} from "./report/histogram.ts";
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
 
 /**

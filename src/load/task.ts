@@ -1,2 +1,2 @@
 /** The piscina task: each client thread runs one group of connections (group.ts). */
-export { runGroup as default } from "./group.ts";
+export { runGroup as default } from "./flows/group.ts";

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "../log.ts";
 import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/config.ts";
 import { createMetrics } from "./metrics.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
 import type { Topology } from "./topology.ts";

@@ -7,7 +7,7 @@
  */
 import { LINES, type Logger } from "../log.ts";
 import type { Admin, AdminStatus } from "./admin.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/config.ts";
 import { takeOverSignals } from "./early-signals.ts";
 import { launch } from "./launch.ts";
 import type { Topology } from "./topology.ts";

@@ -7,10 +7,10 @@
 import { EchoplexError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { checkNode } from "../node-version.ts";
+import { configFromOptions, type StartOptions } from "./config/options.ts";
 import { launch, type Running } from "./launch.ts";
-import { configFromOptions, type StartOptions } from "./options.ts";
 
-export type { StartOptions } from "./options.ts";
+export type { StartOptions } from "./config/options.ts";
 
 export interface EchoplexPorts {
   /** TCP echo (RFC 862). */

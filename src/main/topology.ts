@@ -25,7 +25,7 @@ export interface TopologyMetrics {
   readonly handoffSeconds?: Histogram;
 }
 
-import type { Config } from "./config.ts";
+import type { Config } from "./config/config.ts";
 
 /** A running server in one of the modes. */
 export interface Topology {
@@ -43,7 +43,7 @@ export interface Topology {
   stop(ms: number): Promise<void>;
 }
 
-/** `fatal` stops the whole server with an error (a crash loop, src/main/crash-loop.ts). */
+/** `fatal` stops the whole server with an error (a crash loop, src/main/supervision/crash-loop.ts). */
 export type StartTopology = (
   config: Config,
   log: Logger,

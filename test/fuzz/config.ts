@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { EchoplexError, USAGE_ERRORS } from "../../src/errors.ts";
-import { type Config, parseCommand, SETTINGS } from "../../src/main/config.ts";
-import { asFile } from "../../src/main/config-file.ts";
+import { type Config, parseCommand, SETTINGS } from "../../src/main/config/config.ts";
+import { asFile } from "../../src/main/config/config-file.ts";
 
 const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   mode: ["single", "handoff", "threads"],

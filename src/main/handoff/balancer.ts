@@ -4,7 +4,7 @@
  * not acknowledged a handle for a while (stalled: stopped, swamped) is left out of that minimum,
  * so one stuck worker cannot hold up the others.
  */
-import type { Balance } from "../config.ts";
+import type { Balance } from "../config/config.ts";
 
 /** What the balancer needs to know about a worker. */
 export interface Candidate {

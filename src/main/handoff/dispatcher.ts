@@ -13,7 +13,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { Logger } from "../../log.ts";
 import type { FromWorker, Service } from "../../messages.ts";
-import type { Balance } from "../config.ts";
+import type { Balance } from "../config/config.ts";
 import { handoffHistogram } from "../metrics.ts";
 import { AcceptBackoff } from "./accept-backoff.ts";
 import type { RawHandle, TcpHandle } from "./handles.ts";

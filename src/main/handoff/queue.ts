@@ -5,7 +5,7 @@
  * another handle in a worker's channel).
  */
 import type { ChildProcess } from "node:child_process";
-import type { Balance } from "../config.ts";
+import type { Balance } from "../config/config.ts";
 import { pick } from "./balancer.ts";
 import { CONN, type Pending, sendHandle } from "./handles.ts";
 import { type Lane, occupy } from "./lane.ts";

@@ -7,9 +7,8 @@
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { EchoplexError } from "../../errors.ts";
-import { Supervisor } from "../supervisor.ts";
-import type { StartTopology, Topology } from "../topology.ts";
-import { WORKER_PROCESS_ENTRY } from "../worker-entry.ts";
+import { Supervisor } from "../supervision/supervisor.ts";
+import { WORKER_PROCESS_ENTRY } from "../supervision/worker-entry.ts";
 import {
   configPorts,
   startWorkers,
@@ -17,7 +16,8 @@ import {
   WORKER_STDIO,
   workerExecArgv,
   workerOptions,
-} from "../workers.ts";
+} from "../supervision/workers.ts";
+import type { StartTopology, Topology } from "../topology.ts";
 
 /**
  * The policy node:cluster froze for this process: it reads it once, at the first fork, and

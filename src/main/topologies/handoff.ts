@@ -8,15 +8,15 @@ import { createServer } from "node:net";
 import { listen } from "../../listen.ts";
 import { Dispatcher } from "../handoff/dispatcher.ts";
 import { checkChannel, rawHandle } from "../handoff/internals.ts";
-import { Supervisor } from "../supervisor.ts";
-import type { StartTopology } from "../topology.ts";
+import { Supervisor } from "../supervision/supervisor.ts";
 import {
   configPorts,
   forkWorker,
   startWorkers,
   supervisorOptions,
   workerOptions,
-} from "../workers.ts";
+} from "../supervision/workers.ts";
+import type { StartTopology } from "../topology.ts";
 
 export const startHandoff: StartTopology = async (config, log, fatal) => {
   // net.Servers bind the sockets (with their clear errors); from then on the dispatcher takes

@@ -1,4 +1,4 @@
-import type { Mode } from "../config.ts";
+import type { Mode } from "../config/config.ts";
 import type { StartTopology } from "../topology.ts";
 import { startClusterRoundRobin, startClusterShared } from "./cluster.ts";
 import { startHandoff } from "./handoff.ts";

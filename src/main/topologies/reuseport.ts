@@ -6,9 +6,8 @@
  * bind the ports it got. The same supervisor keeps both (../thread-child.ts adapts a thread).
  */
 import type { WorkerOptions } from "../../messages.ts";
-import { type Supervised, Supervisor } from "../supervisor.ts";
-import { ThreadChild } from "../thread-child.ts";
-import type { StartTopology } from "../topology.ts";
+import { type Supervised, Supervisor } from "../supervision/supervisor.ts";
+import { ThreadChild } from "../supervision/thread-child.ts";
 import {
   boundPorts,
   configPorts,
@@ -16,7 +15,8 @@ import {
   startWorkers,
   supervisorOptions,
   workerOptions,
-} from "../workers.ts";
+} from "../supervision/workers.ts";
+import type { StartTopology } from "../topology.ts";
 
 function startReusePort(spawn: (options: WorkerOptions) => Supervised): StartTopology {
   return async (config, log, fatal) => {

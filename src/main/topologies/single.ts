@@ -6,8 +6,8 @@
 
 import { LINES } from "../../log.ts";
 import { createServices } from "../../worker/loop/services.ts";
+import { configPorts, serveOptions } from "../supervision/workers.ts";
 import type { StartTopology } from "../topology.ts";
-import { configPorts, serveOptions } from "../workers.ts";
 
 export const startSingle: StartTopology = async (config, log) => {
   const services = createServices(serveOptions(config), 0, log.child({ worker: 0 }));

@@ -5,7 +5,7 @@
  * and what is allowed (ECHOPLEX_BAD_CONFIG, exit 2).
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "../errors.ts";
+import { EchoplexError } from "../../errors.ts";
 import type { Config } from "./config.ts";
 import { SETTINGS } from "./settings.ts";
 

@@ -8,7 +8,7 @@
  * Over WebSocket a message is sent as a masked frame and comes back as the server's frame: the
  * echoed stream is then each server header followed by its payload, checked the same way.
  */
-import type { Framing } from "./types.ts";
+import type { Framing } from "../types.ts";
 import { clientFrame, serverHeader } from "./websocket.ts";
 
 /** Messages that differ before the stream repeats. */

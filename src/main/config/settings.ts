@@ -3,7 +3,7 @@
  * validation, --help, start()'s options and docs/flags.md (generated, kept current by a test) read it.
  */
 import { availableParallelism } from "node:os";
-import { LOG_LEVELS } from "../log.ts";
+import { LOG_LEVELS } from "../../log.ts";
 import type { Config } from "./config.ts";
 import {
   bytes,

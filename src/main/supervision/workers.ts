@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
-import type { Ports, ServeOptions, WorkerOptions, WorkerRole } from "../messages.ts";
-import type { Config } from "./config.ts";
-import { tlsFiles } from "./config.ts";
+import type { Ports, ServeOptions, WorkerOptions, WorkerRole } from "../../messages.ts";
+import type { Config } from "../config/config.ts";
+import { tlsFiles } from "../config/config.ts";
 import type { Supervised, Supervisor } from "./supervisor.ts";
 import { WORKER_PROCESS_ENTRY } from "./worker-entry.ts";
 

@@ -4,8 +4,9 @@
  * latency percentiles come from the sum of the HDR histograms, which is exact (histogram.ts),
  * not from averaging percentiles, which would be wrong.
  */
+
+import type { LoadReport } from "../run.ts";
 import { encodeHistogram, mergeHistograms, summarize } from "./histogram.ts";
-import type { LoadReport } from "./run.ts";
 
 export interface MergedReport extends LoadReport {
   /** How many client reports were merged. */

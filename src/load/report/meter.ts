@@ -3,8 +3,9 @@
  * the latency histogram. Work done before the window (warm-up) or after it is not counted; a
  * failure is counted whenever it happens, so none is hidden by the window.
  */
+
+import type { GroupResult } from "../types.ts";
 import { createHistogram, encodeHistogram } from "./histogram.ts";
-import type { GroupResult } from "./types.ts";
 
 export class Meter {
   /** The window, in this thread's performance.now() milliseconds. */

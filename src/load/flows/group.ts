@@ -5,12 +5,12 @@
  */
 import { connect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { Meter } from "../report/meter.ts";
+import type { GroupResult, GroupTask } from "../types.ts";
 import { Churner } from "./churn.ts";
 import { H2Flow } from "./h2-flow.ts";
-import { Meter } from "./meter.ts";
 import { Pattern } from "./pattern.ts";
 import { Stream } from "./stream.ts";
-import type { GroupResult, GroupTask } from "./types.ts";
 import { UdpFlow } from "./udp-flow.ts";
 import { upgradeRequest } from "./websocket.ts";
 

@@ -5,9 +5,9 @@
  * Latency comes from autocannon's own histogram, whose resolution is coarser than ours.
  */
 import autocannon from "autocannon";
-import { EchoplexError } from "../errors.ts";
-import type { LoadOptions, LoadReport, WindowHooks } from "./run.ts";
-import { loadHeader, SATURATED } from "./run.ts";
+import { EchoplexError } from "../../errors.ts";
+import type { LoadOptions, LoadReport, WindowHooks } from "../run.ts";
+import { loadHeader, SATURATED } from "../run.ts";
 
 export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   if (o.churn)

@@ -3,10 +3,10 @@
  * rules between settings; and --help from the same table.
  */
 import { parseArgs } from "node:util";
-import { EchoplexError } from "../errors.ts";
-import type { LogLevel } from "../log.ts";
-import type { WorkSpec } from "../messages.ts";
-import { loadTls, type TlsFiles } from "../tls.ts";
+import { EchoplexError } from "../../errors.ts";
+import type { LogLevel } from "../../log.ts";
+import type { WorkSpec } from "../../messages.ts";
+import { loadTls, type TlsFiles } from "../../tls.ts";
 import { fileValue, readConfigFile } from "./config-file.ts";
 import { type Balance, type ClientCert, MODES, type Mode, SETTINGS } from "./settings.ts";
 
@@ -218,7 +218,7 @@ export function flagsMarkdown(): string {
   return [
     "# Flags",
     "",
-    "Generated from `src/main/settings.ts` by `npm run docs:flags`; a test keeps it current.",
+    "Generated from `src/main/config/settings.ts` by `npm run docs:flags`; a test keeps it current.",
     "",
     "Each flag has an `ECHOPLEX_*` variable, and every setting can come from a JSON file (`--config FILE`, keys as `--print-config` prints them, `null` for off): a flag wins over its variable, which wins over the file, which wins over the default. Everything is checked before the server starts: a bad value, an unknown key or a value of the wrong type is one line naming it and what is allowed, exit 2. The library's `start()` takes the same settings by their `--print-config` names.",
     "",

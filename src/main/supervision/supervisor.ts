@@ -6,17 +6,17 @@
  * thread behind its adapter (thread-child.ts).
  */
 import type { ChildProcess } from "node:child_process";
-import { EchoplexError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { EchoplexError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
 import {
   type FromWorker,
   isFromWorker,
   type Ports,
   type ToWorker,
   type WorkerStats,
-} from "../messages.ts";
+} from "../../messages.ts";
+import type { TopologyMetrics } from "../topology.ts";
 import { CrashWindow, crashLoopError } from "./crash-loop.ts";
-import type { TopologyMetrics } from "./topology.ts";
 
 /** What the supervisor uses of a worker: ChildProcess has it, ThreadChild adapts a thread. */
 export interface Supervised {

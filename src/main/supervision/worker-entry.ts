@@ -5,7 +5,10 @@
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
 export const WORKER_PROCESS_ENTRY = new URL(
-  `../worker/process/process-entry${ext}`,
+  `../../worker/process/process-entry${ext}`,
   import.meta.url,
 );
-export const WORKER_THREAD_ENTRY = new URL(`../worker/process/thread-entry${ext}`, import.meta.url);
+export const WORKER_THREAD_ENTRY = new URL(
+  `../../worker/process/thread-entry${ext}`,
+  import.meta.url,
+);

@@ -2,9 +2,9 @@
  * Value parsers for settings: each takes the raw string and where it came from (`--flag` or a
  * variable's name) and returns the value or throws ECHOPLEX_BAD_FLAG naming what is allowed.
  */
-import { EchoplexError } from "../errors.ts";
-import type { WorkSpec } from "../messages.ts";
-import { cidrsOf } from "../proxy-trust.ts";
+import { EchoplexError } from "../../errors.ts";
+import type { WorkSpec } from "../../messages.ts";
+import { cidrsOf } from "../../proxy-trust.ts";
 
 export type Parser<T> = (raw: string, source: string) => T;
 

@@ -6,7 +6,7 @@
  * the command line is only what a library inside another program needs: every port picked by
  * the system, no admin port, no log lines, unless asked for.
  */
-import { asOptionError, EchoplexError } from "../errors.ts";
+import { asOptionError, EchoplexError } from "../../errors.ts";
 import { type Config, SETTINGS, settled } from "./config.ts";
 import { jsonValue } from "./config-file.ts";
 

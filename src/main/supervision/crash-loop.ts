@@ -5,7 +5,7 @@
  * restart forever. Workers that crash after they served are not counted: they are replaced with
  * back-off for as long as it takes (supervisor.ts), so no client traffic can stop the server.
  */
-import { EchoplexError } from "../errors.ts";
+import { EchoplexError } from "../../errors.ts";
 
 export const CRASHES = 5;
 export const WINDOW_S = 60;

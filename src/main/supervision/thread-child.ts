@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
-import type { ToWorker, WorkerOptions } from "../messages.ts";
+import type { ToWorker, WorkerOptions } from "../../messages.ts";
 import { WORKER_THREAD_ENTRY } from "./worker-entry.ts";
 
 export class ThreadChild extends EventEmitter {

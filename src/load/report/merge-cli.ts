@@ -3,10 +3,10 @@
  * the reports that load clients on several hosts saved with `--save FILE` (see docs/DEPLOY.md).
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "../errors.ts";
-import { formatReport } from "./format.ts";
+import { EchoplexError } from "../../errors.ts";
+import { formatReport } from "../format.ts";
+import type { LoadReport } from "../run.ts";
 import { mergeReports } from "./merge.ts";
-import type { LoadReport } from "./run.ts";
 
 export function mergeMain(args: readonly string[]): void {
   const json = args.includes("--json");
