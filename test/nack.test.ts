@@ -2,7 +2,7 @@
  * What handoff relies on when a worker is out of descriptors, checked against this Node with
  * real processes: a raw handle (as handoff sends them) that the receiver cannot take is answered
  * with one NODE_HANDLE_NACK; child_process neither retransmits nor closes it, so the primary
- * still holds it, open, and can send it again (src/main/handoff/lane.ts).
+ * still holds it, open, and can send it again (src/main/handoff/channel.ts).
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createLogger } from "../src/log.ts";
 import { GRANT_MAX, minLoad } from "../src/main/handoff/balancer.ts";
-import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
+import { WorkerChannel } from "../src/main/handoff/channel.ts";
 import { Listener } from "../src/main/handoff/listener.ts";
 import { Spill } from "../src/main/handoff/spill.ts";
 import type { AcceptMessage, ToWorker } from "../src/messages.ts";
@@ -51,7 +51,7 @@ const scenario = fc.integer({ min: 1, max: 4 }).chain((workers) =>
 
 /** A spill over stand-in workers, and what the test knows each one holds. */
 class World {
-  readonly lanes: Lane[];
+  readonly channels: WorkerChannel[];
   readonly sent: AcceptMessage[][];
   readonly granted: boolean[];
   readonly ceiling: number[];
@@ -67,16 +67,16 @@ class World {
     this.sent = loads.map(() => []);
     this.granted = loads.map(() => false);
     this.ceiling = loads.map(() => 0);
-    this.lanes = loads.map((load, id) => {
-      const lane = newLane(id);
+    this.channels = loads.map((load, id) => {
+      const channel = new WorkerChannel(id);
       const child = {
         send: (m: ToWorker, handle: unknown) => this.#received(id, m, handle),
       } as unknown as ChildProcess;
-      resetLane(lane, child, id);
-      lane.load = load;
-      return lane;
+      channel.attach(child, id);
+      channel.report(load, 0);
+      return channel;
     });
-    this.spill = new Spill("echo", this.lanes, this.listener, createLogger("silent"), () => {
+    this.spill = new Spill("echo", this.channels, this.listener, createLogger("silent"), () => {
       // As the dispatcher does: the spare is polled now; ask for a new one.
       this.ends++;
       this.polled = this.#lentCopy ?? this.polled;
@@ -96,13 +96,16 @@ class World {
   #received(id: number, m: ToWorker, handle: unknown): boolean {
     assert.equal(m.t, "accept");
     const accept = m as AcceptMessage;
-    const lane = this.lanes[id] as Lane;
+    const channel = this.channels[id] as WorkerChannel;
     assert.equal(this.granted[id], false, `worker ${id} was lent the listener twice`);
     assert.equal(handle, this.listener.spare, "the spare copy is what is lent");
-    assert.ok(accept.maxOpen > lane.load, `a grant with no room: ${accept.maxOpen} ≤ ${lane.load}`);
-    const bound = Math.max(this.ceiling[id] as number, minLoad(this.lanes) + GRANT_MAX);
+    assert.ok(
+      accept.maxOpen > channel.load,
+      `a grant with no room: ${accept.maxOpen} ≤ ${channel.load}`,
+    );
+    const bound = Math.max(this.ceiling[id] as number, minLoad(this.channels) + GRANT_MAX);
     assert.ok(accept.maxOpen <= bound, `ceiling ${accept.maxOpen} over ${bound}`);
-    const ready = this.lanes.filter((l) => l.ready && !l.paused).length;
+    const ready = this.channels.filter((l) => l.ready && !l.paused).length;
     assert.equal(accept.rush, Math.ceil(32 / ready));
     this.granted[id] = true;
     this.ceiling[id] = accept.maxOpen;
@@ -111,35 +114,35 @@ class World {
   }
 
   apply(e: Event): void {
-    const lane = this.lanes[e.k === "start" ? 0 : e.w] as Lane;
+    const channel = this.channels[e.k === "start" ? 0 : e.w] as WorkerChannel;
     switch (e.k) {
       case "start":
         this.spill.start(4);
         return;
       case "return":
-        if (!this.granted[lane.id]) return; // a worker reports only a grant it holds
-        this.granted[lane.id] = false;
+        if (!this.granted[channel.index]) return; // a worker reports only a grant it holds
+        this.granted[channel.index] = false;
         // It accepted some while it held the grant; at its ceiling it holds exactly that.
-        lane.load = e.full ? (this.ceiling[lane.id] as number) : lane.load;
-        this.spill.returned(lane, e.accepted, e.full);
+        channel.report(e.full ? (this.ceiling[channel.index] as number) : channel.load, 0);
+        this.spill.returned(channel, e.accepted, e.full);
         return;
       case "busy":
-        if (this.granted[lane.id]) this.spill.busy(lane);
+        if (this.granted[channel.index]) this.spill.busy(channel);
         return;
       case "load":
-        if (lane.child === undefined) return;
+        if (channel.child === undefined) return;
         // Connections close, or (held grant) open up to its ceiling.
-        lane.load = Math.max(0, lane.load + e.delta);
-        if (this.granted[lane.id])
-          lane.load = Math.min(lane.load, (this.ceiling[lane.id] as number) - 1);
-        this.spill.reported(lane);
+        channel.report(Math.max(0, channel.load + e.delta), 0);
+        if (this.granted[channel.index])
+          channel.report(Math.min(channel.load, (this.ceiling[channel.index] as number) - 1), 0);
+        this.spill.reported(channel);
         return;
       case "gone":
-        if (lane.child === undefined) return;
-        lane.child = undefined;
-        lane.ready = false;
-        this.granted[lane.id] = false;
-        this.spill.laneGone(lane);
+        if (channel.child === undefined) return;
+        channel.exited();
+        channel.release();
+        this.granted[channel.index] = false;
+        this.spill.channelGone();
         return;
     }
   }
@@ -163,9 +166,9 @@ describe("spill, against generated worker reports", () => {
           world.check();
         }
         // Every worker still holding a grant comes back quiet: the spill must end.
-        for (const lane of world.lanes) {
-          if (world.granted[lane.id])
-            world.apply({ k: "return", w: lane.id, accepted: 0, full: false });
+        for (const channel of world.channels) {
+          if (world.granted[channel.index])
+            world.apply({ k: "return", w: channel.index, accepted: 0, full: false });
         }
         world.check();
         assert.equal(world.polled.closed, false, "the primary accepts again");

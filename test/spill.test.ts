@@ -8,20 +8,20 @@ import { EventEmitter } from "node:events";
 import { constants } from "node:os";
 import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
+import { WorkerChannel } from "../src/main/handoff/channel.ts";
 import { Dispatcher } from "../src/main/handoff/dispatcher.ts";
-import { type Lane, newLane, resetLane } from "../src/main/handoff/lane.ts";
 import { Listener } from "../src/main/handoff/listener.ts";
 import { Spill } from "../src/main/handoff/spill.ts";
 import type { ToWorker } from "../src/messages.ts";
 import { FakeHandle } from "./helpers/handoff-fakes.ts";
 
-function worker(id: number, load: number): { lane: Lane; sent: ToWorker[] } {
+function worker(id: number, load: number): { channel: WorkerChannel; sent: ToWorker[] } {
   const sent: ToWorker[] = [];
   const child = { send: (message: ToWorker) => sent.push(message) } as unknown as ChildProcess;
-  const lane = newLane(id);
-  resetLane(lane, child, id);
-  lane.load = load;
-  return { lane, sent };
+  const channel = new WorkerChannel(id);
+  channel.attach(child, id);
+  channel.report(load, 0);
+  return { channel, sent };
 }
 
 /** A listener whose polled copy is `polled` and which already has a spare. */
@@ -74,10 +74,10 @@ function aAtItsCeiling() {
   const { listener } = listenerWithSpare();
   const a = worker(0, 0);
   const b = worker(1, 0);
-  const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+  const spill = new Spill("echo", [a.channel, b.channel], listener, log, () => {});
   spill.start(4);
-  a.lane.load = 8;
-  spill.returned(a.lane, 8, true);
+  a.channel.report(8, 0);
+  spill.returned(a.channel, 8, true);
   return { a, b, spill };
 }
 
@@ -88,7 +88,7 @@ describe("spill", () => {
     const { listener, polled } = listenerWithSpare();
     const a = worker(0, 10);
     const b = worker(1, 12);
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    const spill = new Spill("echo", [a.channel, b.channel], listener, log, () => {});
     spill.start(4);
     // 22 open: a grant step of 8 from the least loaded; b is 2 ahead, so its room is 6.
     assert.deepEqual(a.sent, [grant(10 + 8)]);
@@ -101,16 +101,16 @@ describe("spill", () => {
     const { listener } = listenerWithSpare();
     const a = worker(0, 30);
     const b = worker(1, 10);
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    const spill = new Spill("echo", [a.channel, b.channel], listener, log, () => {});
     spill.start(4);
     assert.equal(a.sent.length, 0, "20 ahead of b: no room");
     assert.deepEqual(b.sent, [grant(18)]);
-    b.lane.load = 18;
-    spill.returned(b.lane, 8, true);
+    b.channel.report(18, 0);
+    spill.returned(b.channel, 8, true);
     assert.equal(a.sent.length, 0, "still 12 ahead");
     assert.deepEqual(b.sent.at(-1), grant(18 + 8));
-    b.lane.load = 26;
-    spill.returned(b.lane, 8, true);
+    b.channel.report(26, 0);
+    spill.returned(b.channel, 8, true);
     assert.deepEqual(a.sent, [grant(30 + 4)], "4 ahead: room for the step less its lead");
     assert.deepEqual(b.sent.at(-1), grant(26 + 8));
     spill.stop();
@@ -118,16 +118,16 @@ describe("spill", () => {
 
   it("splits the rush that keeps a grant going over the workers", () => {
     const { listener } = listenerWithSpare();
-    const lanes = [0, 1, 2, 3].map((id) => worker(id, 0));
+    const channels = [0, 1, 2, 3].map((id) => worker(id, 0));
     const spill = new Spill(
       "echo",
-      lanes.map((w) => w.lane),
+      channels.map((w) => w.channel),
       listener,
       log,
       () => {},
     );
     spill.start(8);
-    for (const w of lanes) assert.equal((w.sent[0] as { rush: number }).rush, 8);
+    for (const w of channels) assert.equal((w.sent[0] as { rush: number }).rush, 8);
     spill.stop();
   });
 
@@ -137,18 +137,18 @@ describe("spill", () => {
     const a = worker(0, 0);
     const b = worker(1, 0);
     let ended = 0;
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.channel, b.channel], listener, log, () => ended++);
     spill.start(4);
     for (let i = 0; i < 10; i++) {
       t.mock.timers.tick(50);
-      spill.busy(a.lane);
-      spill.busy(b.lane);
+      spill.busy(a.channel);
+      spill.busy(b.channel);
     }
     assert.equal(ended, 0, "busy windows keep both grants alive past the 250 ms write-off");
-    spill.returned(a.lane, 3, false);
+    spill.returned(a.channel, 3, false);
     assert.equal(a.sent.length, 1, "a quiet window ends that worker's grant");
     assert.equal(spare.polling, false, "b still accepts");
-    spill.returned(b.lane, 2, false);
+    spill.returned(b.channel, 2, false);
     assert.equal(ended, 1, "the last quiet grant ends the spill");
     assert.equal(spare.polling, true, "the primary accepts again");
     spill.stop();
@@ -158,10 +158,10 @@ describe("spill", () => {
     const { listener } = listenerWithSpare();
     const a = worker(0, 0);
     const b = worker(1, 0);
-    const spill = new Spill("echo", [a.lane, b.lane], listener, log, () => {});
+    const spill = new Spill("echo", [a.channel, b.channel], listener, log, () => {});
     spill.start(4);
-    spill.returned(a.lane, 2, false); // quiet: a is out
-    spill.returned(b.lane, 40, false); // busy (a last window of 40 is over 16): both again
+    spill.returned(a.channel, 2, false); // quiet: a is out
+    spill.returned(b.channel, 40, false); // busy (a last window of 40 is over 16): both again
     assert.equal(a.sent.length, 2);
     assert.equal(b.sent.length, 2);
     spill.stop();
@@ -170,17 +170,17 @@ describe("spill", () => {
   it("gives a worker back from its ceiling the same ceiling, whatever the stale loads say", () => {
     const { a, b, spill } = aAtItsCeiling();
     assert.equal(a.sent.length, 1, "8 ahead of b's (stale) 0: no room now");
-    spill.reported(b.lane);
+    spill.reported(b.channel);
     assert.equal(b.sent.length, 1, "b still holds its grant");
     // a served some and says so with 6 open; b's load is still the 0 it reported.
-    a.lane.load = 6;
-    spill.reported(a.lane);
+    a.channel.report(6, 0);
+    spill.reported(a.channel);
     assert.deepEqual(a.sent.at(-1), grant(8), "6 ahead would leave room 2 < 4: it keeps its 8");
-    spill.reported(a.lane);
+    spill.reported(a.channel);
     assert.equal(a.sent.length, 2, "granted once");
-    spill.returned(a.lane, 3, false);
-    a.lane.load = 0;
-    spill.reported(a.lane);
+    spill.returned(a.channel, 3, false);
+    a.channel.report(0, 0);
+    spill.reported(a.channel);
     assert.equal(a.sent.length, 2, "after a quiet end, a load report is just a load report");
     spill.stop();
   });
@@ -188,8 +188,8 @@ describe("spill", () => {
   it("raises the ceilings as long-lived connections fill every worker", () => {
     const { a, b, spill } = aAtItsCeiling();
     assert.equal(a.sent.length, 1, "8 ahead of b, back at its ceiling: it waits");
-    b.lane.load = 8;
-    spill.returned(b.lane, 8, true);
+    b.channel.report(8, 0);
+    spill.returned(b.channel, 8, true);
     assert.deepEqual(b.sent.at(-1), grant(16));
     assert.deepEqual(a.sent.at(-1), grant(16), "b caught up: a goes on too");
     spill.stop();
@@ -200,7 +200,7 @@ describe("spill", () => {
     const { listener, spare } = listenerWithSpare();
     const a = worker(0, 0);
     let ended = 0;
-    const spill = new Spill("echo", [a.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.channel], listener, log, () => ended++);
     spill.start(2);
     t.mock.timers.tick(250);
     assert.equal(ended, 0, "still waiting at 250 ms");
@@ -215,9 +215,13 @@ describe("spill", () => {
     const { listener } = listenerWithSpare();
     const a = worker(0, 0);
     let ended = 0;
-    const spill = new Spill("echo", [a.lane], listener, log, () => ended++);
+    const spill = new Spill("echo", [a.channel], listener, log, () => ended++);
     spill.start(2);
-    spill.laneGone(a.lane);
+    spill.channelGone();
+    assert.equal(ended, 0, "its channel is still open: the grant may yet come back");
+    a.channel.exited();
+    a.channel.release();
+    spill.channelGone();
     assert.equal(ended, 1);
     spill.stop();
   });

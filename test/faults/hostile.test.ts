@@ -132,7 +132,7 @@ describe("faults: hostile clients", () => {
       if (echoed?.equals(payload)) served++;
     }
     // What the server says of itself, for a failure to be read (issue 12: a worker at its
-    // descriptor limit NACKs a handle, and its lane may never be free again).
+    // descriptor limit NACKs a handle, and its channel may never be free again).
     const metrics = await fetch(`http://${HOST}:${server.listening.admin}/metrics`)
       .then((r) => r.text())
       .catch(() => "");

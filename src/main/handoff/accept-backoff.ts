@@ -14,7 +14,7 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2_000;
 const LOG_EVERY_MS = 1_000;
 
-/** The n-th pause in a row (n >= 1): 50 ms, doubling to 2 s. Lanes back off after NACKs the same way. */
+/** The n-th pause in a row (n >= 1): 50 ms, doubling to 2 s. Worker channels back off after NACKs the same way. */
 export function backoffMs(n: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (n - 1));
 }

@@ -16,8 +16,8 @@ import type { FromWorker, Service } from "../../messages.ts";
 import type { Balance } from "../config/config.ts";
 import { handoffHistogram } from "../metrics.ts";
 import { AcceptBackoff } from "./accept-backoff.ts";
+import { isConnection, WorkerChannel } from "./channel.ts";
 import type { RawHandle, TcpHandle } from "./handles.ts";
-import { answered, isConnection, type Lane, newLane, refusalPauseMs, resetLane } from "./lane.ts";
 import { HandoffQueue } from "./queue.ts";
 import { ServiceListener } from "./service-listener.ts";
 
@@ -32,8 +32,8 @@ export interface Listeners {
 const SERVICES: readonly Service[] = ["echo", "http"];
 
 export class Dispatcher {
-  readonly #lanes: Lane[] = [];
-  readonly #byChild = new Map<ChildProcess, Lane>();
+  readonly #channels: WorkerChannel[] = [];
+  readonly #byChild = new Map<ChildProcess, WorkerChannel>();
   readonly #queue: HandoffQueue;
   readonly #log: Logger;
   /** One listening socket per service that is on. */
@@ -50,10 +50,10 @@ export class Dispatcher {
     { policy, spill, backlog }: { policy: Balance; spill: boolean; backlog: number },
     log: Logger,
   ) {
-    this.#queue = new HandoffQueue(this.#lanes, policy);
+    this.#queue = new HandoffQueue(this.#channels, policy);
     this.#log = log;
     this.#accept = new AcceptBackoff(log);
-    const shared = { lanes: this.#lanes, accept: this.#accept, log };
+    const shared = { channels: this.#channels, accept: this.#accept, log };
     for (const service of SERVICES) {
       const handle = listeners[service];
       if (handle === null) continue;
@@ -71,9 +71,9 @@ export class Dispatcher {
 
   /** Workers backing off after refusing a handle: they get nothing now (for /readyz). */
   get outOfDescriptors(): number {
-    // Ready ones only: a dead worker's lane waits for its channel to close, paused or not, and
-    // the supervisor no longer counts it.
-    return this.#lanes.filter((l) => l.ready && l.paused).length;
+    // Ready ones only: a dead worker's channel waits to close, paused or not, and the supervisor
+    // no longer counts it.
+    return this.#channels.filter((c) => c.ready && c.paused).length;
   }
 
   /** Accept errors on the listeners so far (for /metrics). */
@@ -88,69 +88,58 @@ export class Dispatcher {
 
   /**
    * Worker `worker` (new, a replacement, or the successor in a rolling restart, which runs beside
-   * its predecessor for a while) is ready: it gets a lane, the first one whose worker is gone.
+   * its predecessor for a while) is ready: it gets a channel, the first one whose worker is gone.
    */
   attach(worker: number, child: ChildProcess): void {
-    let lane = this.#lanes.find((l) => l.child === undefined);
-    if (lane === undefined) {
-      lane = newLane(this.#lanes.length);
-      this.#lanes.push(lane);
+    let channel = this.#channels.find((c) => c.child === undefined);
+    if (channel === undefined) {
+      channel = new WorkerChannel(this.#channels.length);
+      this.#channels.push(channel);
     }
-    resetLane(lane, child, worker);
-    this.#byChild.set(child, lane);
+    const attached = channel;
+    attached.attach(child, worker);
+    this.#byChild.set(child, attached);
     child.on("internalMessage", (message: { cmd?: string } | null) => {
-      if (lane.child !== child) return;
-      if (message?.cmd === "NODE_HANDLE_ACK") this.#acknowledged(lane);
-      else if (message?.cmd === "NODE_HANDLE_NACK") this.#refusedBy(lane);
+      if (attached.child !== child) return;
+      if (message?.cmd === "NODE_HANDLE_ACK") this.#acknowledged(attached);
+      else if (message?.cmd === "NODE_HANDLE_NACK") this.#refusedBy(attached);
     });
+    // Closed (after everything in it was read): nothing more can be answered, or sent. It can
+    // close before the supervisor hears of the exit.
+    child.once("disconnect", () => this.#release(attached, child));
     for (const listener of this.#listeners.values()) listener.askForSpare();
     this.#queue.pump();
   }
 
-  #acknowledged(lane: Lane): void {
-    lane.refusals = 0;
-    const item = answered(lane);
+  #acknowledged(channel: WorkerChannel): void {
+    const item = channel.acked();
     if (item !== undefined && isConnection(item)) {
       // The worker holds its own descriptor now; ours can go.
       item.handle.close();
       this.handoffSeconds.observe((performance.now() - item.at) / 1000);
     }
-    if (lane.free) this.#queue.pump();
+    if (channel.free) this.#queue.pump();
   }
 
   /**
    * The worker, out of descriptors, could not take the oldest handle (NACK). The handle is still
    * ours and open: a connection goes back to the head of the queue, a listener copy stays here.
-   * The lane sends nothing for a while (50 ms, doubling to 2 s while NACKs go on) so the worker
-   * can free descriptors and the others take the connections.
+   * The channel sends nothing for a while (channel.ts) so the worker can free descriptors and
+   * the others take the connections.
    */
-  #refusedBy(lane: Lane): void {
-    const item = answered(lane);
-    if (item === undefined) return;
-    this.#refused++;
-    lane.refusals++;
-    lane.paused = true;
-    lane.free = false;
-    const pausedMs = refusalPauseMs(lane);
-    if (isConnection(item)) {
-      lane.sent--;
-      lane.load--;
-      this.#queue.unshift(item);
-    } else {
-      this.#listeners.get(item.service)?.refused(lane, item);
-    }
-    this.#log.warn(
-      { worker: lane.worker, refused: this.#refused, pausedMs },
-      "a worker out of descriptors could not take a handle; it goes to another worker",
-    );
-    const child = lane.child;
-    setTimeout(() => {
-      if (lane.child !== child) return;
-      lane.paused = false;
-      lane.free = lane.unacked.length === 0;
+  #refusedBy(channel: WorkerChannel): void {
+    const { item, pausedMs } = channel.nacked(() => {
       this.#queue.pump(); // connections first; a spare request may wait behind one
       for (const listener of this.#listeners.values()) listener.askForSpare();
-    }, pausedMs).unref();
+    });
+    if (item === undefined) return;
+    this.#refused++;
+    if (isConnection(item)) this.#queue.unshift(item);
+    else this.#listeners.get(item.service)?.refused(channel, item);
+    this.#log.warn(
+      { worker: channel.worker, refused: this.#refused, pausedMs },
+      "a worker out of descriptors could not take a handle; it goes to another worker",
+    );
     this.#queue.pump();
   }
 
@@ -160,63 +149,57 @@ export class Dispatcher {
    * and a connection it took (and may have read from) must not be handed out a second time.
    */
   detach(child: ChildProcess): void {
-    const lane = this.#byChild.get(child);
-    if (lane === undefined) return;
-    lane.ready = false;
-    lane.free = false;
-    const release = () => this.#release(lane, child);
-    if (!child.connected) {
-      release();
-      return;
-    }
-    child.once("disconnect", release);
-    // Should the channel outlive the process (a descendant holding it), do not wait for ever.
-    setTimeout(release, 1_000).unref();
+    const channel = this.#byChild.get(child);
+    if (channel === undefined) return;
+    channel.exited();
+    if (!child.connected) this.#release(channel, child);
+    // Else 'disconnect' releases it. Should the channel outlive the process (a descendant
+    // holding it), do not wait for ever.
+    else setTimeout(() => this.#release(channel, child), 1_000).unref();
   }
 
-  #release(lane: Lane, child: ChildProcess): void {
-    if (this.#byChild.get(child) !== lane) return;
+  #release(channel: WorkerChannel, child: ChildProcess): void {
+    if (this.#byChild.get(child) !== channel) return;
     this.#byChild.delete(child);
-    lane.child = undefined;
-    const orphans = lane.unacked.splice(0).filter(isConnection);
+    const orphans = channel.release();
     if (orphans.length > 0) {
       this.#log.warn(
-        { worker: lane.worker, connections: orphans.length },
+        { worker: channel.worker, connections: orphans.length },
         "re-dispatching handles of a dead worker",
       );
       this.#queue.unshift(...orphans);
     }
-    for (const listener of this.#listeners.values()) listener.laneGone(lane);
+    for (const listener of this.#listeners.values()) listener.channelGone(channel);
     this.#queue.pump();
   }
 
   message(child: ChildProcess, message: FromWorker, handle: object | undefined): void {
-    const lane = this.#byChild.get(child);
-    if (lane === undefined) {
+    const channel = this.#byChild.get(child);
+    if (channel === undefined) {
       // Not attached yet (or gone): only a spare listener on its way back still matters.
       if (message.t === "dup") this.#listeners.get(message.s)?.spareArrived(handle as TcpHandle);
       return;
     }
     switch (message.t) {
       case "load":
-        this.#report(lane, message.open, message.received);
-        for (const listener of this.#listeners.values()) listener.reported(lane);
+        channel.report(message.open, message.received);
+        for (const listener of this.#listeners.values()) listener.reported(channel);
         return;
       case "spilling":
-        this.#report(lane, message.open, message.received);
-        this.#listeners.get(message.s)?.spilling(lane);
+        channel.report(message.open, message.received);
+        this.#listeners.get(message.s)?.spilling(channel);
         return;
       case "spilled":
-        this.#report(lane, message.open, message.received);
-        this.#listeners.get(message.s)?.spilled(lane, message.accepted, message.full);
+        channel.report(message.open, message.received);
+        this.#listeners.get(message.s)?.spilled(channel, message.accepted, message.full);
         return;
       case "dup":
         this.#listeners.get(message.s)?.spareArrived(handle as TcpHandle | undefined);
         return;
       case "draining":
         // It finishes what it has; what is still in flight to it is acknowledged as usual.
-        lane.ready = false;
-        this.#log.debug({ worker: lane.id }, "worker draining: handed nothing new");
+        channel.draining();
+        this.#log.debug({ worker: channel.worker }, "worker draining: handed nothing new");
         return;
       case "ready":
       case "failed":
@@ -236,10 +219,5 @@ export class Dispatcher {
     this.#queue.pump();
     const queued = this.#queue.length;
     if (queued >= SPILL_QUEUE_PER_WORKER * this.#byChild.size) listener.backedUp(queued);
-  }
-
-  #report(lane: Lane, open: number, received: number): void {
-    // Handles sent but not yet received when the worker counted are in flight: add them.
-    lane.load = open + (lane.sent - received);
   }
 }

@@ -4,24 +4,20 @@
  * channel carries one handle per round trip, so a connection waits here rather than behind
  * another handle in a worker's channel).
  */
-import type { ChildProcess } from "node:child_process";
 import type { Balance } from "../config/config.ts";
 import { pick } from "./balancer.ts";
-import { CONN, type Pending, sendHandle } from "./handles.ts";
-import { type Lane, occupy } from "./lane.ts";
-
-/** A worker whose channel has had a handle in flight this long is stalled (see balancer.ts). */
-const STALL_MS = 100;
+import { STALL_MS, type WorkerChannel } from "./channel.ts";
+import { CONN, type Pending } from "./handles.ts";
 
 export class HandoffQueue {
   readonly #waiting: Pending[] = [];
-  readonly #lanes: readonly Lane[];
+  readonly #channels: readonly WorkerChannel[];
   readonly #policy: Balance;
   #cursor = 0;
   #stallCheck: NodeJS.Timeout | undefined;
 
-  constructor(lanes: readonly Lane[], policy: Balance) {
-    this.#lanes = lanes;
+  constructor(channels: readonly WorkerChannel[], policy: Balance) {
+    this.#channels = channels;
     this.#policy = policy;
   }
 
@@ -41,16 +37,12 @@ export class HandoffQueue {
 
   /** Hand out what waits, to workers with a free channel, as balance allows. */
   pump(): void {
-    const lanes = this.#lanes;
-    if (this.#waiting.length === 0) return;
-    const now = Date.now();
-    for (const lane of lanes)
-      lane.stalled = !lane.free && lane.ready && now - lane.busySince > STALL_MS;
+    const channels = this.#channels;
     while (this.#waiting.length > 0) {
-      const i = pick(lanes, this.#policy, this.#cursor);
+      const i = pick(channels, this.#policy, this.#cursor);
       if (i < 0) break;
       this.#cursor = i + 1;
-      this.#send(lanes[i] as Lane, this.#waiting.shift() as Pending);
+      this.#send(channels[i] as WorkerChannel, this.#waiting.shift() as Pending);
     }
     // Connections wait for an acknowledgement, which pumps again; should a worker stall
     // instead, look again once it counts as stalled, so the others take its share.
@@ -71,20 +63,10 @@ export class HandoffQueue {
     clearTimeout(this.#stallCheck);
   }
 
-  #send(lane: Lane, conn: Pending): void {
-    // pick() takes only ready lanes, and a ready lane has its child (detach clears both).
-    const child = lane.child as ChildProcess;
-    occupy(lane, conn);
-    lane.sent++;
-    lane.load++;
-    sendHandle(child, CONN[conn.service], conn.handle, (err) => {
-      if (err === null) return;
-      // The send failed (the channel closed under us). If the exit handler has not already
-      // taken the handle back, do it here, so the connection is never dropped silently.
-      const at = lane.unacked.indexOf(conn);
-      if (at < 0) return;
-      lane.unacked.splice(at, 1);
-      lane.sent--;
+  #send(channel: WorkerChannel, conn: Pending): void {
+    // A send that fails (the channel closed under us) and that the exit handler has not already
+    // taken back comes back here, so the connection is never dropped silently.
+    channel.send(conn, CONN[conn.service], conn.handle, () => {
       this.#waiting.unshift(conn);
       this.pump();
     });

@@ -1,13 +1,13 @@
 /**
  * One service's listening socket (TCP echo or HTTP) in the handoff primary: it accepts, backs
  * off when out of descriptors, keeps the spare copy that spill lends out, and runs that
- * service's spill. The dispatcher owns the workers' lanes and the queue; this owns the socket.
+ * service's spill. The dispatcher owns the worker channels and the queue; this owns the socket.
  */
 import type { Logger } from "../../log.ts";
 import type { Service } from "../../messages.ts";
 import type { AcceptBackoff } from "./accept-backoff.ts";
-import { type RawHandle, sendHandle, type TcpHandle } from "./handles.ts";
-import { type Lane, type ListenerCopy, occupy } from "./lane.ts";
+import type { ListenerCopy, WorkerChannel } from "./channel.ts";
+import type { RawHandle, TcpHandle } from "./handles.ts";
 import { Listener } from "./listener.ts";
 import { Spill } from "./spill.ts";
 
@@ -21,7 +21,7 @@ export class ServiceListener {
   readonly service: Service;
   readonly #listener: Listener;
   readonly #spill: Spill | null;
-  readonly #lanes: readonly Lane[];
+  readonly #channels: readonly WorkerChannel[];
   readonly #accept: AcceptBackoff;
   #stopped = false;
 
@@ -30,14 +30,14 @@ export class ServiceListener {
     handle: TcpHandle,
     o: ServiceListenerOptions,
     shared: {
-      readonly lanes: readonly Lane[];
+      readonly channels: readonly WorkerChannel[];
       readonly accept: AcceptBackoff;
       readonly log: Logger;
     },
     onConnection: (handle: RawHandle) => void,
   ) {
     this.service = service;
-    this.#lanes = shared.lanes;
+    this.#channels = shared.channels;
     this.#accept = shared.accept;
     this.#listener = new Listener(handle, o.backlog, (status, conn) => {
       if (status < 0 || conn === undefined) this.#acceptFailed(status);
@@ -47,7 +47,7 @@ export class ServiceListener {
       }
     });
     this.#spill = o.spill
-      ? new Spill(service, shared.lanes, this.#listener, shared.log, () => this.askForSpare())
+      ? new Spill(service, shared.channels, this.#listener, shared.log, () => this.askForSpare())
       : null;
   }
 
@@ -59,12 +59,11 @@ export class ServiceListener {
   /** Have a worker make the spare copy of the listener that spill lends out. */
   askForSpare(): void {
     if (this.#spill === null || this.#stopped) return;
-    const lane = this.#lanes.find((l) => l.ready && !l.paused);
-    if (lane?.child === undefined) return;
-    const listener = this.#listener.requestSpare(lane.id);
+    const channel = this.#channels.find((c) => c.eligible);
+    if (channel === undefined) return;
+    const listener = this.#listener.requestSpare(channel.index);
     if (listener === null) return;
-    occupy(lane, { lent: "dup", service: this.service });
-    sendHandle(lane.child, { t: "dup", s: this.service }, listener);
+    channel.send({ lent: "spare", service: this.service }, { t: "dup", s: this.service }, listener);
   }
 
   /** A worker sent the spare copy back (undefined: it could not). */
@@ -73,34 +72,34 @@ export class ServiceListener {
   }
 
   /** A worker out of descriptors refused a copy of this listener: it stays here. */
-  refused(lane: Lane, copy: ListenerCopy): void {
-    if (copy.lent === "dup") {
+  refused(channel: WorkerChannel, copy: ListenerCopy): void {
+    if (copy.lent === "spare") {
       this.#listener.spareArrived(undefined);
       this.askForSpare();
     } else {
-      this.#spill?.returned(lane, 0, false);
+      this.#spill?.returned(channel, 0, false);
     }
   }
 
   /** A worker is gone: its spare request, if any, goes to another; its grant is over. */
-  laneGone(lane: Lane): void {
-    if (this.#listener.workerGone(lane.id)) this.askForSpare();
-    this.#spill?.laneGone(lane);
+  channelGone(channel: WorkerChannel): void {
+    if (this.#listener.workerGone(channel.index)) this.askForSpare();
+    this.#spill?.channelGone();
   }
 
   /** A worker reported its load (it may have room again after a full grant). */
-  reported(lane: Lane): void {
-    this.#spill?.reported(lane);
+  reported(channel: WorkerChannel): void {
+    this.#spill?.reported(channel);
   }
 
   /** A worker's grant goes on after a busy window. */
-  spilling(lane: Lane): void {
-    this.#spill?.busy(lane);
+  spilling(channel: WorkerChannel): void {
+    this.#spill?.busy(channel);
   }
 
   /** A worker's grant is over. */
-  spilled(lane: Lane, accepted: number, full: boolean): void {
-    this.#spill?.returned(lane, accepted, full);
+  spilled(channel: WorkerChannel, accepted: number, full: boolean): void {
+    this.#spill?.returned(channel, accepted, full);
   }
 
   stop(): void {

@@ -7,8 +7,7 @@
 import type { Logger } from "../../log.ts";
 import type { AcceptMessage, Service } from "../../messages.ts";
 import { grantSize } from "./balancer.ts";
-import { sendHandle } from "./handles.ts";
-import { type Lane, occupy } from "./lane.ts";
+import type { WorkerChannel } from "./channel.ts";
 import type { Listener } from "./listener.ts";
 
 /** A grant smaller than this is not worth its round trip: the worker waits for the next turn. */
@@ -25,14 +24,9 @@ const SPILL_STALE_MS = 250;
 
 export class Spill {
   readonly #service: Service;
-  readonly #lanes: readonly Lane[];
+  /** Each worker's grant (when heard of, ceiling, ended full) is kept on its channel. */
+  readonly #channels: readonly WorkerChannel[];
   readonly #listener: Listener;
-  /** When each worker's (by lane id) grant of this listener was last heard of, or 0. */
-  readonly #heardAt: number[] = [];
-  /** Each worker's last ceiling (open connections), kept while it comes back from it. */
-  readonly #ceiling: number[] = [];
-  /** Each worker's last grant ended at its ceiling (it says when it has room again). */
-  readonly #wasFull: boolean[] = [];
   readonly #log: Logger;
   /** Called when the primary accepts again. */
   readonly #onEnd: () => void;
@@ -42,13 +36,13 @@ export class Spill {
 
   constructor(
     service: Service,
-    lanes: readonly Lane[],
+    channels: readonly WorkerChannel[],
     listener: Listener,
     log: Logger,
     onEnd: () => void,
   ) {
     this.#service = service;
-    this.#lanes = lanes;
+    this.#channels = channels;
     this.#listener = listener;
     this.#log = log;
     this.#onEnd = onEnd;
@@ -66,8 +60,8 @@ export class Spill {
   }
 
   /** A worker's grant goes on after a busy window. */
-  busy(lane: Lane): void {
-    if (this.#granted(lane)) this.#heardAt[lane.id] = Date.now();
+  busy(channel: WorkerChannel): void {
+    channel.grantHeard(this.#service);
   }
 
   /**
@@ -75,9 +69,8 @@ export class Spill {
    * full return lends the listener again to every worker that balance allows (a full one too,
    * once the others have caught up: that is how ceilings rise with long-lived connections).
    */
-  returned(lane: Lane, accepted: number, full: boolean): void {
-    this.#heardAt[lane.id] = 0;
-    this.#wasFull[lane.id] = full;
+  returned(channel: WorkerChannel, accepted: number, full: boolean): void {
+    channel.grantOver(this.#service, full);
     if (this.#active && (full || accepted >= this.#rushEach())) this.#grantAll();
     this.#maybeEnd();
   }
@@ -87,13 +80,12 @@ export class Spill {
    * of its room is free again (lent-listener.ts): it gets the same ceiling back, or a higher one,
    * whatever our older view of the other workers' loads says.
    */
-  reported(lane: Lane): void {
-    if (this.#active && this.#wasFull[lane.id] === true) this.#grant(lane, true);
+  reported(channel: WorkerChannel): void {
+    if (this.#active && channel.grantWasFull(this.#service)) this.#grant(channel, true);
   }
 
-  /** A worker exited; its grant, if any, is over. */
-  laneGone(lane: Lane): void {
-    this.#heardAt[lane.id] = 0;
+  /** A worker's channel closed, and with it any grant it held. */
+  channelGone(): void {
     this.#maybeEnd();
   }
 
@@ -109,7 +101,7 @@ export class Spill {
    */
   #grantAll(): number {
     let granted = 0;
-    for (const lane of this.#lanes) if (this.#grant(lane)) granted++;
+    for (const channel of this.#channels) if (this.#grant(channel)) granted++;
     return granted;
   }
 
@@ -118,53 +110,48 @@ export class Spill {
    * least up to its last ceiling (it is coming back from it, and our view of the others' loads
    * may be 100 ms old).
    */
-  #grant(lane: Lane, keep = false): boolean {
-    const child = lane.child;
+  #grant(channel: WorkerChannel, keep = false): boolean {
+    const service = this.#service;
     const spare = this.#listener.spare;
-    if (child === undefined || !lane.ready || lane.paused || this.#granted(lane) || spare === null)
-      return false;
-    let room = grantSize(this.#lanes, lane);
-    if (keep) room = Math.max(room, (this.#ceiling[lane.id] ?? 0) - lane.load);
+    if (!channel.eligible || channel.granted(service) || spare === null) return false;
+    let room = grantSize(this.#channels, channel);
+    if (keep) room = Math.max(room, channel.ceiling(service) - channel.load);
     if (room < (keep ? 1 : GRANT_WORTHWHILE)) return false;
-    this.#ceiling[lane.id] = lane.load + room;
-    this.#wasFull[lane.id] = false;
-    this.#heardAt[lane.id] = Date.now();
-    occupy(lane, { lent: "accept", service: this.#service });
+    const maxOpen = channel.load + room;
     const accept: AcceptMessage = {
       t: "accept",
-      s: this.#service,
-      maxOpen: lane.load + room,
+      s: service,
+      maxOpen,
       ms: SPILL_MS,
       rush: this.#rushEach(),
     };
-    sendHandle(child, accept, spare);
+    channel.grant(service, maxOpen, accept, spare);
     return true;
   }
 
   /** A window's share of the rush, per worker: they all accept, each about an even share. */
   #rushEach(): number {
     let n = 0;
-    for (const lane of this.#lanes) if (lane.ready && !lane.paused) n++;
+    for (const channel of this.#channels) if (channel.eligible) n++;
     return Math.ceil(SPILL_RUSH / Math.max(1, n));
   }
 
   #expireGrants(): void {
-    const now = Date.now();
-    for (const lane of this.#lanes) {
-      const at = this.#heardAt[lane.id] ?? 0;
-      if (at !== 0 && now - at > SPILL_STALE_MS) {
+    const since = Date.now() - SPILL_STALE_MS;
+    for (const channel of this.#channels) {
+      if (channel.grantSilentSince(this.#service, since)) {
         this.#log.warn(
-          { worker: lane.worker, service: this.#service },
+          { worker: channel.worker, service: this.#service },
           "spill grant not returned; going on without it",
         );
-        this.#heardAt[lane.id] = 0;
+        channel.grantOver(this.#service);
       }
     }
     this.#maybeEnd();
   }
 
   #maybeEnd(): void {
-    if (!this.#active || this.#lanes.some((l) => this.#granted(l))) return;
+    if (!this.#active || this.#channels.some((c) => c.granted(this.#service))) return;
     this.#active = false;
     clearInterval(this.#watchdog);
     if (this.#stopped) return;
@@ -172,9 +159,5 @@ export class Spill {
     if (err !== 0) this.#log.error({ err }, "cannot resume accepting on the listener");
     this.#log.debug({ service: this.#service }, "spill over: handoff resumes");
     this.#onEnd();
-  }
-
-  #granted(lane: Lane): boolean {
-    return (this.#heardAt[lane.id] ?? 0) !== 0;
   }
 }

@@ -18,7 +18,7 @@ import {
 } from "../supervision/workers.ts";
 import type { StartTopology } from "../topology.ts";
 
-function startReusePort(spawn: (options: WorkerOptions) => Supervised): StartTopology {
+function reuseportTopology(spawn: (options: WorkerOptions) => Supervised): StartTopology {
   return async (config, log, fatal) => {
     let ports = configPorts(config);
     const supervisor = new Supervisor(
@@ -39,5 +39,5 @@ function startReusePort(spawn: (options: WorkerOptions) => Supervised): StartTop
   };
 }
 
-export const startReuseport = startReusePort(forkWorker);
-export const startThreads = startReusePort((options) => new ThreadChild(options));
+export const startReuseport = reuseportTopology(forkWorker);
+export const startThreads = reuseportTopology((options) => new ThreadChild(options));
