@@ -3,7 +3,7 @@
  * is unknown or has a bad value is one line on stderr and exit 2, never a stack trace.
  */
 import { parseArgs } from "node:util";
-import { EchoplexError, USAGE_ERRORS } from "./errors.ts";
+import { argsError, EchoplexError, USAGE_ERRORS } from "./errors.ts";
 import { bad as badValue } from "./main/config/parse.ts";
 
 export interface Flag<T> {
@@ -82,13 +82,7 @@ export function parseFlags<F extends Flags>(
   try {
     values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const detail = (e.message.split("\n")[0] ?? "bad arguments").replace(/\. .*$/, "");
-    const unknown = e.code !== "ERR_PARSE_ARGS_INVALID_OPTION_VALUE";
-    throw new EchoplexError(
-      unknown ? "ECHOPLEX_UNKNOWN_FLAG" : "ECHOPLEX_BAD_FLAG",
-      unknown ? `${detail}; see ${command} --help` : detail,
-    );
+    throw argsError(err as NodeJS.ErrnoException, `see ${command} --help`);
   }
   if (values.help === true) {
     const lines = [`usage: ${command} [flags]`, ""];

@@ -1,5 +1,5 @@
 import type { ListenOptions, Server } from "node:net";
-import { EchoplexError, listenError } from "./errors.ts";
+import { fail, listenError } from "./errors.ts";
 
 /**
  * Listen and resolve with the bound port; a failed bind rejects with an EchoplexError naming
@@ -14,12 +14,7 @@ export function listen(server: Server, options: ListenOptions, flag = "--port"):
       server.off("error", onError);
       const address = server.address();
       if (address === null || typeof address === "string") {
-        reject(
-          new EchoplexError(
-            "ECHOPLEX_UNSUPPORTED",
-            `${flag}: the listener is not bound to a TCP port after listen; report this platform`,
-          ),
-        );
+        reject(fail("ECHOPLEX_UNSUPPORTED", { flag }));
         return;
       }
       resolve(address.port);

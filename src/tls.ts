@@ -3,7 +3,7 @@
  * a usage error, exit 2), and every echo loop reads them again to build its own secure context.
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "./errors.ts";
+import { fail } from "./errors.ts";
 
 export interface TlsFiles {
   readonly cert: string;
@@ -28,7 +28,10 @@ function read(file: string, flag: string): Buffer {
     return readFileSync(file);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new EchoplexError("ECHOPLEX_BAD_TLS", `${flag} ${file}: cannot read it (${reason})`);
+    throw fail("ECHOPLEX_BAD_TLS", {
+      subject: `${flag} ${file}`,
+      problem: `cannot read it (${reason})`,
+    });
   }
 }
 
@@ -48,10 +51,10 @@ export function loadTls(files: TlsFiles): TlsMaterial {
     process.getBuiltinModule("node:tls").createSecureContext(material);
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0];
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_TLS",
-      `--tls-cert ${files.cert} / --tls-key ${files.key}: not a usable PEM certificate and matching key (${reason})`,
-    );
+    throw fail("ECHOPLEX_BAD_TLS", {
+      subject: `--tls-cert ${files.cert} / --tls-key ${files.key}`,
+      problem: `not a usable PEM certificate and matching key (${reason})`,
+    });
   }
   return material;
 }
@@ -67,9 +70,9 @@ function checkCa(pem: Buffer, file: string): void {
     for (const block of blocks) new X509Certificate(block);
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0];
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_TLS",
-      `--tls-ca ${file}: not PEM CA certificates (${reason})`,
-    );
+    throw fail("ECHOPLEX_BAD_TLS", {
+      subject: `--tls-ca ${file}`,
+      problem: `not PEM CA certificates (${reason})`,
+    });
   }
 }

@@ -255,9 +255,9 @@ describe("config", () => {
     });
   });
 
-  it("docs/flags.md is what the settings table makes of it (npm run docs:flags)", () => {
+  it("docs/flags.md is what the settings table makes of it (npm run docs)", () => {
     const doc = readFileSync(new URL("../docs/flags.md", import.meta.url), "utf8");
-    assert.equal(doc, flagsMarkdown(), "run npm run docs:flags");
+    assert.equal(doc, flagsMarkdown(), "run npm run docs");
     for (const s of SETTINGS) assert.ok(doc.includes(`| \`--${s.flag}\` | \`${s.env}\` |`), s.flag);
   });
 });

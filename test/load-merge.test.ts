@@ -73,7 +73,7 @@ describe("load: several clients, one report", () => {
     assert.equal(bad.status, 2);
     assert.match(
       bad.stderr,
-      /is not a report saved by npm run load -- --save .*\[ECHOPLEX_BAD_FLAG\]\n$/,
+      /: not a report saved by npm run load -- --save .*\[ECHOPLEX_BAD_FLAG\]\n$/,
     );
   });
 
@@ -104,10 +104,10 @@ describe("load: several clients, one report", () => {
   it("--at in the past, or more than a day away, is a usage error", async () => {
     const r = await runLoadCli(["--port", "1", "--at", "2001-01-01T00:00:00Z"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--at 2001-01-01T00:00:00Z is in the past/);
+    assert.match(r.stderr, /--at 2001-01-01T00:00:00Z: in the past/);
     // Regression: a wait past 2^31 ms started at once (Node fires such a timer after 1 ms).
     const far = await runLoadCli(["--port", "1", "--at", "2999-01-01T00:00:00Z"]);
     assert.equal(far.status, 2);
-    assert.match(far.stderr, /is more than a day away.*\[ECHOPLEX_BAD_FLAG\]/);
+    assert.match(far.stderr, /: more than a day away.*\[ECHOPLEX_BAD_FLAG\]/);
   });
 });

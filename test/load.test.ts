@@ -312,7 +312,7 @@ describe("load client over WebSocket (its own frames)", () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(
         r.stderr.trim(),
-        /^echoplex-load: no WebSocket echo at .*101.*\[ECHOPLEX_CONNECT_FAILED\]$/,
+        /^echoplex-load: no echo from .*\/ws: the WebSocket upgrade .*101.*\[ECHOPLEX_CONNECT_FAILED\]$/,
       );
     } finally {
       server.close();

@@ -14,7 +14,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseFlags, runMain } from "../args.ts";
-import { EchoplexError } from "../errors.ts";
+import { fail } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
@@ -36,11 +36,7 @@ async function main(): Promise<void> {
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
   const { histogram: _, ...shown } = report;
   process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
-  if (report.mismatches > 0)
-    throw new EchoplexError(
-      "ECHOPLEX_ECHO_MISMATCH",
-      `${report.mismatches} echoed streams differed from what was sent`,
-    );
+  if (report.mismatches > 0) throw fail("ECHOPLEX_ECHO_MISMATCH", { streams: report.mismatches });
   const nothing = nothingEchoed(report, f);
   if (nothing !== null) throw nothing;
 }

@@ -6,7 +6,7 @@
  * anything rejects: ECHOPLEX_CONNECT_FAILED, ECHOPLEX_TLS_FAILED, ECHOPLEX_BAD_FLAG.
  */
 import { parseFlags } from "../args.ts";
-import { asOptionError, EchoplexError } from "../errors.ts";
+import { asOptionError, fail } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { checked, type LoadFlags, measure, nothingEchoed } from "./measure.ts";
@@ -54,12 +54,12 @@ function asArgv(options: LoadOptions): string[] {
     if (value === undefined) continue;
     const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     if (!(flag in LOAD_FLAGS) || COMMAND_ONLY.has(flag))
-      throw new EchoplexError(
-        "ECHOPLEX_UNKNOWN_FLAG",
-        `load(): unknown option '${key}'; known: ${Object.keys(LOAD_FLAGS)
+      throw fail("ECHOPLEX_BAD_OPTION", {
+        subject: "load()",
+        problem: `unknown option '${key}'; known: ${Object.keys(LOAD_FLAGS)
           .filter((k) => !COMMAND_ONLY.has(k))
           .join(", ")}`,
-      );
+      });
     if (typeof value === "boolean") {
       if (value) argv.push(`--${flag}`);
     } else argv.push(`--${flag}`, String(value));
@@ -70,7 +70,7 @@ function asArgv(options: LoadOptions): string[] {
 /** The options as checked flags, or the usage error load() rejects with (fuzzed by the tests). */
 export function loadFlags(options: LoadOptions): LoadFlags {
   if (typeof options !== "object" || options === null || options.port === undefined)
-    throw new EchoplexError("ECHOPLEX_BAD_OPTION", "load(): give at least { port }");
+    throw fail("ECHOPLEX_BAD_OPTION", { subject: "load()", problem: "give at least { port }" });
   try {
     const f = parseFlags("load()", LOAD_FLAGS, asArgv(options));
     checked(f);

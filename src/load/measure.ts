@@ -3,7 +3,7 @@
  * together, the start time waited for, the run, and why it could not run as one of our errors.
  */
 import type { Values } from "../args.ts";
-import { EchoplexError } from "../errors.ts";
+import { EchoplexError, fail } from "../errors.ts";
 import type { LOAD_FLAGS } from "./flags.ts";
 import { runHttpLoad } from "./flows/http.ts";
 import { type LoadReport, type Protocol, runLoad } from "./run.ts";
@@ -14,15 +14,15 @@ export type LoadFlags = Values<typeof LOAD_FLAGS>;
 async function startAt(at: string): Promise<void> {
   const when = /^\d+$/.test(at) ? Number(at) : Date.parse(at);
   if (Number.isNaN(when))
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      `--at ${at}: expected an ISO 8601 time or epoch milliseconds`,
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--at ${at}`,
+      problem: "expected an ISO 8601 time or epoch milliseconds",
+    });
   const wait = when - Date.now();
-  if (wait < 0) throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--at ${at} is in the past`);
+  if (wait < 0) throw fail("ECHOPLEX_BAD_FLAG", { subject: `--at ${at}`, problem: "in the past" });
   // (A timer past 2^31 ms would fire at once.)
   if (wait > 86_400_000)
-    throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--at ${at} is more than a day away`);
+    throw fail("ECHOPLEX_BAD_FLAG", { subject: `--at ${at}`, problem: "more than a day away" });
   await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
@@ -36,45 +36,46 @@ function failure(err: unknown, at: string, protocol: Protocol): unknown {
   const e = err as NodeJS.ErrnoException;
   const message = String(e?.message);
   if (TLS_FAILURE.test(message))
-    return new EchoplexError(
-      "ECHOPLEX_TLS_FAILED",
-      `TLS to ${at} failed (${message.split("\n")[0]}): for a self-signed certificate add --insecure, for a private CA set NODE_EXTRA_CA_CERTS=FILE; without TLS there, drop --tls`,
-    );
+    return fail("ECHOPLEX_TLS_FAILED", { target: at, reason: message.split("\n")[0] ?? "" });
   // A socket error from a client thread arrives structured-cloned: message kept, code lost.
   const code = e?.code ?? /\b(E[A-Z]{3,})\b/.exec(message)?.[1];
   if (code === undefined || !/^E[A-Z]+$/.test(code)) return err;
   if (code === "EPROTO" && protocol === "ws")
-    return new EchoplexError(
-      "ECHOPLEX_CONNECT_FAILED",
-      `no WebSocket echo at ${at}/ws: the upgrade was not answered with 101 (is that echoplex's --http port?)`,
-    );
-  return new EchoplexError(
-    "ECHOPLEX_CONNECT_FAILED",
-    `no connection to ${at} succeeded (${code}): is the server running there?`,
-  );
+    return fail("ECHOPLEX_CONNECT_FAILED", {
+      target: `${at}/ws`,
+      why: "the WebSocket upgrade was not answered with 101 (is that echoplex's --http port?)",
+    });
+  return fail("ECHOPLEX_CONNECT_FAILED", {
+    target: at,
+    why: `no connection succeeded (${code}); is the server running there?`,
+  });
 }
 
 /** The protocol asked for, once the flags are known to go together. */
 export function checked(f: LoadFlags): Protocol {
   const open = f.rate > 0;
   if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      "--pipeline, --rate and --churn choose the workload: give at most one",
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "--pipeline, --rate, --churn",
+      problem: "each chooses the workload; give at most one",
+    });
   if (f.http && f.protocol !== "tcp" && f.protocol !== "http")
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      `--http means --protocol http, not ${f.protocol}: give one of them`,
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--http --protocol ${f.protocol}`,
+      problem: "--http means --protocol http; give one of them",
+    });
   const protocol = (f.http ? "http" : f.protocol) as Protocol;
   if (f.insecure && !f.tls)
-    throw new EchoplexError("ECHOPLEX_BAD_FLAG", "--insecure is for TLS: add --tls, or drop it");
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "--insecure",
+      problem: "for TLS; add --tls, or drop it",
+    });
   if (protocol === "http" && f.tls && !f.insecure)
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      "--protocol http --tls goes through autocannon, which never checks the server's certificate: add --insecure to say so",
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "--protocol http --tls",
+      problem:
+        "goes through autocannon, which never checks the server's certificate; add --insecure to say so",
+    });
   return protocol;
 }
 
@@ -107,8 +108,8 @@ export async function measure(f: LoadFlags): Promise<LoadReport> {
 /** A run in which every connection closed before its first echo measured nothing: why, likely. */
 export function nothingEchoed(report: LoadReport, f: LoadFlags): EchoplexError | null {
   if (report.messages > 0 || report.timeouts > 0 || report.errors === 0) return null;
-  return new EchoplexError(
-    "ECHOPLEX_CONNECT_FAILED",
-    `every connection to ${f.host}:${f.port} was closed before its first echo (${report.errors} times): ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
-  );
+  return fail("ECHOPLEX_CONNECT_FAILED", {
+    target: `${f.host}:${f.port}`,
+    why: `every connection was closed before its first echo (${report.errors} times); ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
+  });
 }

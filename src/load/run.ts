@@ -4,7 +4,7 @@
  * measured into one report.
  */
 import { Piscina } from "piscina";
-import { EchoplexError } from "../errors.ts";
+import { fail } from "../errors.ts";
 import {
   encodeHistogram,
   type LatencySummary,
@@ -119,20 +119,20 @@ export interface WindowHooks {
 /** What the protocol cannot do, as usage errors. */
 function checkProtocol(o: LoadOptions, protocol: Protocol, workload: Workload): void {
   if (protocol !== "tcp" && workload === "churn")
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      `--protocol ${protocol} does not do --churn (churn is TCP's: a connection per message); drop one of them`,
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--protocol ${protocol} --churn`,
+      problem: "churn is TCP's (a connection per message); drop one of them",
+    });
   if (protocol === "udp" && (o.size < 8 || o.size > 65_507))
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      `--protocol udp needs --size from 8 to 65507 (a datagram carries its sequence number), not ${o.size}`,
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--protocol udp --size ${o.size}`,
+      problem: "a datagram needs from 8 to 65507 bytes (it carries its sequence number)",
+    });
   if (protocol === "udp" && o.tls === true)
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      "--protocol udp does not do --tls (echoplex's UDP echo has no DTLS); drop one of them",
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "--protocol udp --tls",
+      problem: "echoplex's UDP echo has no DTLS; drop one of them",
+    });
 }
 
 /** Raw TCP or WebSocket echo load from the load client's own client threads. */

@@ -4,7 +4,7 @@
  * process of its own: no signal handlers, no exit, no log lines unless asked for (lifecycle.ts
  * does those for the command).
  */
-import { EchoplexError } from "../errors.ts";
+import { fail } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { checkNode } from "../node-version.ts";
 import { configFromOptions, type StartOptions } from "./config/options.ts";
@@ -71,10 +71,10 @@ export async function start(options: StartOptions = {}): Promise<Echoplex> {
       typeof drainMs === "number" && drainMs >= 0 && drainMs <= 86_400_000
         ? stop(drainMs)
         : Promise.reject(
-            new EchoplexError(
-              "ECHOPLEX_BAD_OPTION",
-              `stop(${String(drainMs)}): milliseconds to drain, from 0 to 86400000`,
-            ),
+            fail("ECHOPLEX_BAD_OPTION", {
+              subject: `stop(${String(drainMs)})`,
+              problem: "expected milliseconds to drain, from 0 to 86400000",
+            }),
           ),
     stopped,
   };

@@ -5,16 +5,16 @@
  * Latency comes from autocannon's own histogram, whose resolution is coarser than ours.
  */
 import autocannon from "autocannon";
-import { EchoplexError } from "../../errors.ts";
+import { fail } from "../../errors.ts";
 import type { LoadOptions, LoadReport, WindowHooks } from "../run.ts";
 import { loadHeader, SATURATED } from "../run.ts";
 
 export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   if (o.churn)
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      "--protocol http does not do --churn; drop one of them",
-    );
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "--protocol http --churn",
+      problem: "churn is TCP's (a connection per message); drop one of them",
+    });
   let body = "";
   for (let i = 0; i < o.size; i++) body += String.fromCharCode(97 + ((i * 7) % 26));
   const common = {

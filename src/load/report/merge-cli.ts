@@ -3,7 +3,7 @@
  * the reports that load clients on several hosts saved with `--save FILE` (see docs/DEPLOY.md).
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "../../errors.ts";
+import { fail } from "../../errors.ts";
 import { formatReport } from "../format.ts";
 import type { LoadReport } from "../run.ts";
 import { mergeReports } from "./merge.ts";
@@ -13,12 +13,15 @@ export function mergeMain(args: readonly string[]): void {
   const files = args.filter((a) => a !== "--json");
   const unknown = files.find((f) => f.startsWith("--"));
   if (unknown !== undefined || files.length === 0)
-    throw new EchoplexError(
-      "ECHOPLEX_BAD_FLAG",
-      unknown === undefined
-        ? "give the report files to merge (saved with npm run load -- --save FILE)"
-        : `unknown flag ${unknown}; usage: echoplex-load merge FILE... [--json]`,
-    );
+    throw unknown === undefined
+      ? fail("ECHOPLEX_BAD_FLAG", {
+          subject: "merge",
+          problem: "give the report files to merge (saved with npm run load -- --save FILE)",
+        })
+      : fail("ECHOPLEX_UNKNOWN_FLAG", {
+          flag: `Unknown option '${unknown}'`,
+          known: "usage: echoplex-load merge FILE... [--json]",
+        });
   const reports = files.map((file) => {
     try {
       const r = JSON.parse(readFileSync(file, "utf8")) as LoadReport;
@@ -27,10 +30,10 @@ export function mergeMain(args: readonly string[]): void {
         throw new Error("no load report in it");
       return r;
     } catch (err) {
-      throw new EchoplexError(
-        "ECHOPLEX_BAD_FLAG",
-        `${file} is not a report saved by npm run load -- --save (${(err as Error).message})`,
-      );
+      throw fail("ECHOPLEX_BAD_FLAG", {
+        subject: file,
+        problem: `not a report saved by npm run load -- --save (${(err as Error).message})`,
+      });
     }
   });
   const merged = mergeReports(reports);

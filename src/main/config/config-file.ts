@@ -5,12 +5,12 @@
  * and what is allowed (ECHOPLEX_BAD_CONFIG, exit 2).
  */
 import { readFileSync } from "node:fs";
-import { EchoplexError } from "../../errors.ts";
+import { EchoplexError, fail } from "../../errors.ts";
 import type { Config } from "./config.ts";
 import { SETTINGS } from "./settings.ts";
 
-function bad(message: string): EchoplexError {
-  return new EchoplexError("ECHOPLEX_BAD_CONFIG", message);
+function bad(file: string, problem: string): EchoplexError {
+  return fail("ECHOPLEX_BAD_CONFIG", { file, problem });
 }
 
 /** The file's keys and values, every key a known setting. */
@@ -20,21 +20,21 @@ export function readConfigFile(file: string): Map<string, unknown> {
     text = readFileSync(file, "utf8");
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw bad(`--config ${file}: cannot read it (${reason})`);
+    throw bad(file, `cannot read it (${reason})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw bad(`--config ${file}: not JSON (${(err as Error).message})`);
+    throw bad(file, `not JSON (${(err as Error).message})`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw bad(`--config ${file}: expected a JSON object of settings, like {"port": 7007}`);
+    throw bad(file, 'expected a JSON object of settings, like {"port": 7007}');
   }
   const known = new Set<string>(SETTINGS.map((s) => s.key));
   for (const key of Object.keys(json)) {
     if (!known.has(key)) {
-      throw bad(`--config ${file}: unknown key '${key}'; known keys: ${[...known].join(", ")}`);
+      throw bad(file, `unknown key '${key}'; known keys: ${[...known].join(", ")}`);
     }
   }
   return new Map(Object.entries(json));
@@ -52,37 +52,37 @@ export function fileValue<K extends keyof Config>(
   value: unknown,
   file: string,
 ): Config[K] {
-  return jsonValue(setting, value, `--config ${file}: ${setting.key}`, bad);
+  return jsonValue(setting, value, `--config ${file}: ${setting.key}`, (problem) =>
+    bad(file, `${setting.key}: ${problem}`),
+  );
 }
 
 /**
  * A JSON value (a string, number, boolean, or null for off) through its setting's parser; what
- * is wrong is `fail`'s error (ECHOPLEX_BAD_CONFIG from a file, ECHOPLEX_BAD_FLAG from start()).
+ * is wrong is `refuse`'s error (ECHOPLEX_BAD_CONFIG from a file, ECHOPLEX_BAD_OPTION from start()).
  */
 export function jsonValue<K extends keyof Config>(
   setting: Parsed<K>,
   value: unknown,
   where: string,
-  fail: (message: string) => EchoplexError,
+  refuse: (problem: string) => EchoplexError,
 ): Config[K] {
   if (value === null) {
     // null is "off", for the settings that can be off (what --print-config prints for them).
     if (setting.fallback() === null || canBeOff(setting)) return null as Config[K];
-    throw fail(`${where}: null is not allowed; this setting cannot be off`);
+    throw refuse("null is not allowed; this setting cannot be off");
   }
   let raw: string;
   if (typeof value === "string") raw = value;
   else if (typeof value === "number" && Number.isFinite(value)) raw = String(value);
   else if (typeof value === "boolean") raw = value ? "on" : "off";
-  else
-    throw fail(
-      `${where}: expected a string, number, boolean or null, got ${JSON.stringify(value)}`,
-    );
+  else throw refuse(`expected a string, number, boolean or null, got ${JSON.stringify(value)}`);
   try {
     return setting.parse(raw, where);
   } catch (err) {
-    if (err instanceof EchoplexError) throw fail(err.message);
-    throw err;
+    if (!(err instanceof EchoplexError)) throw err;
+    const prefix = `${where}: `; // the parser's line names `where` first: say it once
+    throw refuse(err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message);
   }
 }
 

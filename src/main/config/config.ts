@@ -3,7 +3,7 @@
  * rules between settings; and --help from the same table.
  */
 import { parseArgs } from "node:util";
-import { EchoplexError } from "../../errors.ts";
+import { argsError, type EchoplexError, fail } from "../../errors.ts";
 import type { LogLevel } from "../../log.ts";
 import type { WorkSpec } from "../../messages.ts";
 import { loadTls, type TlsFiles } from "../../tls.ts";
@@ -129,9 +129,10 @@ export function settled(c: Config): Config {
 
 /** Rules between settings; TLS files are read and checked here, so a bad one stops the start. */
 function validate(c: Config): void {
-  const usage = (message: string) => new EchoplexError("ECHOPLEX_BAD_FLAG", message);
+  const usage = (subject: string, problem: string) =>
+    fail("ECHOPLEX_BAD_FLAG", { subject, problem });
   if (c.offload > 0 && c.work === null) {
-    throw usage("--offload needs CPU work to offload: add --work sha256:ROUNDS");
+    throw usage("--offload", "needs CPU work to offload; add --work sha256:ROUNDS");
   }
   const tcp = [
     ["--port", c.port],
@@ -141,24 +142,26 @@ function validate(c: Config): void {
   for (const [i, [flag, port]] of tcp.entries()) {
     for (const [other, otherPort] of tcp.slice(i + 1)) {
       if (port !== null && port !== 0 && port === otherPort) {
-        throw usage(`${flag} and ${other} must differ (both are ${port}); 0 picks a free one`);
+        throw usage(`${flag} ${port} ${other} ${port}`, "must differ; 0 picks a free one");
       }
     }
   }
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
-    throw usage("--tls-cert and --tls-key go together: give both PEM files, or neither");
+    throw usage("--tls-cert, --tls-key", "go together; give both PEM files, or neither");
   }
   if (c.tlsClientCert !== "off" && c.tlsCert === null)
-    throw usage(`--tls-client-cert ${c.tlsClientCert} needs TLS: add --tls-cert and --tls-key`);
+    throw usage(`--tls-client-cert ${c.tlsClientCert}`, "needs TLS; add --tls-cert and --tls-key");
   if (c.tlsClientCert === "require" && c.tlsCa === null)
     throw usage(
-      "--tls-client-cert require needs --tls-ca: the CA certificates client certificates are checked against",
+      "--tls-client-cert require",
+      "needs --tls-ca, the CA certificates client certificates are checked against",
     );
   if (c.tlsCa !== null && c.tlsClientCert === "off")
-    throw usage("--tls-ca is for client certificates: add --tls-client-cert request or require");
+    throw usage("--tls-ca", "is for client certificates; add --tls-client-cert request or require");
   if (c.requestTimeout > 0 && c.requestTimeout < c.headerTimeout)
     throw usage(
-      `--request-timeout (${c.requestTimeout} s) must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
+      `--request-timeout ${c.requestTimeout}`,
+      `must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
     );
   const files = tlsFiles(c);
   if (files !== null) loadTls(files);
@@ -172,18 +175,7 @@ export function tlsFiles(c: Config): TlsFiles | null {
 
 function usageError(err: NodeJS.ErrnoException): EchoplexError {
   const known = SETTINGS.map((s) => `--${s.flag}`).join(", ");
-  const detail = err.message.split("\n")[0] ?? "bad arguments";
-  if (
-    err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ||
-    err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL"
-  ) {
-    return new EchoplexError(
-      "ECHOPLEX_UNKNOWN_FLAG",
-      `${detail.replace(/\. .*$/, "")}; known flags: ${known}, --config, --print-config, --help, --version`,
-    );
-  }
-  // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a flag without its value, or a value given to a boolean.
-  return new EchoplexError("ECHOPLEX_BAD_FLAG", detail);
+  return argsError(err, `known flags: ${known}, --config, --print-config, --help, --version`);
 }
 
 export function helpText(version: string): string {
@@ -208,7 +200,7 @@ export function helpText(version: string): string {
 
 /**
  * docs/flags.md: every setting from the same table as --help (test/config.test.ts keeps the file
- * equal to this; `npm run docs:flags` writes it).
+ * equal to this; `npm run docs` writes it).
  */
 export function flagsMarkdown(): string {
   const cell = (text: string) => text.replaceAll("|", "\\|");
@@ -218,7 +210,7 @@ export function flagsMarkdown(): string {
   return [
     "# Flags",
     "",
-    "Generated from `src/main/config/settings.ts` by `npm run docs:flags`; a test keeps it current.",
+    "Generated from `src/main/config/settings.ts` by `npm run docs`; a test keeps it current.",
     "",
     "Each flag has an `ECHOPLEX_*` variable, and every setting can come from a JSON file (`--config FILE`, keys as `--print-config` prints them, `null` for off): a flag wins over its variable, which wins over the file, which wins over the default. Everything is checked before the server starts: a bad value, an unknown key or a value of the wrong type is one line naming it and what is allowed, exit 2. The library's `start()` takes the same settings by their `--print-config` names.",
     "",

@@ -6,7 +6,7 @@
  * the command line is only what a library inside another program needs: every port picked by
  * the system, no admin port, no log lines, unless asked for.
  */
-import { asOptionError, EchoplexError } from "../../errors.ts";
+import { asOptionError, fail } from "../../errors.ts";
 import { type Config, SETTINGS, settled } from "./config.ts";
 import { jsonValue } from "./config-file.ts";
 
@@ -40,19 +40,22 @@ export function configFromOptions(options: StartOptions): Config {
 
 function fromOptions(options: StartOptions): Config {
   if (typeof options !== "object" || options === null || Array.isArray(options))
-    throw new EchoplexError("ECHOPLEX_BAD_OPTION", "start(): options must be an object");
+    throw fail("ECHOPLEX_BAD_OPTION", { subject: "start()", problem: "options must be an object" });
   const keys = new Set<string>(SETTINGS.map((s) => s.key));
   for (const key of Object.keys(options))
     if (!keys.has(key))
-      throw new EchoplexError(
-        "ECHOPLEX_BAD_OPTION",
-        `start(): unknown option '${key}'; known: ${known()}`,
-      );
-  const fail = (message: string) => new EchoplexError("ECHOPLEX_BAD_OPTION", message);
+      throw fail("ECHOPLEX_BAD_OPTION", {
+        subject: "start()",
+        problem: `unknown option '${key}'; known: ${known()}`,
+      });
   const config: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const value = (options as Record<string, unknown>)[s.key];
-    if (value !== undefined) config[s.key] = jsonValue(s, value, `start({ ${s.key} })`, fail);
+    const subject = `start({ ${s.key} })`;
+    if (value !== undefined)
+      config[s.key] = jsonValue(s, value, subject, (problem) =>
+        fail("ECHOPLEX_BAD_OPTION", { subject, problem }),
+      );
     else if (s.key in LIBRARY_DEFAULTS) config[s.key] = LIBRARY_DEFAULTS[s.key];
     else config[s.key] = s.fallback();
   }

@@ -2,17 +2,17 @@
  * Value parsers for settings: each takes the raw string and where it came from (`--flag` or a
  * variable's name) and returns the value or throws ECHOPLEX_BAD_FLAG naming what is allowed.
  */
-import { EchoplexError } from "../../errors.ts";
+import { type EchoplexError, fail } from "../../errors.ts";
 import type { WorkSpec } from "../../messages.ts";
 import { cidrsOf } from "../../proxy-trust.ts";
 
 export type Parser<T> = (raw: string, source: string) => T;
 
 export function bad(source: string, raw: string, allowed: string): EchoplexError {
-  return new EchoplexError(
-    "ECHOPLEX_BAD_FLAG",
-    `${source}: '${raw}' is not allowed; expected ${allowed}`,
-  );
+  return fail("ECHOPLEX_BAD_FLAG", {
+    subject: source,
+    problem: `'${raw}' is not allowed; expected ${allowed}`,
+  });
 }
 
 export function oneOf<T extends string>(values: readonly T[]): Parser<T> {

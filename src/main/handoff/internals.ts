@@ -7,18 +7,19 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Server } from "node:net";
-import { EchoplexError } from "../../errors.ts";
+import { type EchoplexError, fail } from "../../errors.ts";
 import type { TcpHandle } from "./handles.ts";
 
 /** The Node versions handoff is tested on (package.json engines, CI). */
 export const SUPPORTED = "Node 24 and later";
 
 function unsupported(missing: string): EchoplexError {
-  return new EchoplexError(
-    "ECHOPLEX_UNSUPPORTED_NODE",
-    `--mode handoff needs ${missing}, which Node ${process.version} does not have; it is ` +
-      `tested on ${SUPPORTED}: use one of those, or another --mode (reuseport, cluster)`,
-  );
+  return fail("ECHOPLEX_UNSUPPORTED_NODE", {
+    what: "--mode handoff",
+    needs: missing,
+    node: process.version,
+    todo: `it is tested on ${SUPPORTED}: use one of those, or another --mode (reuseport, cluster)`,
+  });
 }
 
 /** The raw libuv handle of a bound net.Server, checked to be what handoff drives. */

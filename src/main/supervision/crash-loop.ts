@@ -5,7 +5,7 @@
  * restart forever. Workers that crash after they served are not counted: they are replaced with
  * back-off for as long as it takes (supervisor.ts), so no client traffic can stop the server.
  */
-import { EchoplexError } from "../../errors.ts";
+import { type EchoplexError, fail } from "../../errors.ts";
 
 export const CRASHES = 5;
 export const WINDOW_S = 60;
@@ -22,8 +22,5 @@ export class CrashWindow {
 }
 
 export function crashLoopError(what: string): EchoplexError {
-  return new EchoplexError(
-    "ECHOPLEX_CRASH_LOOP",
-    `${what} failed to start ${CRASHES} times within ${WINDOW_S} s; stopping instead of starting them again (read the log lines above for why)`,
-  );
+  return fail("ECHOPLEX_CRASH_LOOP", { what, crashes: CRASHES, windowS: WINDOW_S });
 }

@@ -6,7 +6,7 @@
  * thread behind its adapter (thread-child.ts).
  */
 import type { ChildProcess } from "node:child_process";
-import { EchoplexError } from "../../errors.ts";
+import { EchoplexError, fail } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import {
   type FromWorker,
@@ -163,10 +163,10 @@ export class Supervisor<C extends Supervised = ChildProcess> {
   #startTimedOut(slot: Slot<C>, ms: number, reject: (err: Error) => void): void {
     if (slot.ready) return;
     reject(
-      new EchoplexError(
-        "ECHOPLEX_WORKER_FAILED",
-        `worker ${slot.id} was not ready within --start-timeout (${ms / 1000} s); killed it`,
-      ),
+      fail("ECHOPLEX_WORKER_FAILED", {
+        worker: slot.id,
+        why: `was not ready within --start-timeout (${ms / 1000} s); killed it`,
+      }),
     );
     slot.child.kill("SIGKILL");
   }
@@ -190,6 +190,7 @@ export class Supervisor<C extends Supervised = ChildProcess> {
         this.#hooks.ready?.(slot);
         resolve(slot);
       } else if (message.t === "failed") {
+        // The worker's own error, made from the table there: only its code and line cross over.
         reject(new EchoplexError(message.code, message.message));
       }
     });
@@ -206,10 +207,10 @@ export class Supervisor<C extends Supervised = ChildProcess> {
       this.#aside.delete(slot);
       if (!wasReady) {
         reject(
-          new EchoplexError(
-            "ECHOPLEX_WORKER_FAILED",
-            `worker ${slot.id} exited before it was ready (code ${code}, signal ${signal})`,
-          ),
+          fail("ECHOPLEX_WORKER_FAILED", {
+            worker: slot.id,
+            why: `exited before it was ready (code ${code}, signal ${signal})`,
+          }),
         );
       }
       // A worker that never got ready on first start fails the start (rejected above); one that

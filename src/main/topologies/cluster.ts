@@ -6,7 +6,7 @@
  */
 import cluster from "node:cluster";
 import { fileURLToPath } from "node:url";
-import { EchoplexError } from "../../errors.ts";
+import { fail } from "../../errors.ts";
 import { Supervisor } from "../supervision/supervisor.ts";
 import { WORKER_PROCESS_ENTRY } from "../supervision/worker-entry.ts";
 import {
@@ -28,10 +28,10 @@ let frozen: number | undefined;
 function startCluster(policy: number): StartTopology {
   return async (config, log, fatal): Promise<Topology> => {
     if (frozen !== undefined && frozen !== policy)
-      throw new EchoplexError(
-        "ECHOPLEX_BAD_OPTION",
-        `mode ${config.mode}: node:cluster fixed this process's scheduling at its first fork (${frozen === cluster.SCHED_RR ? "round robin, mode cluster" : "shared, mode cluster-shared"}); one process runs only one of cluster and cluster-shared: use another process, or mode handoff or reuseport`,
-      );
+      throw fail("ECHOPLEX_BAD_OPTION", {
+        subject: `start({ mode: "${config.mode}" })`,
+        problem: `node:cluster fixed this process's scheduling at its first fork (${frozen === cluster.SCHED_RR ? "round robin, mode cluster" : "shared, mode cluster-shared"}); one process runs only one of cluster and cluster-shared: use another process, or mode handoff or reuseport`,
+      });
     frozen = policy;
     cluster.schedulingPolicy = policy;
     let ports = configPorts(config);
