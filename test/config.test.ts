@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { EchoplexError } from "../src/errors.ts";
-import { type Config, flagsMarkdown, parseCommand, SETTINGS } from "../src/main/config/config.ts";
+import { type Config, parseCommand } from "../src/main/config/config.ts";
 import { asFile } from "../src/main/config/config-file.ts";
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -253,11 +253,5 @@ describe("config", () => {
         "ECHOPLEX_BAD_CONFIG",
       );
     });
-  });
-
-  it("docs/flags.md is what the settings table makes of it (npm run docs)", () => {
-    const doc = readFileSync(new URL("../docs/flags.md", import.meta.url), "utf8");
-    assert.equal(doc, flagsMarkdown(), "run npm run docs");
-    for (const s of SETTINGS) assert.ok(doc.includes(`| \`--${s.flag}\` | \`${s.env}\` |`), s.flag);
   });
 });

@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ERRORS, errorsMarkdown, fail, USAGE_ERRORS } from "../src/errors.ts";
+import { ERRORS, fail, USAGE_ERRORS } from "../src/errors.ts";
 
 describe("the error table", () => {
-  it("docs/errors.md is what the table makes of it (npm run docs)", () => {
-    const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
-    assert.equal(doc, errorsMarkdown(), "run npm run docs");
-  });
-
   it("makes each code's message from its template, one line", () => {
     const e = fail("ECHOPLEX_PORT_IN_USE", { flag: "--http", where: "0.0.0.0:80" });
     assert.equal(e.code, "ECHOPLEX_PORT_IN_USE");

@@ -31,3 +31,27 @@ export const LOAD_FLAGS = {
     "start at this time (ISO 8601 or epoch ms): clients on several hosts measure one window",
   ),
 };
+
+/** docs/flags.md's second table: the load client's flags, as `--help` says them. */
+export function loadFlagsMarkdown(): string {
+  const rows = Object.entries(LOAD_FLAGS).map(([name, f]) => {
+    const fallback =
+      name === "threads"
+        ? "half the cores"
+        : f.fallback === false || f.fallback === ""
+          ? ""
+          : String(f.fallback);
+    return `| \`--${name}\` | ${fallback} | ${f.help.replaceAll("|", "\\|")} |`;
+  });
+  return [
+    "## echoplex-load",
+    "",
+    "The load client (`npm run load --` in this repository; `load()` from `echoplex/load` takes the same flags, camelCase). `echoplex-load merge FILE... [--json]` adds up reports saved with `--save`. More: [LOAD.md](LOAD.md).",
+    "",
+    "| flag | default | meaning |",
+    "| --- | --- | --- |",
+    ...rows,
+    "| `--help` | | print and exit |",
+    "",
+  ].join("\n");
+}

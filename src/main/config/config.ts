@@ -180,7 +180,7 @@ function usageError(err: NodeJS.ErrnoException): EchoplexError {
 
 export function helpText(version: string): string {
   const lines = [
-    `echoplex ${version}: an echo server (RFC 862 TCP and UDP, HTTP/1.1, WebSocket) that scales over cores`,
+    `echoplex ${version}: an echo server (RFC 862 TCP and UDP, HTTP/1.1, HTTP/2, WebSocket) that scales over cores`,
     "",
     "usage: echoplex [flags]   (flags > ECHOPLEX_* variables > --config file > defaults)",
     "",
@@ -210,7 +210,9 @@ export function flagsMarkdown(): string {
   return [
     "# Flags",
     "",
-    "Generated from `src/main/config/settings.ts` by `npm run docs`; a test keeps it current.",
+    "Generated from `src/main/config/settings.ts` and `src/load/flags.ts` by `npm run docs`; a test keeps it current.",
+    "",
+    "## echoplex",
     "",
     "Each flag has an `ECHOPLEX_*` variable, and every setting can come from a JSON file (`--config FILE`, keys as `--print-config` prints them, `null` for off): a flag wins over its variable, which wins over the file, which wins over the default. Everything is checked before the server starts: a bad value, an unknown key or a value of the wrong type is one line naming it and what is allowed, exit 2. The library's `start()` takes the same settings by their `--print-config` names.",
     "",
