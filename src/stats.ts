@@ -1,0 +1,87 @@
+/**
+ * What a loop counts: its counters since it started and how it is now. Workers send them in
+ * StatsMessage (messages.ts) every second; the primary's /metrics reads the last ones.
+ */
+/** What a loop has done since it started (counters) and how it is now; for /metrics. */
+export interface WorkerStats {
+  readonly open: number;
+  readonly served: number;
+  readonly refused: number;
+  /** Bytes read from and written to clients, TCP and HTTP/WebSocket connections. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** UDP datagrams by outcome, when UDP is on. */
+  readonly udp: UdpCounts | null;
+  /** The event loop's delay over the last report period: p99 and max, in seconds. */
+  readonly loopDelayP99: number;
+  readonly loopDelayMax: number;
+  /** Errors by kind and messages by protocol (src/worker/loop/tally.ts). */
+  readonly errors: ErrorCounts;
+  readonly messages: MessageCounts;
+  readonly limits: LimitCounts;
+  readonly fast: FastPathCounts;
+}
+
+/** UDP datagrams received, and what became of them (src/worker/udp/udp.ts). */
+export interface UdpCounts {
+  received: number;
+  answered: number;
+  /** Dropped: the source port is below 1024. */
+  reflection: number;
+  /** Dropped: the source address ran out of tokens (--udp-rate). */
+  rateLimited: number;
+  /** Dropped: the send queue was full. */
+  queueFull: number;
+  /** Dropped: byte-identical to the reply just sent to the same address and port (udp-loop.ts). */
+  loop: number;
+  /** Dropped: the worker's reply budget or its offload slots were used up. */
+  busy: number;
+  /** Dropped: our own exception while handling it (also counted as errors{kind="internal"}). */
+  failed: number;
+}
+
+/** Errors by kind: see src/worker/loop/tally.ts. */
+export interface ErrorCounts {
+  accept: number;
+  connection: number;
+  tls: number;
+  http: number;
+  websocket: number;
+  /** A connection without a valid PROXY protocol header (--proxy-protocol on), closed. */
+  proxy: number;
+  /** Our own exception while serving one connection, request, message or datagram (faults.ts). */
+  internal: number;
+}
+/**
+ * Connections, requests and messages dropped by a limit other than --max-connections (`refused`)
+ * and --udp-rate (`udp`): closed after --idle-timeout, answered 413 over --max-body, closed with
+ * 1009 over --max-message, answered 408 after --header-timeout (or node:http's request timeout),
+ * answered 503 over --http-buffer, cut off after --handshake-timeout.
+ */
+export interface LimitCounts {
+  idleTimeout: number;
+  maxBody: number;
+  maxMessage: number;
+  headerTimeout: number;
+  /** Requests answered 503: the loop held its share of --http-buffer. */
+  httpBuffer: number;
+  /** TLS connections cut off after --handshake-timeout. */
+  handshakeTimeout: number;
+  /** HTTP requests not complete within --request-timeout (408; HTTP/2: the stream reset). */
+  requestTimeout: number;
+  /** Delayed or streamed answers refused with 503: the loop ran its share of --max-streaming. */
+  streaming: number;
+}
+/** HTTP requests and WebSocket messages echoed (TCP echo is a stream: see the byte counts). */
+export interface MessageCounts {
+  http: number;
+  websocket: number;
+}
+/**
+ * Of the HTTP requests and WebSocket messages, those the fast paths answered
+ * (src/worker/http/http-fast.ts, src/worker/websocket/websocket-fast.ts).
+ */
+export interface FastPathCounts {
+  httpFast: number;
+  wsFast: number;
+}
