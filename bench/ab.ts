@@ -53,9 +53,7 @@ async function main(): Promise<void> {
           ...["--port", "0", "--mode", f.mode, "--workers", String(f.workers), "--admin", "off"],
           ...(f.http ? ["--http", "0"] : []),
         ],
-        {},
-        20_000,
-        sides[side],
+        { cli: sides[side] },
       );
       const workload = f.churn
         ? ["--churn", "--connections", "32"]

@@ -48,11 +48,7 @@ async function oneRound(
   const flags = variant === "default" ? [] : variant.split(" ");
   const server = await startServer(
     ["--mode", f.mode, "--workers", String(f.workers), "--port", "0", "--admin", "off"],
-    {},
-    20_000,
-    DIST_CLI,
-    [],
-    flags,
+    { cli: DIST_CLI, nodeFlags: flags },
   );
   const rows: Row[] = [];
   const snap = (phase: string, rate: number) =>

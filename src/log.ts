@@ -8,7 +8,12 @@ export type { Logger };
  */
 export const LINES = {
   listening: "listening",
+  stopped: "stopped",
   workerStopped: "worker stopped",
+  workerReplaced: "worker exited; replacing it",
+  restart: "rolling restart",
+  restartDone: "rolling restart done",
+  spillStarted: "spill: workers accept directly",
   unsafeResponses:
     "--unsafe-responses on: a request may make its answer a page, a script or a cookie on this server's origin; only for tests no browser shares",
 } as const;

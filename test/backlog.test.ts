@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { LINES } from "../src/log.ts";
 import { MODES } from "../src/main/config/config.ts";
 import { echoRush } from "./helpers/client.ts";
 import { serve } from "./helpers/server.ts";
@@ -53,7 +54,7 @@ describe("--backlog", {
     ]);
     await echoRush(s.port, 64, 30);
     assert.ok(
-      s.lines.some((l) => l.msg === "spill: workers accept directly"),
+      s.lines.some((l) => l.msg === LINES.spillStarted),
       "the rush spilled",
     );
     assert.deepEqual(backlogs(s.port), [123]);

@@ -50,9 +50,7 @@ it("builds dist/ whose bin, with production dependencies only, serves handoff ec
       ...["--mode", "handoff", "--workers", "2", "--port", "0", "--http", "0", "--admin", "0"],
       ...["--work", "sha256:2", "--offload", "1"],
     ],
-    {},
-    20_000,
-    bin,
+    { cli: bin },
   );
   t.after(() => server.stop());
   const payload = random(100_000);

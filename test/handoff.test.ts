@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
+import { LINES } from "../src/log.ts";
 import { BALANCES } from "../src/main/config/config.ts";
 import { echoRush, echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
@@ -166,7 +167,7 @@ describe("handoff", () => {
       "debug",
     ]);
     await echoRush(server.port, 64, 20);
-    assert.ok(!server.lines.some((l) => l.msg === "spill: workers accept directly"));
+    assert.ok(!server.lines.some((l) => l.msg === LINES.spillStarted));
   });
 
   it("spills to direct accept under a rush of connections and returns to handoff", async (t) => {
@@ -193,7 +194,7 @@ describe("handoff", () => {
       }
     });
     await Promise.all(rush);
-    const started = server.lines.filter((l) => l.msg === "spill: workers accept directly");
+    const started = server.lines.filter((l) => l.msg === LINES.spillStarted);
     assert.ok(
       started.some((l) => l.service === "http"),
       "the HTTP listener was lent to the workers",

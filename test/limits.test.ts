@@ -4,6 +4,7 @@ import { once } from "node:events";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
+import { LINES } from "../src/log.ts";
 import { HOST, open, random, roundTrip } from "./helpers/client.ts";
 import { type RunningServer, serve, sleep, within } from "./helpers/server.ts";
 
@@ -31,7 +32,7 @@ function closedWithin(socket: Socket, ms: number): Promise<boolean> {
 async function stopped(server: RunningServer): Promise<{ served: number; refused: number }> {
   await server.stop();
   await server.closed;
-  const lines = server.lines.filter((l) => l.msg === "worker stopped");
+  const lines = server.lines.filter((l) => l.msg === LINES.workerStopped);
   return {
     served: lines.reduce((n, l) => n + Number(l.served), 0),
     refused: lines.reduce((n, l) => n + Number(l.refused), 0),

@@ -77,6 +77,21 @@ describe("load: several clients, one report", () => {
     );
   });
 
+  it("merge with no files, or a flag it does not know: one line each, exit 2", async () => {
+    const none = await merge(["--json"]);
+    assert.equal(none.status, 2);
+    assert.match(
+      none.stderr,
+      /^echoplex-load: merge: give the report files .*\[ECHOPLEX_BAD_FLAG\]\n$/,
+    );
+    const unknown = await merge(["a.json", "--slo"]);
+    assert.equal(unknown.status, 2);
+    assert.match(
+      unknown.stderr,
+      /--slo.*usage: echoplex-load merge .*\[ECHOPLEX_UNKNOWN_FLAG\]\n$/,
+    );
+  });
+
   it("reports saved by HTTP runs merge too, latency as the worst client's (regression: load:merge threw on their empty histogram)", async (t) => {
     const server = await serve(t, ["--mode", "single", "--http", "0"]);
     const dir = mkdtempSync(join(tmpdir(), "echoplex-merge-"));

@@ -8,6 +8,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { WebSocket } from "ws";
+import { LINES } from "../src/log.ts";
 import { MODES } from "../src/main/config/config.ts";
 import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
@@ -26,7 +27,7 @@ for (const { name, mode, args } of VARIANTS) {
       const server = await serve(t, [...args, "--workers", "2"]);
       port = server.port;
       assert.ok(port > 0);
-      const listening = server.lines.filter((l) => l.msg === "listening");
+      const listening = server.lines.filter((l) => l.msg === LINES.listening);
       assert.equal(listening.length, 1);
       assert.deepEqual(
         { mode: listening[0]?.mode, workers: listening[0]?.workers, host: listening[0]?.host },
@@ -106,7 +107,7 @@ for (const { name, mode, args } of VARIANTS) {
 
       await server.stop("SIGTERM");
       await server.closed;
-      const stopped = server.lines.filter((l) => l.msg === "worker stopped");
+      const stopped = server.lines.filter((l) => l.msg === LINES.workerStopped);
       // 24 HTTP requests on their own connections, and the WebSocket's.
       assert.equal(
         stopped.reduce((sum, l) => sum + (l.served as number), 0),
@@ -126,7 +127,7 @@ for (const { name, mode, args } of VARIANTS) {
       }
       await server.stop("SIGTERM");
       await server.closed;
-      const stopped = server.lines.filter((l) => l.msg === "worker stopped");
+      const stopped = server.lines.filter((l) => l.msg === LINES.workerStopped);
       assert.equal(stopped.length, mode === "single" ? 1 : 2);
       assert.equal(
         stopped.reduce((sum, l) => sum + (l.served as number), 0),

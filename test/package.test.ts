@@ -101,9 +101,7 @@ describe("the npm package, packed and installed with production dependencies onl
     assert.equal(version.stdout.trim(), pkg.version, version.stderr);
     const server = await startServer(
       ["--mode", "handoff", "--workers", "2", "--port", "0", "--http", "0", "--admin", "0"],
-      {},
-      20_000,
-      join(project, "node_modules/echoplex", pkg.bin.echoplex as string),
+      { cli: join(project, "node_modules/echoplex", pkg.bin.echoplex as string) },
     );
     t.after(() => server.stop());
     const payload = random(50_000);

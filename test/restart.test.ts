@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
+import { LINES } from "../src/log.ts";
 import { echoThrough, HOST, open, random, roundTrip } from "./helpers/client.ts";
 import { childPids, serve, sleep, waitFor } from "./helpers/server.ts";
 import { CA, serveTlsFiles, TLS } from "./helpers/tls.ts";
@@ -41,7 +42,7 @@ describe("rolling restart (SIGHUP)", () => {
       await roundTrip(kept, random(100));
       process.kill(server.pid, "SIGHUP");
       await waitFor("the rolling restart to finish", () =>
-        server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+        server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
       );
       const payload = random(10_000);
       assert.deepEqual(await roundTrip(kept, payload), payload, "old connection still echoes");
@@ -54,7 +55,7 @@ describe("rolling restart (SIGHUP)", () => {
         const p = random(1000);
         assert.deepEqual(await echoThrough(server.port, p), p);
       }
-      assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
+      assert.ok(!server.lines.some((l) => l.msg === LINES.workerReplaced));
     });
   }
 
@@ -62,10 +63,10 @@ describe("rolling restart (SIGHUP)", () => {
     const server = await serve(t, ["--mode", "threads", "--workers", "2", "--log-level", "info"]);
     process.kill(server.pid, "SIGHUP");
     await waitFor("the rolling restart to finish", () =>
-      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
     );
     await waitFor("both old threads to stop", () =>
-      server.lines.filter((l) => l.msg === "worker stopped").length >= 2 ? true : undefined,
+      server.lines.filter((l) => l.msg === LINES.workerStopped).length >= 2 ? true : undefined,
     );
     const p = random(1000);
     assert.deepEqual(await echoThrough(server.port, p), p);
@@ -73,7 +74,7 @@ describe("rolling restart (SIGHUP)", () => {
 
   it("/readyz is 503 while the restart runs, 200 after; /healthz stays 200", async (t) => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--admin", "0"]);
-    const admin = (server.lines.find((l) => l.msg === "listening")?.admin ?? 0) as number;
+    const admin = (server.lines.find((l) => l.msg === LINES.listening)?.admin ?? 0) as number;
     assert.equal(await readyz(admin), 200);
     process.kill(server.pid, "SIGHUP");
     const seen = new Set<number>();
@@ -106,7 +107,7 @@ describe("rolling restart (SIGHUP)", () => {
     });
     assert.deepEqual(after.sort(), before.sort(), "the old workers stay");
     assert.equal(await readyz(admin), 200);
-    assert.ok(!server.lines.some((l) => l.msg === "worker exited; replacing it"));
+    assert.ok(!server.lines.some((l) => l.msg === LINES.workerReplaced));
     const payload = random(1000);
     assert.deepEqual(await tlsRoundTrip(server.port, payload), payload);
   });
@@ -137,7 +138,7 @@ describe("rolling restart (SIGHUP)", () => {
     copyFileSync(`${key}.real`, key);
     process.kill(server.pid, "SIGHUP");
     await waitFor("the second restart to finish", () =>
-      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
     );
   });
 
@@ -151,7 +152,7 @@ describe("rolling restart (SIGHUP)", () => {
     copyFileSync(TLS.nextKey, key);
     process.kill(server.pid, "SIGHUP");
     await waitFor("the rolling restart to finish", () =>
-      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
     );
     const next = readFileSync(TLS.nextCert);
     const payload = random(1000);
@@ -173,13 +174,13 @@ describe("rolling restart (SIGHUP)", () => {
     ]);
     process.kill(server.pid, "SIGHUP");
     await waitFor("the restart to begin", () =>
-      server.lines.some((l) => l.msg === "rolling restart") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restart) ? true : undefined,
     );
     const res = await fetch(`http://127.0.0.1:${server.listening.admin}/readyz`);
     assert.deepEqual(await res.json(), { ready: false, reason: "rolling restart" });
     process.kill(server.pid, "SIGHUP");
     await waitFor("the restart to finish", () =>
-      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
     );
     const said = (msg: string) => server.lines.filter((l) => l.msg === msg).length;
     assert.equal(said("SIGHUP ignored: a rolling restart is under way"), 1);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
+import { LINES } from "../src/log.ts";
 import type { UdpCounts } from "../src/messages.ts";
 import { SourceLimiter } from "../src/worker/udp/rate-limit.ts";
 import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp/udp.ts";
@@ -99,7 +100,7 @@ describe("udp echo", () => {
     b.close();
     await s.stop();
     await s.closed;
-    const stopped = s.lines.find((l) => l.msg === "worker stopped");
+    const stopped = s.lines.find((l) => l.msg === LINES.workerStopped);
     const udp = stopped?.udp as UdpCounts;
     assert.equal(udp.received, 24);
     assert.equal(udp.answered + udp.rateLimited, 24);
@@ -123,7 +124,7 @@ describe("udp echo", () => {
     assert.equal(answered.length, 1);
     await s.stop();
     await s.closed;
-    const udp = s.lines.find((l) => l.msg === "worker stopped")?.udp as UdpCounts;
+    const udp = s.lines.find((l) => l.msg === LINES.workerStopped)?.udp as UdpCounts;
     assert.equal(udp.reflection, 1);
   });
 
@@ -143,7 +144,7 @@ describe("udp echo", () => {
     c.close();
     assert.deepEqual(exit, { code: 0, signal: null });
     await s.closed;
-    const stopped = s.lines.find((l) => l.msg === "worker stopped");
+    const stopped = s.lines.find((l) => l.msg === LINES.workerStopped);
     // Received, never answered: its digest was still on the pool when the drain closed the socket.
     const udp = stopped?.udp as UdpCounts;
     assert.deepEqual([udp.received, udp.answered], [1, 0]);
@@ -171,7 +172,7 @@ describe("udp echo", () => {
     assert.equal(answered, 16);
     await s.stop();
     await s.closed;
-    const stopped = s.lines.filter((l) => l.msg === "worker stopped");
+    const stopped = s.lines.filter((l) => l.msg === LINES.workerStopped);
     const counts = stopped.map((l) => (l.udp as UdpCounts).answered);
     assert.equal(counts.length, 2);
     assert.equal(

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { listenError } from "../src/errors.ts";
+import { LINES } from "../src/log.ts";
 import { echoThrough, open, random, roundTrip } from "./helpers/client.ts";
 import { ownerOf } from "./helpers/owners.ts";
 import { childPids, logged, serve, waitFor } from "./helpers/server.ts";
@@ -111,7 +112,7 @@ describe("supervision", () => {
   it("SIGINT drains and exits 0 like SIGTERM", async (t) => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "2", "--log-level", "info"]);
     assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });
-    assert.ok(server.lines.some((l) => l.msg === "stopped"));
+    assert.ok(server.lines.some((l) => l.msg === LINES.stopped));
   });
 });
 

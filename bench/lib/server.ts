@@ -25,15 +25,22 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** How to run a server, besides its flags. */
+export interface StartOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long to wait for its listening line (default 20 s). */
+  readonly timeoutMs?: number;
+  /** The entry point (default: this repository's src/main/cli.ts). */
+  readonly cli?: string | undefined;
+  /** A command that runs the server, e.g. ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"]. */
+  readonly wrap?: readonly string[];
+  /** Node flags for the server's primary (workers inherit them after their own). */
+  readonly nodeFlags?: readonly string[];
+}
+
 export function startServer(
   args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 20_000,
-  cli = CLI,
-  /** A command that runs the server, e.g. ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"]. */
-  wrap: readonly string[] = [],
-  /** Node flags for the server's primary (workers inherit them after their own). */
-  nodeFlags: readonly string[] = [],
+  { env = {}, timeoutMs = 20_000, cli = CLI, wrap = [], nodeFlags = [] }: StartOptions = {},
 ): Promise<RunningServer> {
   // echoplex's admin port defaults to 9464; two servers at once would fight over it.
   const admin = cli === CLI && !args.includes("--admin") ? ["--admin", "0"] : [];

@@ -71,7 +71,7 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     server = v.program
-      ? await startServer([...v.program.args, "--port", "0"], {}, 20_000, v.program.path)
+      ? await startServer([...v.program.args, "--port", "0"], { cli: v.program.path })
       : await startServer(
           [
             ...["--mode", v.mode, "--workers", String(v.workers), "--port", "0"],
@@ -80,13 +80,9 @@ export async function measure(run: Run, plan: Plan, machineCores: number): Promi
             ...section.serverFlags,
             ...v.flags,
           ],
-          {},
-          20_000,
-          plan.cli,
-          [],
           // The single loop (the primary itself) runs with the workers' V8 flags, so that modes
           // differ in how they spread connections and in nothing else.
-          WORKER_EXEC_ARGV,
+          { cli: plan.cli, nodeFlags: WORKER_EXEC_ARGV },
         );
     const pid = server.pid;
     let cpu0 = 0;

@@ -110,7 +110,7 @@ export class Lifecycle {
     (this.#topology as Topology).stop(Math.round(this.#config.drainTimeout * 1000)).then(
       () => {
         this.#admin?.close();
-        this.#log.info("stopped");
+        this.#log.info(LINES.stopped);
         process.exit(0);
       },
       (err: unknown) => this.#fail(err),
@@ -138,11 +138,11 @@ export class Lifecycle {
       return;
     }
     this.#restarting = true;
-    this.#log.info({ drainTimeout: this.#config.drainTimeout }, "rolling restart");
+    this.#log.info({ drainTimeout: this.#config.drainTimeout }, LINES.restart);
     topology
       .restart(Math.round(this.#config.drainTimeout * 1000))
       .then(
-        () => this.#log.info("rolling restart done"),
+        () => this.#log.info(LINES.restartDone),
         (err: Error) =>
           this.#log.error(
             { err: err.message, code: (err as { code?: string }).code },

@@ -81,10 +81,7 @@ describe("faults: hostile clients", () => {
   it("ulimit -n 256 and a flood of 1,500 connections: serves again once the flood stops", async (t) => {
     const server = await startServer(
       ["--port", "0", "--mode", "handoff", "--workers", "2", "--log-level", "warn"],
-      {},
-      20_000,
-      undefined,
-      ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"],
+      { wrap: ["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh"] },
     );
     t.after(() => server.stop());
     const workers = childPids(server.pid);
@@ -159,10 +156,7 @@ describe("faults: hostile clients", () => {
     // Issue 12's recipe: one worker, no spill, 64 descriptors for the primary and the worker.
     const server = await startServer(
       ["--port", "0", "--admin", "0", "--mode", "handoff", "--workers", "1", "--spill", "off"],
-      {},
-      20_000,
-      undefined,
-      ["sh", "-c", 'ulimit -n 64 && exec "$@"', "sh"],
+      { wrap: ["sh", "-c", 'ulimit -n 64 && exec "$@"', "sh"] },
     );
     t.after(() => server.stop());
     const admin = server.listening.admin as number;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { LINES } from "../../src/log.ts";
 import { ownersOf } from "../helpers/owners.ts";
 import { childPids, serve, sleep, waitFor } from "../helpers/server.ts";
 import { startProber, startStreams } from "../helpers/streams.ts";
@@ -79,7 +80,7 @@ describe("faults: signals under 200 streaming connections", () => {
     const startedAt = performance.now();
     process.kill(server.pid, "SIGHUP");
     await waitFor("the rolling restart to finish", () =>
-      server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+      server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
     );
     const restartMs = performance.now() - startedAt;
     await sleep(500); // new connections land on the new workers for a while
@@ -122,7 +123,7 @@ describe("faults: signals under 200 streaming connections", () => {
       await sleep(500);
       process.kill(server.pid, "SIGHUP");
       await waitFor("the rolling restart to finish", () =>
-        server.lines.some((l) => l.msg === "rolling restart done") ? true : undefined,
+        server.lines.some((l) => l.msg === LINES.restartDone) ? true : undefined,
       );
       await sleep(500);
       const probes = await prober.stop();

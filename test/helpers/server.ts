@@ -13,7 +13,7 @@ export async function serve(
   env: NodeJS.ProcessEnv = {},
 ): Promise<RunningServer> {
   const defaults = ["--port", "0", "--log-level", "warn", "--drain-timeout", "3"];
-  const server = await startServer([...defaults, ...args], env);
+  const server = await startServer([...defaults, ...args], { env });
   t.after(async () => {
     const killer = setTimeout(() => server.proc.kill("SIGKILL"), 10_000);
     await server.stop("SIGTERM");

@@ -102,9 +102,6 @@ export class WorkerChannel implements Candidate {
   get load(): number {
     return this.#load;
   }
-  get inFlight(): number {
-    return this.#unacked.length;
-  }
 
   /** A new incarnation of a worker is ready on this (empty) channel. */
   attach(child: ChildProcess, worker: number): void {

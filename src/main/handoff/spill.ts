@@ -4,7 +4,7 @@
  * ceiling (see docs/ARCHITECTURE.md). This is the policy: when to start, how far each worker may
  * go, and when to give the listener back to the primary.
  */
-import type { Logger } from "../../log.ts";
+import { LINES, type Logger } from "../../log.ts";
 import type { AcceptMessage, Service } from "../../messages.ts";
 import { grantSize } from "./balancer.ts";
 import type { WorkerChannel } from "./channel.ts";
@@ -56,7 +56,7 @@ export class Spill {
     // A primary that kept polling would win most accept races and the queue would never drain.
     this.#listener.pause();
     this.#watchdog = setInterval(() => this.#expireGrants(), SPILL_MS);
-    this.#log.debug({ queued, service: this.#service }, "spill: workers accept directly");
+    this.#log.debug({ queued, service: this.#service }, LINES.spillStarted);
   }
 
   /** A worker's grant goes on after a busy window. */

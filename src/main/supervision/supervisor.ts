@@ -7,7 +7,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { EchoplexError, fail } from "../../errors.ts";
-import type { Logger } from "../../log.ts";
+import { LINES, type Logger } from "../../log.ts";
 import {
   type FromWorker,
   isFromWorker,
@@ -224,10 +224,7 @@ export class Supervisor<C extends Supervised = ChildProcess> {
         this.#hooks.crashLoop(crashLoopError("replacement workers"));
         return;
       }
-      this.#log.warn(
-        { worker: slot.id, workerPid: child.pid, code, signal },
-        "worker exited; replacing it",
-      );
+      this.#log.warn({ worker: slot.id, workerPid: child.pid, code, signal }, LINES.workerReplaced);
       this.#failures = Date.now() - startedAt > HEALTHY_MS ? 0 : this.#failures + 1;
       this.#restarts++;
       const delay = Math.min(
