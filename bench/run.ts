@@ -171,7 +171,7 @@ async function runBench(
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const out =
-    f.out || join(fileURLToPath(new URL("./results/", import.meta.url)), stamp.slice(0, 19));
+    f.out || join(fileURLToPath(new URL("./results", import.meta.url)), stamp.slice(0, 19));
   const m = machine();
   const runs = schedule(plan);
   const started = new Date().toISOString();

@@ -64,21 +64,21 @@ export interface ServeOptions {
   /** A request whose head and body take longer than this gets 408 (HTTP/2: a reset), in ms; 0: never. */
   readonly requestTimeoutMs: number;
   readonly wsCompression: boolean;
-  /** Answer the common HTTP echo request from the loop itself (http-fast.ts); else node:http. */
+  /** Answer the common HTTP echo request from the loop itself (worker/http/fast.ts); else node:http. */
   readonly httpFastPath: boolean;
-  /** HTTP/2 with prior knowledge beside HTTP/1.1 on the HTTP port (h2c.ts). */
+  /** HTTP/2 with prior knowledge beside HTTP/1.1 on the HTTP port (worker/http/http2.ts). */
   readonly http2: boolean;
-  /** Requests may shape their answers (http-control.ts). */
+  /** Requests may shape their answers (control.ts). */
   readonly responseControl: boolean;
   /** The longest an answer may be delayed or streamed for (echo_delay, echo_chunks, /sse). */
   readonly maxDelayMs: number;
   /** Answers being delayed or streamed at once in this loop (then 503). */
   readonly maxStreaming: number;
-  /** A request may set headers a browser acts on (http-header-rules.ts). */
+  /** A request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
-  /** CORS preflights answered, CORS headers on every answer (http-cors.ts). */
+  /** CORS preflights answered, CORS headers on every answer (cors.ts). */
   readonly cors: boolean;
-  /** Every TCP echo and HTTP connection starts with a PROXY protocol header (proxy-gate.ts). */
+  /** Every TCP echo and HTTP connection starts with a PROXY protocol header (gate.ts). */
   readonly proxyProtocol: boolean;
   /** Whose PROXY headers are believed (CIDRs, loopback, private; src/proxy-trust.ts). */
   readonly proxyTrusted: string;

@@ -22,7 +22,7 @@ export interface WorkerStats {
   readonly fast: FastPathCounts;
 }
 
-/** UDP datagrams received, and what became of them (src/worker/udp/udp.ts). */
+/** UDP datagrams received, and what became of them (src/worker/udp/echo.ts). */
 export interface UdpCounts {
   received: number;
   answered: number;
@@ -32,7 +32,7 @@ export interface UdpCounts {
   rateLimited: number;
   /** Dropped: the send queue was full. */
   queueFull: number;
-  /** Dropped: byte-identical to the reply just sent to the same address and port (udp-loop.ts). */
+  /** Dropped: byte-identical to the reply just sent to the same address and port (loop-guard.ts). */
   loop: number;
   /** Dropped: the worker's reply budget or its offload slots were used up. */
   busy: number;
@@ -79,7 +79,7 @@ export interface MessageCounts {
 }
 /**
  * Of the HTTP requests and WebSocket messages, those the fast paths answered
- * (src/worker/http/http-fast.ts, src/worker/websocket/websocket-fast.ts).
+ * (src/worker/http/fast.ts, src/worker/websocket/fast.ts).
  */
 export interface FastPathCounts {
   httpFast: number;

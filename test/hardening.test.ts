@@ -15,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
-import { refuseHeaders } from "../src/worker/answers/http-header-rules.ts";
+import { refuseHeaders } from "../src/worker/answers/header-rules.ts";
 import { HOST } from "./helpers/client.ts";
 import { call, session } from "./helpers/h2.ts";
 import { once as request } from "./helpers/http.ts";

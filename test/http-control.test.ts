@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
-import { answer } from "../src/worker/answers/http-answer.ts";
-import { TimedAnswers } from "../src/worker/answers/http-timed.ts";
+import { answer } from "../src/worker/answers/answer.ts";
+import { TimedAnswers } from "../src/worker/answers/timed.ts";
 import { exchange, once, statuses } from "./helpers/http.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
 

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { createLogger } from "../src/log.ts";
-import { FastPath } from "../src/worker/http/http-fast.ts";
+import { FastPath } from "../src/worker/http/fast.ts";
 import { ByteBudget } from "../src/worker/loop/byte-budget.ts";
 import { Faults } from "../src/worker/loop/faults.ts";
 import { Tally } from "../src/worker/loop/tally.ts";

@@ -200,7 +200,7 @@ describe("http echo", () => {
 
   it("answers a complete request before a malformed one, a CONNECT or an upgrade pipelined after it", async () => {
     // node:http alone acted on the second at once and dropped the first one's answer when both
-    // came in one read (found by test/http-differential.test.ts; src/worker/http/http-owed.ts).
+    // came in one read (found by test/http-differential.test.ts; src/worker/http/owed.ts).
     const good = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi";
     const after: [string, number][] = [
       ["GARBAGE\r\n\r\n", 400],

@@ -5,9 +5,9 @@ import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import { LINES } from "../src/log.ts";
 import type { UdpCounts } from "../src/messages.ts";
+import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp/echo.ts";
+import { LoopGuard } from "../src/worker/udp/loop-guard.ts";
 import { SourceLimiter } from "../src/worker/udp/rate-limit.ts";
-import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp/udp.ts";
-import { LoopGuard } from "../src/worker/udp/udp-loop.ts";
 import { HOST, open } from "./helpers/client.ts";
 import { serve, sleep } from "./helpers/server.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The WebSocket echo's fast path (src/worker/websocket/websocket-fast.ts) with a raw client on a real
+ * The WebSocket echo's fast path (src/worker/websocket/fast.ts) with a raw client on a real
  * socket: what it echoes and how, what it leaves to ws, and that it keeps its bounds. The
  * differential test (websocket-differential.test.ts) compares it with ws on generated streams.
  */
@@ -12,9 +12,9 @@ import { createLogger } from "../src/log.ts";
 import { Connections } from "../src/worker/loop/connections.ts";
 import { Faults } from "../src/worker/loop/faults.ts";
 import { Tally } from "../src/worker/loop/tally.ts";
-import { attachWebSocketEcho } from "../src/worker/websocket/websocket.ts";
-import { FastFrames, HIGH_WATER } from "../src/worker/websocket/websocket-fast.ts";
-import { FAST_FRAME_MAX } from "../src/worker/websocket/websocket-frames.ts";
+import { attachWebSocketEcho } from "../src/worker/websocket/echo.ts";
+import { FastFrames, HIGH_WATER } from "../src/worker/websocket/fast.ts";
+import { FAST_FRAME_MAX } from "../src/worker/websocket/frames.ts";
 import { HOST, random } from "./helpers/client.ts";
 
 const UPGRADE =

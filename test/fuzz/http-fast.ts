@@ -1,5 +1,5 @@
 /**
- * Requests near the HTTP fast path's edge (src/worker/http/http-head.ts): POST, PUT and PATCH with
+ * Requests near the HTTP fast path's edge (src/worker/http/fast-head.ts): POST, PUT and PATCH with
  * small Content-Length bodies, content types, Connection and Accept values, odd targets, and the
  * same with the details the fast path must hand to node:http (duplicate or signed lengths,
  * Transfer-Encoding, Expect, obs-fold, bare CR or LF, HTTP/1.0, lowercase methods); pipelined,

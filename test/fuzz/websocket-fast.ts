@@ -1,5 +1,5 @@
 /**
- * WebSocket streams near the fast path's edge (src/worker/websocket/websocket-fast.ts): an upgrade, then
+ * WebSocket streams near the fast path's edge (src/worker/websocket/fast.ts): an upgrade, then
  * runs of whole masked text and binary frames (every length encoding, sizes around 125, 126,
  * 65,535 and --max-message, text valid and not), with what the fast path must leave to ws mixed
  * in (fragments, pings, pongs, closes, unmasked frames, RSV bits), the general frame generator's

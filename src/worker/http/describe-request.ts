@@ -11,7 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import { hostname } from "node:os";
 import type { TLSSocket } from "node:tls";
-import { clientOf } from "../proxy/proxy-gate.ts";
+import { clientOf } from "../proxy/gate.ts";
 
 const HOST = hostname();
 

@@ -9,10 +9,10 @@ import type { Logger } from "../../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../../messages.ts";
 import { trustOf } from "../../proxy-trust.ts";
 import { loadTls } from "../../tls.ts";
-import type { HttpService } from "../http/http-service.ts";
-import { proxyGate } from "../proxy/proxy-gate.ts";
-import { echoServer, handOver, type Shared } from "../tcp/servers.ts";
-import type { UdpEcho } from "../udp/udp.ts";
+import type { HttpService } from "../http/service.ts";
+import { proxyGate } from "../proxy/gate.ts";
+import { echoServer, handOver, type Shared } from "../tcp/echo-server.ts";
+import type { UdpEcho } from "../udp/echo.ts";
 import { createWork } from "../work/work.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
 import { ByteBudget } from "./byte-budget.ts";
@@ -125,7 +125,7 @@ class LoopServices implements Services {
     };
     let httpPort: number | null = null;
     if (ports.http !== null) {
-      const { httpService } = await import("../http/http-service.ts"); // with ws, only when --http is on
+      const { httpService } = await import("../http/service.ts"); // with ws, only when --http is on
       const http = httpService(this.#o, this.#shared);
       this.#http = http;
       this.#httpFront = this.#front(this.#toHttp, http.front);
@@ -139,7 +139,7 @@ class LoopServices implements Services {
     const echoPort = how.tcp ? await bind(this.#echoFront, ports.echo, "--port") : 0;
     let udpPort: number | null = null;
     if (ports.udp !== null) {
-      const { UdpEcho } = await import("../udp/udp.ts"); // with node:dgram, only when --udp is on
+      const { UdpEcho } = await import("../udp/echo.ts"); // with node:dgram, only when --udp is on
       this.#udp = new UdpEcho(this.#o.udpRate, this.#shared.work, this.#shared.faults);
       udpPort = await this.#udp.bind(host, ports.udp, how.udpReusePort);
     }

@@ -22,7 +22,7 @@ const FRAMING = new Set([
 
 /**
  * Fields node:http2 sends at most once (its kSingleValueFields, read from Node 24's
- * internal/http2/util; test/http-answer-plan.test.ts checks this list against a real node:http2).
+ * internal/http2/util; test/hardening.test.ts checks this list against a real node:http2).
  */
 const SINGLE_H2 = new Set([
   "access-control-allow-credentials",

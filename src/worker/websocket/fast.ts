@@ -7,13 +7,13 @@
  * and a frame cut by a read is followed through ws's reads until the next frame begins, where
  * the fast path may take over again. The answers are ws's own, byte for byte: the header ws's
  * Sender writes (the shortest length encoding, no mask) and the payload. Frames over 4 KiB are
- * ws's (websocket-frames.ts, FAST_FRAME_MAX, says why).
+ * ws's (frames.ts, FAST_FRAME_MAX, says why).
  */
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import type { Faults } from "../loop/faults.ts";
 import type { Tally } from "../loop/tally.ts";
-import { echoFrames, headerLength, payloadLength, scan, unmaskText } from "./websocket-frames.ts";
+import { echoFrames, headerLength, payloadLength, scan, unmaskText } from "./frames.ts";
 
 /** Bytes queued to one client past which we stop reading from it until they are sent. */
 export const HIGH_WATER = 1024 * 1024;

@@ -1,6 +1,6 @@
 /**
  * The connection servers one echo loop runs: TCP echo (TLS when configured) here, and HTTP/1.1
- * with WebSocket at /ws in http-service.ts (loaded only with --http), each admitting its connections under the loop's limits (connections.ts) and
+ * with WebSocket at /ws in service.ts (loaded only with --http), each admitting its connections under the loop's limits (connections.ts) and
  * counting what happens in the loop's tally.
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";

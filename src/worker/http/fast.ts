@@ -1,6 +1,6 @@
 /**
  * The HTTP fast path (docs/ARCHITECTURE.md, "HTTP fast path"): a connection starts here. A read
- * made only of whole requests that http-head.ts recognises (small bodies to echo back) is
+ * made only of whole requests that fast-head.ts recognises (small bodies to echo back) is
  * answered, byte for byte as node:http would answer it, in one write. The first read that holds
  * anything else — another kind of request, a request split across reads, a malformed one — is
  * put back in front of the stream and the connection goes to node:http for good, which answers
@@ -15,8 +15,8 @@ import type { Socket } from "node:net";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Faults } from "../loop/faults.ts";
 import type { Tally } from "../loop/tally.ts";
-import { FastConnection } from "./http-fast-connection.ts";
-import { FAILED_TEXT } from "./http-reply.ts";
+import { FastConnection } from "./fast-connection.ts";
+import { FAILED_TEXT } from "./reply.ts";
 
 export interface FastPathOptions {
   readonly maxBody: number;

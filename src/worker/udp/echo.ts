@@ -2,7 +2,7 @@
  * UDP echo (RFC 862): each datagram goes back to its sender. An open UDP echo is a reflection and
  * amplification tool (a spoofed source makes us send to a victim), so it answers no source port
  * below 1024 (another echo or chargen service would answer back: a loop), breaks loops with
- * echo services on higher ports (udp-loop.ts), answers each source address at most --udp-rate
+ * echo services on higher ports (loop-guard.ts), answers each source address at most --udp-rate
  * datagrams a second and all sources together at most REPLY_BUDGET a second per worker, and stops
  * answering while its send queue is full or (--offload) MAX_IN_FLIGHT digests are out. Every
  * datagram not answered is counted, by reason.
@@ -14,8 +14,8 @@ import type { UdpCounts } from "../../messages.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
 import type { Work } from "../work/work.ts";
+import { LoopGuard } from "./loop-guard.ts";
 import { SourceLimiter } from "./rate-limit.ts";
-import { LoopGuard } from "./udp-loop.ts";
 
 /** Source ports below this are privileged services: never answered. */
 export const MIN_SOURCE_PORT = 1024;

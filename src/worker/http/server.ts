@@ -8,7 +8,7 @@
  * connection; bodies over --max-body get 413; a loop holding its share of --http-buffer answers
  * 503. Our own exception while serving a request answers 500 and closes that connection only.
  * Every echoed body goes back with `nosniff` and a sandboxing CSP: a browser pointed at the echo
- * never runs what a page made it reflect. This file makes the server; http-echo.ts answers each
+ * never runs what a page made it reflect. This file makes the server; echo.ts answers each
  * request.
  */
 import {
@@ -26,9 +26,9 @@ import { ignore } from "../loop/ignore.ts";
 import type { Tally } from "../loop/tally.ts";
 import type { Work } from "../work/work.ts";
 import type { Served } from "./describe-request.ts";
-import { Echo } from "./http-echo.ts";
-import { clientErrorHandler } from "./http-errors.ts";
-import { afterOwed } from "./http-owed.ts";
+import { Echo } from "./echo.ts";
+import { afterOwed } from "./owed.ts";
+import { clientErrorHandler } from "./rejections.ts";
 
 export interface HttpEchoOptions {
   readonly maxBody: number;
@@ -41,17 +41,17 @@ export interface HttpEchoOptions {
   readonly budget: ByteBudget;
   readonly faults: Faults;
   readonly tally: Tally;
-  /** Requests may shape their answers (http-control.ts); how long an answer may take at most. */
+  /** Requests may shape their answers (control.ts); how long an answer may take at most. */
   readonly responseControl: boolean;
   readonly maxDelayMs: number;
   /** Answers this loop may be delaying or streaming at once (then 503). */
   readonly maxStreaming: number;
-  /** A request may set headers a browser acts on (http-header-rules.ts). */
+  /** A request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
   /** A request whose head and body take longer gets 408 (HTTP/2: a reset); 0: never. */
   readonly requestTimeoutMs: number;
   readonly cors: boolean;
-  /** --http2 on: over TLS, offer h2 beside http/1.1 by ALPN (h2c.ts serves it). */
+  /** --http2 on: over TLS, offer h2 beside http/1.1 by ALPN (http2.ts serves it). */
   readonly h2: boolean;
 }
 
@@ -61,7 +61,7 @@ export interface HttpEcho {
   drain(): void;
   /** drain() was called. */
   draining(): boolean;
-  /** The request handler, for another server to answer with (HTTP/2, h2c.ts). */
+  /** The request handler, for another server to answer with (HTTP/2, http2.ts). */
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
@@ -93,7 +93,7 @@ export function createHttpEcho(o: HttpEchoOptions): HttpEcho {
   // CONNECT asks for a tunnel, which an echo does not open (node:http would just close).
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     socket.on("error", ignore);
-    // After the answers owed to requests pipelined before it (http-owed.ts).
+    // After the answers owed to requests pipelined before it (owed.ts).
     afterOwed(socket, () =>
       socket.end(
         "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",

@@ -1,5 +1,5 @@
 /**
- * The frames the WebSocket fast path echoes (websocket-fast.ts), as functions of a read's bytes:
+ * The frames the WebSocket fast path echoes (fast.ts), as functions of a read's bytes:
  * which reads it takes, where a frame's header and payload are, and the echo of a read made in
  * place. Nothing here allocates per frame but a text payload's view for the UTF-8 check.
  */

@@ -1,20 +1,19 @@
 /**
  * One HTTP request on node:http's path (http.ts makes the server): the body gathered within
  * --max-body and the loop's --http-buffer share, or a large one streamed back; the answer an
- * echo, a JSON description, or what response control asks (http-control.ts, http-answer.ts);
- * /sse (http-sse.ts) and CORS preflights (http-cors.ts) routed first. Our own exception answers
+ * echo, a JSON description, or what response control asks (control.ts, answer.ts);
+ * /sse (sse.ts) and CORS preflights (cors.ts) routed first. Our own exception answers
  * 500 and closes that connection only.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { answer, isTimed } from "../answers/http-answer.ts";
-import { type Control, ControlError, readControl } from "../answers/http-control.ts";
-import { corsHeaders, isPreflight, preflight } from "../answers/http-cors.ts";
-import { isSse, sseParams, streamEvents } from "../answers/http-sse.ts";
-import { type Timed, TimedAnswers } from "../answers/http-timed.ts";
+import { answer, isTimed } from "../answers/answer.ts";
+import { type Control, ControlError, readControl } from "../answers/control.ts";
+import { corsHeaders, isPreflight, preflight } from "../answers/cors.ts";
+import { isSse, sseParams, streamEvents } from "../answers/sse.ts";
+import { type Timed, TimedAnswers } from "../answers/timed.ts";
 import { ignore } from "../loop/ignore.ts";
 import { describeRequest } from "./describe-request.ts";
-import type { HttpEchoOptions } from "./http.ts";
-import { owe } from "./http-owed.ts";
+import { owe } from "./owed.ts";
 import {
   closeWith,
   describes,
@@ -23,7 +22,8 @@ import {
   SAFE,
   sendContinue,
   writeHeadInOrder,
-} from "./http-reply.ts";
+} from "./reply.ts";
+import type { HttpEchoOptions } from "./server.ts";
 
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;
@@ -111,7 +111,7 @@ export class Echo {
     this.#gather(req, res, control);
   }
 
-  /** GET /sse: a stream of events (http-sse.ts), or 400 for parameters out of range. */
+  /** GET /sse: a stream of events (sse.ts), or 400 for parameters out of range. */
   #events(req: IncomingMessage, res: ServerResponse): void {
     const params = sseParams(req, this.#o);
     if (typeof params === "string") {

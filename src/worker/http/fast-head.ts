@@ -177,7 +177,7 @@ function known(buf: Buffer, start: number, end: number): Known {
     case 17:
       return named(buf, start, "transfer-encoding") ? "slow" : "other";
     default:
-      // x-echo-*: response control (http-control.ts), node:http's path.
+      // x-echo-*: response control (control.ts), node:http's path.
       return end - start > 7 && named(buf, start, "x-echo-") ? "slow" : "other";
   }
 }

@@ -22,7 +22,7 @@ import {
 import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Tally } from "../loop/tally.ts";
-import { SAFE } from "./http-reply.ts";
+import { SAFE } from "./reply.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -42,7 +42,7 @@ export interface H2cOptions {
   readonly tally: Tally;
 }
 
-/** The headers every answer carries (http-reply.ts SAFE), as an object. */
+/** The headers every answer carries (reply.ts SAFE), as an object. */
 const SAFE_HEADERS: Record<string, string> = {};
 for (let i = 0; i < SAFE.length; i += 2) SAFE_HEADERS[SAFE[i] as string] = SAFE[i + 1] as string;
 

@@ -3,10 +3,10 @@
  * once), each `id: n` and `data: {"n":n,"time":"<ISO 8601>"}`, then ends; `count=0` goes on
  * until the client leaves, the server drains, or --max-delay has passed. An event is skipped,
  * not queued, while the client has not taken the one before: a client that does not read costs
- * one event. Its timer is a Timed's (http-timed.ts): it stops when the client goes.
+ * one event. Its timer is a Timed's (timed.ts): it stops when the client goes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Timed } from "./http-timed.ts";
+import type { Timed } from "./timed.ts";
 
 export interface SseLimits {
   readonly maxDelayMs: number;

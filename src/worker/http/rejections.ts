@@ -1,11 +1,11 @@
 /**
  * Requests node:http itself rejects (llhttp parse errors, oversized or slow headers): counted,
  * then answered as node:http's default would (lib/_http_server.js) and closed — a malformed one
- * only once the answers owed to the requests before it are out (http-owed.ts).
+ * only once the answers owed to the requests before it are out (owed.ts).
  */
 import type { Duplex } from "node:stream";
 import type { Tally } from "../loop/tally.ts";
-import { afterOwed } from "./http-owed.ts";
+import { afterOwed } from "./owed.ts";
 
 /** node:http's own answers to a bad request, by error code; else 400. */
 const CLIENT_ERROR_REPLY: Readonly<Record<string, string>> = {

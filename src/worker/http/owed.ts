@@ -4,7 +4,7 @@
  * malformed or asks for an upgrade, acts on that one at once and closes (or hands the socket
  * over) without them; the same bytes in separate reads got every answer. echoplex waits for the
  * owed answers first, so an answer never depends on how the bytes were cut into reads, which
- * the fast path (http-fast.ts) relies on: it answers at once, and hands node:http only the rest.
+ * the fast path (fast.ts) relies on: it answers at once, and hands node:http only the rest.
  * A request whose body never came in full is not owed an answer: nothing waits for it.
  *
  * It also bounds them: a connection with MAX_WAITING requests waiting for their answers stops

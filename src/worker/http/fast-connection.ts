@@ -1,11 +1,11 @@
 /**
- * One connection on the HTTP fast path (http-fast.ts): its reads, answered whole or handed to
+ * One connection on the HTTP fast path (fast.ts): its reads, answered whole or handed to
  * node:http, its timers (node:http's header and keep-alive timeouts) and its share of the
  * outgoing bytes held against --http-buffer.
  */
 import type { Socket } from "node:net";
-import type { FastPath, FastPathOptions } from "./http-fast.ts";
-import { type Head, parseHead } from "./http-head.ts";
+import type { FastPath, FastPathOptions } from "./fast.ts";
+import { type Head, parseHead } from "./fast-head.ts";
 
 type Echo = Extract<Head, { kind: "echo" }>;
 

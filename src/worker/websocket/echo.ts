@@ -9,18 +9,18 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import { afterOwed } from "../http/http-owed.ts";
+import { afterOwed } from "../http/owed.ts";
 import type { Connections } from "../loop/connections.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
 import type { Tally } from "../loop/tally.ts";
 import type { Work } from "../work/work.ts";
-import { HIGH_WATER, takeFrames } from "./websocket-fast.ts";
+import { HIGH_WATER, takeFrames } from "./fast.ts";
 
 export interface WebSocketEchoOptions {
   readonly maxMessage: number;
   readonly compression: boolean;
-  /** Echo whole data frames without ws (websocket-fast.ts); not with compression or work. */
+  /** Echo whole data frames without ws (fast.ts); not with compression or work. */
   readonly fastPath: boolean;
   readonly work: Work | null;
   readonly faults: Faults;
@@ -116,7 +116,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     });
   };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Answers owed to requests pipelined before this one go out first (http-owed.ts).
+    // Answers owed to requests pipelined before this one go out first (owed.ts).
     afterOwed(socket, () => {
       try {
         upgrade(req, socket, head);

@@ -2,12 +2,12 @@
  * Response control: what a request asks of its own answer, from its query (`echo_status=503`)
  * or, for what the query does not say, its headers (`x-echo-status: 503`). Every value is
  * checked against its range here; a bad one is a 400 that says which and why. The answer itself
- * is written by http-answer.ts.
+ * is written by answer.ts.
  */
 import type { IncomingMessage } from "node:http";
 import { validateHeaderName, validateHeaderValue } from "node:http";
-import { isHttp2 } from "../http/http-reply.ts";
-import { type HeaderRules, refuseHeaders } from "./http-header-rules.ts";
+import { isHttp2 } from "../http/reply.ts";
+import { type HeaderRules, refuseHeaders } from "./header-rules.ts";
 
 export interface Control {
   /** The final status (200 unless asked). */
@@ -27,7 +27,7 @@ export interface Control {
 export interface ControlLimits {
   readonly maxDelayMs: number;
   readonly maxBody: number;
-  /** --unsafe-responses on: a request may set headers a browser acts on (http-header-rules.ts). */
+  /** --unsafe-responses on: a request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
 }
 
@@ -108,7 +108,7 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
 
 /**
  * `Name:value` strings as name, value pairs, each valid and all of them an answer on this
- * protocol can carry under these rules (http-header-rules.ts).
+ * protocol can carry under these rules (header-rules.ts).
  */
 function extraHeaders(specs: readonly string[], rules: HeaderRules): string[] {
   if (specs.length > MAX_HEADERS)

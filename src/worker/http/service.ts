@@ -4,11 +4,11 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { ServeOptions } from "../../messages.ts";
-import { type Shared, tlsErrorHandler } from "../tcp/servers.ts";
-import { attachWebSocketEcho } from "../websocket/websocket.ts";
-import { byAlpn, type H2c, h2c } from "./h2c.ts";
-import { createHttpEcho, type HttpEcho } from "./http.ts";
-import { FastPath } from "./http-fast.ts";
+import { type Shared, tlsErrorHandler } from "../tcp/echo-server.ts";
+import { attachWebSocketEcho } from "../websocket/echo.ts";
+import { FastPath } from "./fast.ts";
+import { byAlpn, type H2c, h2c } from "./http2.ts";
+import { createHttpEcho, type HttpEcho } from "./server.ts";
 
 export interface HttpService {
   /** node:http's server (its timers start on its 'listening'). */
