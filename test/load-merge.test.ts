@@ -45,7 +45,9 @@ describe("load: several clients, one report", () => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
     const dir = mkdtempSync(join(tmpdir(), "echoplex-merge-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const at = String(Date.now() + 1_500);
+    // Both clients must be up before then: 10× the ~0.5 s a client takes to start (1.5 s was
+    // missed under load with three test files at once).
+    const at = String(Date.now() + 5_000);
     const files = [join(dir, "a.json"), join(dir, "b.json")];
     const runs = await Promise.all(
       files.map((file) =>
