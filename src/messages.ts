@@ -11,6 +11,8 @@ import type { TlsFiles } from "./tls.ts";
 export type {
   ErrorCounts,
   FastPathCounts,
+  FaultCounts,
+  FaultKindCounts,
   LimitCounts,
   MessageCounts,
   UdpCounts,
@@ -76,6 +78,10 @@ export interface ServeOptions {
   readonly maxStreaming: number;
   /** A request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
+  /** --faults, checked at start (fault-plan.ts): what every HTTP answer may get; null: none. */
+  readonly faults: string | null;
+  /** --fault-seed: each loop's dice seeded from it and the worker id; null: unseeded. */
+  readonly faultSeed: number | null;
   /** CORS preflights answered, CORS headers on every answer (cors.ts). */
   readonly cors: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (gate.ts). */

@@ -20,6 +20,7 @@ export interface WorkerStats {
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
   readonly fast: FastPathCounts;
+  readonly faults: FaultCounts;
 }
 
 /** UDP datagrams received, and what became of them (src/worker/udp/echo.ts). */
@@ -84,4 +85,18 @@ export interface MessageCounts {
 export interface FastPathCounts {
   httpFast: number;
   wsFast: number;
+}
+
+/** Faults injected on purpose (--faults, or a request's echo_status=503:10, ...), by kind. */
+export interface FaultKindCounts {
+  status: number;
+  delay: number;
+  close: number;
+  reset: number;
+}
+
+/** Injected faults by protocol. */
+export interface FaultCounts {
+  readonly http: FaultKindCounts;
+  readonly http2: FaultKindCounts;
 }

@@ -56,6 +56,8 @@ describe("config", () => {
       maxDelay: 60,
       maxStreaming: 10_000,
       unsafeResponses: false,
+      faults: null,
+      faultSeed: null,
       cors: false,
       proxyProtocol: false,
       proxyTrusted: "loopback,private",

@@ -353,6 +353,9 @@ describe("response control's timers", () => {
     bytes: -1,
     chunks: 1,
     intervalMs: 0,
+    close: false,
+    reset: false,
+    injected: [],
   });
 
   it("an exception in a delayed answer goes to the loop's failure path, and frees its place", async () => {

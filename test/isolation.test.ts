@@ -11,6 +11,7 @@ import { type AddressInfo, connect } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { createLogger } from "../src/log.ts";
+import { Dice } from "../src/worker/answers/injected.ts";
 import { createHttpEcho } from "../src/worker/http/server.ts";
 import { ByteBudget } from "../src/worker/loop/byte-budget.ts";
 import { Connections } from "../src/worker/loop/connections.ts";
@@ -117,6 +118,8 @@ describe("our own exception serving one client closes that one, counted", () => 
       maxDelayMs: 60_000,
       maxStreaming: 100,
       unsafeResponses: false,
+      faultPlan: null,
+      dice: new Dice(1),
       requestTimeoutMs: 60_000,
       cors: false,
       h2: false,

@@ -39,6 +39,23 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "0.0.0.0/0",
   ],
   requestTimeout: ["0", "10", "60"],
+  faults: [
+    "off",
+    "status=503",
+    "status=503:10,429:5,delay=200ms:5,2s:1,close=1,reset=0.5",
+    "delay=1.5s:10",
+    "delay=2m",
+    "close=true",
+    "status=503:60,429:50",
+    "status=503:10,429",
+    "status=099",
+    "reset=101",
+    "close=1,close=2",
+    "status=",
+    "=503",
+    "status=503:10,,close=1",
+  ],
+  faultSeed: ["off", "0", "42", "4294967295", "4294967296"],
 };
 const HOSTILE = [
   "",

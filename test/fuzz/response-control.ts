@@ -1,6 +1,7 @@
 /**
- * Response control from its whole grammar (issue 23): every parameter (echo_status, _delay,
- * _header, _bytes, _chunks, _interval; /sse count and interval), from the query or as x-echo-*
+ * Response control from its whole grammar (issues 23, 25): every parameter (echo_status, _delay,
+ * _header, _bytes, _chunks, _interval, _close, _reset; weighted lists with percents and
+ * durations with units; /sse count and interval), from the query or as x-echo-*
  * headers; header names from the lists that matter (HTTP/2's single-value and connection-specific
  * fields, what a browser acts on, CORS, framing) in any case, repeated, with inert and active
  * content types and broken values; statuses 100 to 999; several at once. Each case goes over
@@ -75,10 +76,41 @@ const ms = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("501", "2001", "99999999999", "-1", "1e3", "0x10") },
 );
 
+/** A percent as a client may write it: in range, out of it, with decimals or a %, or broken. */
+const percent = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 100 }).map(String) },
+  { weight: 2, arbitrary: fc.constantFrom("0.5", "33.333", "10%", "100", "true", "false") },
+  { weight: 1, arbitrary: fc.constantFrom("101", "-1", "1e2", "", "x", "50.1234567", "NaN") },
+);
+/** Durations with fortio's units (short: a case must finish within CASE_MS), and broken ones. */
+const duration = fc.oneof(
+  { weight: 4, arbitrary: ms },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 30 }).map((n) => `${n}ms`) },
+  { weight: 2, arbitrary: fc.constantFrom("150us", "0.01s", "0s", "1.5ms") },
+  { weight: 1, arbitrary: fc.constantFrom("2s", "1m", "5 ms", "ms", "1.s", "9999999999s") },
+);
+/** A weighted list (`503:10,429:5`): values with their percents, sometimes summing over 100. */
+const listOf = (value: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 3, arbitrary: value },
+    {
+      weight: 3,
+      arbitrary: fc
+        .array(fc.tuple(value, percent), { minLength: 1, maxLength: 4 })
+        .map((vs) => vs.map(([v, p]) => `${v}:${p}`).join(",")),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.array(value, { minLength: 2, maxLength: 3 }).map((vs) => vs.join(",")),
+    },
+  );
+
 type Param = readonly [string, string];
 const param: fc.Arbitrary<Param[]> = fc.oneof(
-  status.map((v) => [["status", v] as const]),
-  ms.map((v) => [["delay", v] as const]),
+  listOf(status).map((v) => [["status", v] as const]),
+  listOf(duration).map((v) => [["delay", v] as const]),
+  percent.map((v) => [["close", v] as const]),
+  percent.map((v) => [["reset", v] as const]),
   ms.map((v) => [["interval", v] as const]),
   fc.integer({ min: 0, max: 6 }).map((v) => [["chunks", String(v)] as const]),
   fc

@@ -115,11 +115,17 @@ export const TLS_HELLO: Surface<Stream & { http: boolean }> = {
 
 /**
  * Response control from its grammar over HTTP/1.1 and HTTP/2 (response-control.ts), with every
- * answer a request can shape allowed to go out: no worker exit, no internal error.
+ * answer a request can shape allowed to go out and --faults on top: no worker exit, no internal
+ * error.
  */
 export const CONTROL: Surface<ControlCase> = {
   name: "response-control",
-  args: [...COMMON, "--http", "0", "--http2", "on", "--max-delay", "0.5", "--max-streaming", "20"],
+  args: [
+    ...COMMON,
+    ...["--http", "0", "--http2", "on", "--max-delay", "0.5", "--max-streaming", "20"],
+    // Faults every answer may get, beside a request's own (seeded: a failure replays).
+    ...["--faults", "status=503:5,429:5,delay=5ms:5,close=2,reset=1", "--fault-seed", "1"],
+  ],
   cases: controlCases,
   send: sendControlCase,
 };

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { argsError, type EchoplexError, fail } from "../../errors.ts";
+import { FaultSpecError, parseFaults } from "../../fault-spec.ts";
 import type { LogLevel } from "../../log.ts";
 import type { WorkSpec } from "../../messages.ts";
 import { loadTls, type TlsFiles } from "../../tls.ts";
@@ -63,6 +64,10 @@ export interface Config {
   readonly maxStreaming: number;
   /** A request may set headers a browser acts on. */
   readonly unsafeResponses: boolean;
+  /** Faults every HTTP answer may get unless its request says otherwise (src/fault-spec.ts). */
+  readonly faults: string | null;
+  /** Seeds each loop's fault dice (with its worker id), so decisions repeat; null: unseeded. */
+  readonly faultSeed: number | null;
   readonly cors: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (v1 or v2). */
   readonly proxyProtocol: boolean;
@@ -163,6 +168,14 @@ function validate(c: Config): void {
       `--request-timeout ${c.requestTimeout}`,
       `must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
     );
+  if (c.faults !== null) {
+    try {
+      parseFaults(c.faults, Math.round(c.maxDelay * 1000));
+    } catch (err) {
+      if (!(err instanceof FaultSpecError)) throw err;
+      throw usage(`--faults ${c.faults}`, `${err.message} (--max-delay ${c.maxDelay} s)`);
+    }
+  }
   const files = tlsFiles(c);
   if (files !== null) loadTls(files);
 }

@@ -3,6 +3,7 @@
  * variable's name) and returns the value or throws ECHOPLEX_BAD_FLAG naming what is allowed.
  */
 import { type EchoplexError, fail } from "../../errors.ts";
+import { FaultSpecError, parseFaults } from "../../fault-spec.ts";
 import type { WorkSpec } from "../../messages.ts";
 import { cidrsOf } from "../../proxy-trust.ts";
 
@@ -129,4 +130,29 @@ export function cidrs(raw: string, source: string): string {
     .split(",")
     .map((e) => e.trim())
     .join(",");
+}
+
+/**
+ * --faults: off, or `KEY=LIST,...` (src/fault-spec.ts); delays are checked against --max-delay
+ * once every setting is known (config.ts).
+ */
+export function faults(raw: string, source: string): string | null {
+  if (raw === "off" || raw === "") return null;
+  try {
+    parseFaults(raw, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    if (!(err instanceof FaultSpecError)) throw err;
+    throw bad(
+      source,
+      raw,
+      `KEY=VALUE[:PERCENT],... over status, delay, close and reset (${err.message})`,
+    );
+  }
+  return raw;
+}
+
+/** A seed for the fault dice, or off (null). */
+export function seedOrOff(raw: string, source: string): number | null {
+  if (raw === "off") return null;
+  return integer(0, 4_294_967_295)(raw, source);
 }

@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import {
   bytes,
   cidrs,
+  faults,
   host,
   integer,
   oneOf,
@@ -16,6 +17,7 @@ import {
   path,
   portOrOff,
   seconds,
+  seedOrOff,
   work,
 } from "./parse.ts";
 
@@ -267,7 +269,7 @@ export const SETTINGS = [
     key: "responseControl",
     flag: "response-control",
     env: "ECHOPLEX_RESPONSE_CONTROL",
-    help: "let a request shape its HTTP answer: echo_status, echo_delay, echo_header, echo_bytes, echo_chunks, echo_interval (query) or x-echo-* (headers) (on|off)",
+    help: "let a request shape its HTTP answer: echo_status, echo_delay (both also by chance: 503:10,429:5), echo_close, echo_reset, echo_header, echo_bytes, echo_chunks, echo_interval (query) or x-echo-* (headers) (on|off)",
     fallback: () => true,
     parse: onOff,
   }),
@@ -294,6 +296,22 @@ export const SETTINGS = [
     help: "let a request set headers a browser acts on (a content type it renders or runs, Set-Cookie, Access-Control-*, the CSP sandbox, ...); off keeps every answer inert in a browser (on|off)",
     fallback: () => false,
     parse: onOff,
+  }),
+  setting({
+    key: "faults",
+    flag: "faults",
+    env: "ECHOPLEX_FAULTS",
+    help: "faults every HTTP answer may get unless its request asks otherwise, by percent: status=503:10,429:5 (answer 503 to 10%, 429 to 5%), delay=200ms:10,2s:1, close=1 (close without an answer; HTTP/2: reset the stream), reset=0.5 (TCP RST); the HTTP fast path is off with it (off|KEY=VALUE[:PERCENT],...)",
+    fallback: () => null,
+    parse: faults,
+  }),
+  setting({
+    key: "faultSeed",
+    flag: "fault-seed",
+    env: "ECHOPLEX_FAULT_SEED",
+    help: "seed each loop's fault dice (with its worker id), so the same requests get the same faults run after run (off|0-4294967295)",
+    fallback: () => null,
+    parse: seedOrOff,
   }),
   setting({
     key: "cors",

@@ -47,6 +47,8 @@ export function serveOptions(config: Config): ServeOptions {
     maxDelayMs: Math.round(config.maxDelay * 1000),
     maxStreaming: Math.ceil(config.maxStreaming / config.workers),
     unsafeResponses: config.unsafeResponses,
+    faults: config.faults,
+    faultSeed: config.faultSeed,
     cors: config.cors,
     proxyProtocol: config.proxyProtocol,
     proxyTrusted: config.proxyTrusted,

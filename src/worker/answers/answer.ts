@@ -7,12 +7,17 @@
  * holds no memory of its own.
  */
 import type { ServerResponse } from "node:http";
+import type { ServerHttp2Stream } from "node:http2";
+import type { Socket } from "node:net";
 import { sendContinue, writeHeadInOrder } from "../http/reply.ts";
 import type { Control } from "./control.ts";
 import type { Timed } from "./timed.ts";
 
 /** What generated answers are made of: a-z, over and over. */
 const PATTERN = Buffer.alloc(64 * 1024, "abcdefghijklmnopqrstuvwxyz");
+
+/** RFC 9113 INTERNAL_ERROR (node:http2 is not loaded for it: a loop without HTTP/2 never does). */
+const INTERNAL_ERROR = 0x2;
 
 /** Statuses whose answers have no body. */
 const NO_BODY = new Set([204, 304]);
@@ -46,6 +51,11 @@ export function answer(
   let piece = 0;
   // What a piece throws goes to the request's catch, or (from a timer) the Timed's.
   const next = (): void => {
+    if (piece === 0 && (c.close || c.reset)) {
+      timed?.stop();
+      abandon(res, c.reset);
+      return;
+    }
     if (piece === 0) writeHeadInOrder(res, c.status, out);
     const from = Math.floor((length * piece) / c.chunks);
     piece++;
@@ -63,6 +73,30 @@ export function answer(
   };
   if (c.delayMs > 0) later(c.delayMs);
   else next();
+}
+
+/**
+ * An injected fault in place of the answer: close without one (HTTP/1.1: the connection;
+ * HTTP/2: RST_STREAM INTERNAL_ERROR on the stream, the session goes on), or reset the
+ * connection (TCP RST; HTTP/2: the session's). Over TLS the RST goes to the TCP socket beneath.
+ */
+function abandon(res: ServerResponse, reset: boolean): void {
+  const h2 = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+  if (h2 !== undefined && !reset) {
+    h2.close(INTERNAL_ERROR);
+    return;
+  }
+  const socket = (h2?.session?.socket ?? res.socket) as (Socket & { _parent?: Socket }) | null;
+  if (socket === null) return;
+  if (!reset) {
+    socket.destroy();
+    return;
+  }
+  try {
+    (socket._parent ?? socket).resetAndDestroy();
+  } catch {
+    socket.destroy(); // a TLS socket node:tls accepted itself has no TCP socket to reset
+  }
 }
 
 /** Does `c` make its answer wait or stream (so it needs a Timed from the loop)? */

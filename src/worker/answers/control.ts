@@ -1,13 +1,25 @@
 /**
  * Response control: what a request asks of its own answer, from its query (`echo_status=503`)
- * or, for what the query does not say, its headers (`x-echo-status: 503`). Every value is
- * checked against its range here; a bad one is a 400 that says which and why. The answer itself
- * is written by answer.ts.
+ * or, for what the query does not say, its headers (`x-echo-status: 503`), and for what neither
+ * says, the faults every answer may get (--faults). Status and delay take weighted lists and
+ * close and reset a chance (injected.ts), rolled on the loop's dice. Every value is checked
+ * against its range here; a bad one is a 400 that says which and why. The answer itself is
+ * written by answer.ts.
  */
 import type { IncomingMessage } from "node:http";
 import { validateHeaderName, validateHeaderValue } from "node:http";
+import {
+  delayList,
+  type FaultPlan,
+  FaultSpecError,
+  percent,
+  pick,
+  statusList,
+  type Weighted,
+} from "../../fault-spec.ts";
 import { isHttp2 } from "../http/reply.ts";
 import { type HeaderRules, refuseHeaders } from "./header-rules.ts";
+import type { Dice, FaultKind } from "./injected.ts";
 
 export interface Control {
   /** The final status (200 unless asked). */
@@ -22,6 +34,11 @@ export interface Control {
   /** Send the answer in this many pieces, `intervalMs` apart (1: at once). */
   readonly chunks: number;
   readonly intervalMs: number;
+  /** Close without an answer (HTTP/2: reset the stream), or reset the connection (TCP RST). */
+  readonly close: boolean;
+  readonly reset: boolean;
+  /** The faults this answer was given (for echoplex_faults_total). */
+  readonly injected: readonly FaultKind[];
 }
 
 export interface ControlLimits {
@@ -29,18 +46,31 @@ export interface ControlLimits {
   readonly maxBody: number;
   /** --unsafe-responses on: a request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
+  /** Requests may shape their answers (else only --faults does). */
+  readonly responseControl: boolean;
+  /** --faults: what every answer may get unless its request says otherwise. */
+  readonly faultPlan: FaultPlan | null;
+  readonly dice: Dice;
 }
 
 /** A request's bad control value: the 400's text. */
-export class ControlError extends Error {}
+export class ControlError extends FaultSpecError {}
 
-const PARAMS = ["status", "delay", "header", "bytes", "chunks", "interval"] as const;
+const PARAMS = [
+  "status",
+  "delay",
+  "header",
+  "bytes",
+  "chunks",
+  "interval",
+  "close",
+  "reset",
+] as const;
 type Param = (typeof PARAMS)[number];
 
 const MAX_HEADERS = 32;
 const MAX_CHUNKS = 10_000;
 
-/** What `req` asks of its answer; null when it asks nothing (the common case, checked cheaply). */
 /**
  * Every value of header `name` (lower case), in order, from the raw headers, which node:http's
  * request and node:http2's compatibility request both have (`headersDistinct` is node:http's
@@ -53,48 +83,61 @@ function headerValues(raw: readonly string[], name: string): string[] {
   return out;
 }
 
+/** What `req` asks of its answer, and --faults gives it; null when neither says anything. */
 export function readControl(req: IncomingMessage, limits: ControlLimits): Control | null {
+  const plan = limits.faultPlan;
   const url = req.url ?? "";
-  const q = url.indexOf("?");
+  const q = limits.responseControl ? url.indexOf("?") : -1;
   const query = q >= 0 && url.includes("echo_", q) ? new URLSearchParams(url.slice(q + 1)) : null;
   let headers = false;
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length && !headers; i += 2) {
+  for (let i = 0; i < raw.length && !headers && limits.responseControl; i += 2) {
     const name = raw[i] as string;
     headers = name.length > 7 && (name.charCodeAt(0) | 0x20) === 0x78 && /^x-echo-/i.test(name);
   }
-  if (query === null && !headers) return null;
+  if (query === null && !headers && plan === null) return null;
   const values = (p: Param): string[] => {
     const fromQuery = query?.getAll(`echo_${p}`) ?? [];
     if (fromQuery.length > 0) return fromQuery;
     return headers ? headerValues(raw, `x-echo-${p}`) : [];
   };
+  const last = (p: Param): string | undefined => values(p).at(-1);
   const one = (p: Param, min: number, max: number, fallback: number): number => {
-    const all = values(p);
-    if (all.length === 0) return fallback;
-    const v = all[all.length - 1] as string;
+    const v = last(p);
+    if (v === undefined) return fallback;
     const n = Number(v);
     if (!/^\d{1,15}$/.test(v.trim()) || n < min || n > max)
       throw new ControlError(`echo_${p}: '${v}' is not an integer from ${min} to ${max}`);
     return n;
   };
-  let status = one("status", 100, 599, 200);
+  const dice = limits.dice;
+  const injected: FaultKind[] = [];
+  const s = last("status");
+  let status =
+    choose(s === undefined ? (plan?.status ?? null) : statusList(s, "echo_status"), dice) ?? 200;
+  if (status !== 200) injected.push("status");
   let interim = 0;
   if (status < 200) {
-    if (status !== 100 && status !== 102 && status !== 103)
-      throw new ControlError(
-        `echo_status: ${status} cannot be sent: of the 1xx answers, only 100, 102 and 103 (sent before a 200)`,
-      );
     interim = status;
     status = 200;
   }
-  const delayMs = one("delay", 0, limits.maxDelayMs, 0);
+  const d = last("delay");
+  const delays =
+    d === undefined ? (plan?.delay ?? null) : delayList(d, "echo_delay", limits.maxDelayMs);
+  const delayMs = choose(delays, dice) ?? 0;
+  if (delayMs > 0) injected.push("delay");
   const chunks = one("chunks", 1, MAX_CHUNKS, 1);
   const intervalMs = one("interval", 0, limits.maxDelayMs, chunks > 1 ? 100 : 0);
-  if (delayMs + (chunks - 1) * intervalMs > limits.maxDelayMs)
+  // Bounded whatever the dice say: the longest delay the list could pick.
+  const longest = (delays?.worst ?? 0) + (chunks - 1) * intervalMs;
+  if (longest > limits.maxDelayMs)
     throw new ControlError(
-      `echo_delay + (echo_chunks - 1) x echo_interval is ${delayMs + (chunks - 1) * intervalMs} ms, over --max-delay (${limits.maxDelayMs} ms)`,
+      `echo_delay + (echo_chunks - 1) x echo_interval is ${longest} ms, over --max-delay (${limits.maxDelayMs} ms)`,
     );
+  const reset = chance(last("reset"), "echo_reset", plan?.reset ?? 0, dice);
+  const close = !reset && chance(last("close"), "echo_close", plan?.close ?? 0, dice);
+  if (reset) injected.push("reset");
+  if (close) injected.push("close");
   return {
     status,
     interim,
@@ -103,7 +146,23 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
     bytes: one("bytes", 0, limits.maxBody, -1),
     chunks,
     intervalMs,
+    close,
+    reset,
+    injected,
   };
+}
+
+/** The value the dice pick from `w` (no roll for a lone value: it is every answer's). */
+function choose(w: Weighted<number> | null, dice: Dice): number | undefined {
+  if (w === null) return undefined;
+  if (w.values.length === 1 && w.upTo[0] === 100) return w.values[0];
+  return pick(w, dice.roll());
+}
+
+/** Does this answer get a fault with chance `text` (a request's) or `fallback` (--faults)? */
+function chance(text: string | undefined, name: string, fallback: number, dice: Dice): boolean {
+  const p = text === undefined ? fallback : percent(text, name);
+  return p >= 100 || (p > 0 && dice.roll() < p);
 }
 
 /**

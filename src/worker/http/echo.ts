@@ -6,8 +6,9 @@
  * 500 and closes that connection only.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { FaultSpecError } from "../../fault-spec.ts";
 import { answer, isTimed } from "../answers/answer.ts";
-import { type Control, ControlError, readControl } from "../answers/control.ts";
+import { type Control, readControl } from "../answers/control.ts";
 import { corsHeaders, isPreflight, preflight } from "../answers/cors.ts";
 import { isSse, sseParams, streamEvents } from "../answers/sse.ts";
 import { type Timed, TimedAnswers } from "../answers/timed.ts";
@@ -85,13 +86,17 @@ export class Echo {
       return;
     }
     let control: Control | null = null;
-    if (this.#o.responseControl) {
+    if (this.#o.responseControl || this.#o.faultPlan !== null) {
       try {
         control = readControl(req, this.#o);
       } catch (err) {
-        if (!(err instanceof ControlError)) throw err;
+        if (!(err instanceof FaultSpecError)) throw err;
         this.#close(res, 400, `${err.message}\n`);
         return;
+      }
+      if (control !== null) {
+        const counts = this.#o.tally.faults[isHttp2(req) ? "http2" : "http"];
+        for (const kind of control.injected) counts[kind]++;
       }
     }
     const declared = req.headers["content-length"];

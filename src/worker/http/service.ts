@@ -3,7 +3,9 @@
  * that a loop without --http never loads node:http's server side or ws (~13 MB per worker).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { parseFaults } from "../../fault-spec.ts";
 import type { ServeOptions } from "../../messages.ts";
+import { diceFor } from "../answers/injected.ts";
 import { type Shared, tlsErrorHandler } from "../tcp/echo-server.ts";
 import { attachWebSocketEcho } from "../websocket/echo.ts";
 import { FastPath } from "./fast.ts";
@@ -34,6 +36,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     maxDelayMs: o.maxDelayMs,
     maxStreaming: o.maxStreaming,
     unsafeResponses: o.unsafeResponses,
+    // Checked by the primary at start: it parses here.
+    faultPlan: o.faults === null ? null : parseFaults(o.faults, o.maxDelayMs),
+    dice: diceFor(o.faultSeed, s.worker),
     requestTimeoutMs: o.requestTimeoutMs,
     cors: o.cors,
     h2: o.http2,
@@ -86,7 +91,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
  * only (TLS and --work do not), and --cors answers carry headers it does not write.
  */
 function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
-  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors) return null;
+  // Not with what every answer must get: CORS headers, faults (--faults).
+  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors || o.faults !== null)
+    return null;
   return new FastPath({
     maxBody: o.maxBody,
     keepAliveMs: () => h.server.keepAliveTimeout,

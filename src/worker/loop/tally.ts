@@ -10,13 +10,20 @@
  * websocket (a protocol error), internal (our own exception serving one client: faults.ts).
  * Drops by a limit (idle, body, message size, request timeout, ...) are in `limits`.
  */
-import type { ErrorCounts, FastPathCounts, LimitCounts, MessageCounts } from "../../messages.ts";
+import type {
+  ErrorCounts,
+  FastPathCounts,
+  FaultCounts,
+  LimitCounts,
+  MessageCounts,
+} from "../../messages.ts";
 
 export interface TallyCounts {
   readonly errors: ErrorCounts;
   readonly messages: MessageCounts;
   readonly limits: LimitCounts;
   readonly fast: FastPathCounts;
+  readonly faults: FaultCounts;
 }
 
 export class Tally implements TallyCounts {
@@ -42,6 +49,10 @@ export class Tally implements TallyCounts {
   };
 
   readonly fast: FastPathCounts = { httpFast: 0, wsFast: 0 };
+  readonly faults: FaultCounts = {
+    http: { status: 0, delay: 0, close: 0, reset: 0 },
+    http2: { status: 0, delay: 0, close: 0, reset: 0 },
+  };
 
   copy(): TallyCounts {
     return {
@@ -49,6 +60,7 @@ export class Tally implements TallyCounts {
       messages: { ...this.messages },
       limits: { ...this.limits },
       fast: { ...this.fast },
+      faults: { http: { ...this.faults.http }, http2: { ...this.faults.http2 } },
     };
   }
 }

@@ -27,14 +27,14 @@ function onEnd(this: Socket): void {
 export type Admit = (socket: Socket) => boolean;
 
 /** What one handler's connections share: how they are admitted, and what counts their errors. */
-interface Served {
+interface Admission {
   readonly take: Admit;
   readonly onError: () => void;
 }
 
 function serve(
   socket: Socket,
-  s: Served,
+  s: Admission,
   onChunk: (this: Socket, chunk: Buffer) => void,
   onFin: (this: Socket) => void = onEnd,
 ): void {
@@ -62,7 +62,7 @@ export function echoHandler(
   take: Admit,
   tally: Tally,
 ): (socket: Socket) => void {
-  const s: Served = {
+  const s: Admission = {
     take,
     // ECONNRESET, EPIPE, ...: the socket is destroyed by Node; nothing else is touched.
     onError: () => {
