@@ -145,19 +145,7 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
       },
     });
   }
-  new Counter({
-    name: "echoplex_faults_total",
-    help: "Faults injected on purpose (--faults, or a request's echo_status=503:10, echo_close, ...), by protocol and kind: status (an answer other than 200), delay, close, reset",
-    labelNames: ["worker", "protocol", "kind"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [worker, stats] of source().workers)
-        for (const [protocol, kinds] of Object.entries(stats.faults))
-          for (const [kind, n] of Object.entries(kinds as Record<string, number>))
-            this.inc({ worker: String(worker), protocol, kind }, n);
-    },
-  });
+  faultsCounter(registry, source);
   new Counter({
     name: "echoplex_primary_errors_total",
     help: "handoff: the primary's own errors by kind: accept, handoff-refused (a worker out of descriptors could not take a handle; it went to another worker)",
@@ -198,4 +186,21 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
     },
   });
   return registry;
+}
+
+/** echoplex_faults_total{worker,protocol,kind}: faults injected on purpose, from each worker's report. */
+function faultsCounter(registry: Registry, source: Source): void {
+  new Counter({
+    name: "echoplex_faults_total",
+    help: "Faults injected on purpose (--faults, or a request's echo_status=503:10, echo_close, ...), by protocol and kind: status (an answer other than 200), delay, close, reset",
+    labelNames: ["worker", "protocol", "kind"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [worker, stats] of source().workers)
+        for (const [protocol, kinds] of Object.entries(stats.faults))
+          for (const [kind, n] of Object.entries(kinds as Record<string, number>))
+            this.inc({ worker: String(worker), protocol, kind }, n);
+    },
+  });
 }
