@@ -20,6 +20,7 @@ import { call, session } from "./helpers/h2.ts";
 import { exchange, once, statuses } from "./helpers/http.ts";
 import { scrape, sum } from "./helpers/metrics.ts";
 import { serve, waitFor } from "./helpers/server.ts";
+import { CA, TLS_FLAGS } from "./helpers/tls.ts";
 
 const SEED = 20261206;
 
@@ -216,4 +217,41 @@ describe("faults over HTTP", () => {
       429,
     );
   });
+
+  for (const mode of ["single", "handoff"])
+    it(`over TLS (${mode}): close ends the connection without an answer, reset resets or closes it`, async (t) => {
+      const server = await serve(t, [
+        "--mode",
+        mode,
+        "--workers",
+        "2",
+        "--http",
+        "0",
+        ...TLS_FLAGS,
+      ]);
+      const { connect } = process.getBuiltinModule("node:tls");
+      const ask = (q: string) =>
+        new Promise<{ text: string; code: string | undefined }>((resolve) => {
+          let text = "";
+          const s = connect(
+            {
+              host: "127.0.0.1",
+              port: server.listening.http as number,
+              ca: CA,
+              servername: "localhost",
+            },
+            () => s.write(`GET /?${q} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`),
+          );
+          s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+          s.on("error", (err: NodeJS.ErrnoException) => resolve({ text, code: err.code }));
+          s.on("close", () => resolve({ text, code: undefined }));
+        });
+      const closed = await ask("echo_close=100");
+      assert.equal(closed.text, "", "no answer");
+      const reset = await ask("echo_reset=100");
+      assert.equal(reset.text, "", "no answer");
+      // A socket node:tls accepted itself has no TCP socket under it to reset: it is closed.
+      if (mode === "handoff") assert.equal(reset.code, "ECONNRESET");
+      assert.match((await ask("echo_status=201")).text, /^HTTP\/1\.1 201 /);
+    });
 });
