@@ -31,9 +31,13 @@ describe("/metrics", () => {
       await answer;
       dgram.close();
       // Workers report every second, each on its own clock (the single loop is read at the
-      // scrape): wait for the reports that carry the connections and the one with the datagram.
+      // scrape): wait for the reports that carry the connections, their bytes (a connection is
+      // counted when it opens, its bytes as they pass: a report can fall between) and the one
+      // with the datagram. (CI once scraped the 6 connections before the last one's bytes.)
       const reported = (m: Map<string, number>) =>
         sum(m, "echoplex_connections_total") >= 6 &&
+        sum(m, "echoplex_received_bytes_total") >= 4_200 &&
+        sum(m, "echoplex_sent_bytes_total") >= 4_200 &&
         sum(m, "echoplex_udp_datagrams_total", 'outcome="answered"') >= 1;
       let samples = (await scrape(s)).samples;
       for (let i = 0; i < 100 && !reported(samples); i++) {
