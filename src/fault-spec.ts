@@ -121,11 +121,12 @@ export function delayList(text: string, name: string, maxMs: number): Weighted<n
 }
 
 /**
- * --faults: `KEY=LIST,...` where a list may itself hold commas (`status=503:10,429:5,close=1`):
- * a part without `=` goes on the list before it. Throws FaultSpecError.
+ * A fault flag's text, `KEY=LIST,...`, split by key over `keys`: a list may itself hold commas
+ * (`status=503:10,429:5,close=1`): a part without `=` goes on the list before it. Throws
+ * FaultSpecError for an unknown or repeated key.
  */
-export function parseFaults(text: string, maxDelayMs: number): FaultPlan {
-  const lists = new Map<FaultKey, string[]>();
+export function splitSpec<K extends string>(text: string, keys: readonly K[]): Map<K, string> {
+  const lists = new Map<K, string[]>();
   let current: string[] | undefined;
   for (const part of text.split(",")) {
     const eq = part.indexOf("=");
@@ -134,18 +135,23 @@ export function parseFaults(text: string, maxDelayMs: number): FaultPlan {
       current.push(part);
       continue;
     }
-    const key = part.slice(0, eq).trim() as FaultKey;
-    if (!KEYS.includes(key))
-      throw new FaultSpecError(`unknown fault '${key}'; known: ${KEYS.join(", ")}`);
+    const key = part.slice(0, eq).trim() as K;
+    if (!keys.includes(key))
+      throw new FaultSpecError(`unknown fault '${key}'; known: ${keys.join(", ")}`);
     if (lists.has(key)) throw new FaultSpecError(`${key} is given twice`);
     current = [part.slice(eq + 1)];
     lists.set(key, current);
   }
-  const list = (k: FaultKey) => lists.get(k)?.join(",");
-  const s = list("status");
-  const d = list("delay");
-  const c = list("close");
-  const r = list("reset");
+  return new Map([...lists].map(([k, parts]) => [k, parts.join(",")]));
+}
+
+/** --faults (HTTP): `KEY=LIST,...` over status, delay, close and reset. Throws FaultSpecError. */
+export function parseFaults(text: string, maxDelayMs: number): FaultPlan {
+  const lists = splitSpec(text, KEYS);
+  const s = lists.get("status");
+  const d = lists.get("delay");
+  const c = lists.get("close");
+  const r = lists.get("reset");
   return {
     status: s === undefined ? null : statusList(s, "status"),
     delay: d === undefined ? null : delayList(d, "delay", maxDelayMs),

@@ -78,8 +78,12 @@ export interface ServeOptions {
   readonly maxStreaming: number;
   /** A request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
-  /** --faults, checked at start (fault-plan.ts): what every HTTP answer may get; null: none. */
+  /** --faults, checked at start (fault-spec.ts): what every HTTP answer may get; null: none. */
   readonly faults: string | null;
+  /** --tcp-faults, --udp-faults, --ws-faults, checked at start (fault-plans.ts); null: none. */
+  readonly tcpFaults: string | null;
+  readonly udpFaults: string | null;
+  readonly wsFaults: string | null;
   /** --fault-seed: each loop's dice seeded from it and the worker id; null: unseeded. */
   readonly faultSeed: number | null;
   /** CORS preflights answered, CORS headers on every answer (cors.ts). */

@@ -95,8 +95,35 @@ export interface FaultKindCounts {
   reset: number;
 }
 
+/** Injected TCP echo faults (--tcp-faults), named as its grammar names them. */
+export interface TcpFaultCounts {
+  reset: number;
+  close: number;
+  delay: number;
+  stall: number;
+  "close-after": number;
+}
+
+/** Injected UDP echo faults (--udp-faults). */
+export interface UdpFaultCounts {
+  drop: number;
+  duplicate: number;
+  truncate: number;
+  delay: number;
+}
+
+/** Injected WebSocket faults (--ws-faults). */
+export interface WsFaultCounts {
+  close: number;
+  drop: number;
+  delay: number;
+}
+
 /** Injected faults by protocol. */
 export interface FaultCounts {
   readonly http: FaultKindCounts;
   readonly http2: FaultKindCounts;
+  readonly tcp: TcpFaultCounts;
+  readonly udp: UdpFaultCounts;
+  readonly websocket: WsFaultCounts;
 }

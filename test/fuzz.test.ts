@@ -17,6 +17,7 @@ export const SEED = 20261201;
 export const RUNS: Readonly<Record<string, number>> = {
   http: 3000,
   websocket: 2000,
+  "faults-below-http": 600,
   h2c: 1500,
   "h2-tls": 1000,
   "response-control": 600,

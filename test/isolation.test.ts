@@ -144,6 +144,7 @@ describe("our own exception serving one client closes that one, counted", () => 
       compression: false,
       fastPath: false,
       work: BROKEN,
+      injected: null,
       faults,
       tally,
       connections: new Connections({ maxOpen: 0, idleMs: 0 }, tally),

@@ -74,6 +74,7 @@ async function start(t: TestContext, tally = new Tally(), maxMessage = 1024 ** 2
     maxMessage,
     compression: false,
     fastPath: true,
+    injected: null,
     work: null,
     faults: new Faults(createLogger("silent"), tally),
     tally,

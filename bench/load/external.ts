@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import type { LoadOptions, LoadReport, WindowHooks } from "../../src/load/run.ts";
-import { loadHeader, SATURATED, workloadOf } from "../../src/load/run.ts";
+import { failedShare, loadHeader, SATURATED, workloadOf } from "../../src/load/run.ts";
 import { waitedChildrenCpuSeconds } from "../lib/proc.ts";
 
 export async function runExternal(
@@ -62,6 +62,7 @@ export async function runExternal(
     stalled: 0,
     timeouts: 0,
     mismatches: or0(field("mismatches")),
+    ...failedShare(Math.round(rate * o.seconds), or0(field("errors"))),
     client_cpu_s: cpu,
     client_thread_cores: [cores],
     client_saturated: cores >= SATURATED,

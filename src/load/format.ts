@@ -30,6 +30,7 @@ export function formatReport(r: LoadReport): string {
         ]
       : []),
     `  failures    errors ${r.errors}  timeouts ${r.timeouts}  mismatches ${r.mismatches}  stalled connections ${r.stalled}`,
+    `  in window   ${r.failed_in_window} failed: ${r.failed_pct}% of attempts`,
     ...(r.protocol === "udp"
       ? [`  datagrams   lost ${r.lost}  reordered ${r.reordered}  late ${r.late}`]
       : []),

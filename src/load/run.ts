@@ -62,6 +62,12 @@ export interface LoadReport extends LatencySummary {
   readonly mismatches: number;
   /** Connections with a message that waited through the whole window (starved by the server). */
   readonly stalled: number;
+  /**
+   * Errors, timeouts and (UDP) losses within the window, and their share of the attempts that
+   * ended in it (these and the messages): the fault rate a client saw, warm-up left out.
+   */
+  readonly failed_in_window: number;
+  readonly failed_pct: number;
   /** UDP: datagrams lost (not back within the timeout), reordered, and back unasked (late). */
   readonly lost?: number;
   readonly reordered?: number;
@@ -200,6 +206,12 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
   }
 }
 
+/** The failures within the window, and their percent of the attempts that ended in it. */
+export function failedShare(messages: number, failed: number) {
+  const pct = failed === 0 ? 0 : Math.round((failed / (messages + failed)) * 10_000) / 100;
+  return { failed_in_window: failed, failed_pct: pct };
+}
+
 function report(
   o: LoadOptions,
   workload: Workload,
@@ -221,6 +233,10 @@ function report(
     timeouts: sum((r) => r.timeouts),
     mismatches: sum((r) => r.mismatches),
     stalled: sum((r) => r.stalled),
+    ...failedShare(
+      messages,
+      sum((r) => r.failedInWindow),
+    ),
     // UDP only: TCP's report keeps its fields as they were.
     ...(o.protocol === "udp"
       ? { lost: sum((r) => r.lost), reordered: sum((r) => r.reordered), late: sum((r) => r.late) }

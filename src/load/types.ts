@@ -52,6 +52,8 @@ export interface GroupResult {
   readonly lost: number;
   readonly reordered: number;
   readonly late: number;
+  /** Errors, timeouts and losses within the window. */
+  readonly failedInWindow: number;
   /** HDR histogram of latencies (ns), compressed. */
   readonly histogram: string;
   /** The same from the actual send time (differs from `histogram` in the open loop only). */

@@ -192,7 +192,7 @@ export function createMetrics(source: Source, ready: () => boolean): Registry {
 function faultsCounter(registry: Registry, source: Source): void {
   new Counter({
     name: "echoplex_faults_total",
-    help: "Faults injected on purpose (--faults, or a request's echo_status=503:10, echo_close, ...), by protocol and kind: status (an answer other than 200), delay, close, reset",
+    help: "Faults injected on purpose (--faults or a request's echo_status=503:10, ...; --tcp-faults, --udp-faults, --ws-faults), by protocol (http, http2, tcp, udp, websocket) and kind as the flags name them",
     labelNames: ["worker", "protocol", "kind"],
     registers: [registry],
     collect() {

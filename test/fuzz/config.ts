@@ -55,6 +55,30 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "=503",
     "status=503:10,,close=1",
   ],
+  tcpFaults: [
+    "off",
+    "reset=20",
+    "reset=20,close=5,delay=200ms:10,1s:5,stall=2s:5,close-after=1KiB:10,16:5",
+    "stall=3s",
+    "close-after=2GiB:5",
+    "drop=5",
+    "reset=60,reset=1",
+    "delay=5ms:60,1ms:50",
+  ],
+  udpFaults: [
+    "off",
+    "drop=10",
+    "drop=10,duplicate=5,truncate=5,delay=150us:10",
+    "delay=9s",
+    "truncate=x",
+  ],
+  wsFaults: [
+    "off",
+    "close=1011:5,4000:1,drop=10,delay=1s",
+    "close=1006",
+    "close=999:5",
+    "drop=101",
+  ],
   faultSeed: ["off", "0", "42", "4294967295", "4294967296"],
 };
 const HOSTILE = [

@@ -100,6 +100,33 @@ export const WEBSOCKET = streamSurface("websocket", wsStream, httpPort, {
 });
 
 /**
+ * The echo loops with faults below HTTP on, seeded (a failure replays): WebSocket frames under
+ * --ws-faults, and byte streams cut anywhere under --tcp-faults (delays and stalls only: the
+ * health probe shares the TCP echo, and a reset or a cut would be its fault, not the server's).
+ */
+export const FAULTY: Surface<Stream & { ws: boolean }> = {
+  name: "faults-below-http",
+  args: [
+    ...[...COMMON, "--http", "0", "--max-message", String(MAX_MESSAGE), "--fault-seed", "1"],
+    ...["--tcp-faults", "delay=2ms:10,1ms:10,stall=5ms:10"],
+    ...["--ws-faults", "close=1011:5,4000:2,drop=5,delay=2ms:10,1ms:5"],
+  ],
+  cases: fc.oneof(
+    fc.record({ data: wsStream, cuts, ws: fc.constant(true) }),
+    fc.record({
+      data: fc.uint8Array({ maxLength: 4096 }).map((a) => Buffer.from(a)),
+      cuts,
+      ws: fc.constant(false),
+    }),
+  ),
+  send(server, c) {
+    const parts = split(c.data, c.cuts);
+    if (!c.ws) return sendAndClose(connectTo(server.port), parts);
+    return sendAndClose(connectTo(httpPort(server)), [Buffer.from(upgradeRequest()), ...parts]);
+  },
+};
+
+/**
  * TLS on the echo port (TLS echo) and the HTTP port (HTTPS, choosing h2 or http/1.1 by ALPN with
  * --http2 on): garbage and broken ClientHellos.
  */
@@ -170,7 +197,7 @@ let probe: UdpSocket | undefined;
  * (the kernel's receive buffer overflows under a burst of 64 KiB datagrams), so the probe is
  * sent again every PROBE_RETRY_MS until CASE_MS runs out.
  */
-const PROBE_RETRY_MS = 250;
+const PROBE_RETRY_MS = 50;
 async function udpAnswers(port: number): Promise<void> {
   if (probe === undefined) {
     probe = createSocket("udp4");
@@ -179,19 +206,25 @@ async function udpAnswers(port: number): Promise<void> {
     probe.unref();
   }
   const p = probe;
-  const payload = Buffer.from(`probe ${Math.random()}`);
+  // A fresh payload each time: the same datagram again from the same source looks like an echo
+  // loop to the server's loop guard (udp/loop-guard.ts), which would rightly not answer it.
+  const sent = new Set<string>();
   let retry: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("UDP probe not answered")), CASE_MS);
       const on = (m: Buffer) => {
-        if (!m.equals(payload)) return;
+        if (!sent.has(m.toString("latin1"))) return;
         clearTimeout(timer);
         p.off("message", on);
         resolve();
       };
       p.on("message", on);
-      const send = () => p.send(payload, port, "127.0.0.1");
+      const send = () => {
+        const payload = `probe ${Math.random()}`;
+        sent.add(payload);
+        p.send(payload, port, "127.0.0.1");
+      };
       send();
       retry = setInterval(send, PROBE_RETRY_MS);
     });
@@ -203,7 +236,11 @@ async function udpAnswers(port: number): Promise<void> {
 export const UDP: Surface<Datagrams> = {
   name: "udp",
   // The probe's source sends one datagram a case: keep it under the per-source rate.
-  args: [...COMMON, "--udp", "0", "--udp-rate", "5000"],
+  args: [
+    ...[...COMMON, "--udp", "0", "--udp-rate", "5000"],
+    // Faults on every datagram (seeded): the probe is sent again until one comes back whole.
+    ...["--udp-faults", "drop=2,duplicate=5,truncate=2,delay=2ms:5", "--fault-seed", "1"],
+  ],
   cases: fc.record({
     sends: fc.array(
       fc.record({
@@ -230,6 +267,7 @@ export const UDP: Surface<Datagrams> = {
 export const SURFACES: readonly Surface<never>[] = [
   HTTP,
   WEBSOCKET,
+  FAULTY,
   H2C,
   H2_TLS,
   CONTROL,

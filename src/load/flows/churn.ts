@@ -64,6 +64,7 @@ export class Churner {
     const socket = this.socket;
     if (socket === null || now - this.began <= this.group.task.timeoutMs) return;
     this.group.meter.timeouts++;
+    this.group.meter.failed(now);
     this.next(socket, now);
   }
 
@@ -73,6 +74,7 @@ export class Churner {
     socket.destroy();
     if (this.group.stopped) return;
     this.group.meter.errors++;
+    this.group.meter.failed(performance.now());
     setTimeout(() => {
       if (!this.group.stopped) this.open();
     }, 10);

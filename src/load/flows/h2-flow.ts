@@ -77,10 +77,13 @@ export class H2Flow {
     const g = this.#group;
     if (!this.#open.has(stream)) return; // cancelled: counted as a timeout already
     const intact = status === 200 && got.equals(sent);
-    if (status !== 200) g.meter.errors++;
-    else if (!intact) g.meter.mismatches++;
+    const now = performance.now();
+    if (status !== 200) {
+      g.meter.errors++;
+      g.meter.failed(now);
+    } else if (!intact) g.meter.mismatches++;
     this.#onReady?.();
-    this.#open.answered(stream, performance.now(), intact ? got.length : null);
+    this.#open.answered(stream, now, intact ? got.length : null);
   }
 
   kick(now: number): void {
@@ -95,6 +98,7 @@ export class H2Flow {
     this.#open.expire(now, (stream) => {
       stream.close(CANCEL);
       this.#group.meter.timeouts++;
+      this.#group.meter.failed(now);
     });
   }
 
@@ -112,6 +116,7 @@ export class H2Flow {
     const g = this.#group;
     if (g.stopped) return;
     g.meter.errors++;
+    g.meter.failed(performance.now());
     setTimeout(() => {
       if (!g.stopped) void this.open();
     }, 10);

@@ -7,7 +7,7 @@
 import autocannon from "autocannon";
 import { fail } from "../../errors.ts";
 import type { LoadOptions, LoadReport, WindowHooks } from "../run.ts";
-import { loadHeader, SATURATED } from "../run.ts";
+import { failedShare, loadHeader, SATURATED } from "../run.ts";
 
 export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<LoadReport> {
   if (o.churn)
@@ -54,6 +54,8 @@ export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<
     stalled: 0,
     timeouts: r.timeouts,
     mismatches: r.mismatches,
+    // The measured run is one of its own (the warm-up was another): all its failures are in it.
+    ...failedShare(r["2xx"], r.errors + r.non2xx),
     client_cpu_s: Math.round(cpuSeconds * 1000) / 1000,
     client_thread_cores: [cores],
     client_saturated: cores >= SATURATED,

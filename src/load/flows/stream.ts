@@ -165,6 +165,7 @@ export class Stream {
     if (socket === null || this.count === 0) return;
     if (now - (this.times[this.head] as number) <= this.group.task.timeoutMs) return;
     this.group.meter.timeouts += this.count;
+    for (let i = 0; i < this.count; i++) this.group.meter.failed(now);
     this.restart(socket);
   }
 
@@ -182,6 +183,7 @@ export class Stream {
     this.onReady?.();
     if (this.group.stopped) return;
     this.group.meter.errors++;
+    this.group.meter.failed(performance.now());
     setTimeout(() => {
       if (!this.group.stopped) void this.open();
     }, 10);

@@ -102,7 +102,10 @@ export class UdpFlow {
 
   /** Datagrams out longer than the timeout are lost; a closed loop sends others in their place. */
   checkTimeout(now: number): void {
-    this.#out.expire(now, () => this.#group.meter.lost++);
+    this.#out.expire(now, () => {
+      this.#group.meter.lost++;
+      this.#group.meter.failed(now);
+    });
   }
 
   stalledSince(): boolean {

@@ -5,7 +5,7 @@
  * not from averaging percentiles, which would be wrong.
  */
 
-import type { LoadReport } from "../run.ts";
+import { failedShare, type LoadReport } from "../run.ts";
 import { encodeHistogram, mergeHistograms, summarize } from "./histogram.ts";
 
 export interface MergedReport extends LoadReport {
@@ -33,7 +33,7 @@ function worstLatency(reports: readonly LoadReport[]) {
 }
 
 const sum = (reports: readonly LoadReport[], key: keyof LoadReport): number =>
-  reports.reduce((total, r) => total + (r[key] as number), 0);
+  reports.reduce((total, r) => total + ((r[key] as number | undefined) ?? 0), 0);
 
 export function mergeReports(reports: readonly LoadReport[]): MergedReport {
   const [first] = reports;
@@ -57,6 +57,7 @@ export function mergeReports(reports: readonly LoadReport[]): MergedReport {
     timeouts: sum(reports, "timeouts"),
     mismatches: sum(reports, "mismatches"),
     stalled: sum(reports, "stalled"),
+    ...failedShare(sum(reports, "messages"), sum(reports, "failed_in_window")),
     client_cpu_s: Math.round(sum(reports, "client_cpu_s") * 100) / 100,
     client_thread_cores: reports.flatMap((r) => r.client_thread_cores),
     // One saturated client limits the total as surely as a saturated server would.

@@ -1,7 +1,9 @@
 /**
  * One client thread's counts for the measured window: messages completed, bytes, failures, and
  * the latency histogram. Work done before the window (warm-up) or after it is not counted; a
- * failure is counted whenever it happens, so none is hidden by the window.
+ * failure is counted whenever it happens, so none is hidden by the window, and once more in
+ * `failedInWindow` when it happens within it: with the messages, the share of attempts that
+ * failed (a churned connection, a datagram).
  */
 
 import type { GroupResult } from "../types.ts";
@@ -20,6 +22,7 @@ export class Meter {
   lost = 0;
   reordered = 0;
   late = 0;
+  failedInWindow = 0;
   private readonly histogram = createHistogram();
   /** Open loop: from the actual send, which the client's 1 ms timer can make late. */
   private readonly service = createHistogram();
@@ -35,6 +38,11 @@ export class Meter {
     this.messages++;
     this.histogram.recordValue(Math.round((now - since) * 1e6));
     this.service.recordValue(Math.round((now - sentAt) * 1e6));
+  }
+
+  /** An error, timeout or loss at `now` (counted in its own counter by the caller). */
+  failed(now: number): void {
+    if (now >= this.from && now < this.to) this.failedInWindow++;
   }
 
   received(now: number, n: number): void {
@@ -62,6 +70,7 @@ export class Meter {
       lost: this.lost,
       reordered: this.reordered,
       late: this.late,
+      failedInWindow: this.failedInWindow,
       cpuSeconds: this.cpuSeconds,
       histogram: encodeHistogram(this.histogram),
       service: encodeHistogram(this.service),

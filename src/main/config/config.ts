@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { argsError, type EchoplexError, fail } from "../../errors.ts";
+import { FAULT_FLAGS } from "../../fault-plans.ts";
 import { FaultSpecError, parseFaults } from "../../fault-spec.ts";
 import type { LogLevel } from "../../log.ts";
 import type { WorkSpec } from "../../messages.ts";
@@ -66,6 +67,10 @@ export interface Config {
   readonly unsafeResponses: boolean;
   /** Faults every HTTP answer may get unless its request says otherwise (src/fault-spec.ts). */
   readonly faults: string | null;
+  /** Faults of the TCP echo, UDP echo and WebSocket echo (src/fault-plans.ts), or null. */
+  readonly tcpFaults: string | null;
+  readonly udpFaults: string | null;
+  readonly wsFaults: string | null;
   /** Seeds each loop's fault dice (with its worker id), so decisions repeat; null: unseeded. */
   readonly faultSeed: number | null;
   readonly cors: boolean;
@@ -132,13 +137,19 @@ export function settled(c: Config): Config {
   return c.mode === "single" ? { ...c, workers: 1 } : c;
 }
 
+const usage = (subject: string, problem: string) => fail("ECHOPLEX_BAD_FLAG", { subject, problem });
+
 /** Rules between settings; TLS files are read and checked here, so a bad one stops the start. */
 function validate(c: Config): void {
-  const usage = (subject: string, problem: string) =>
-    fail("ECHOPLEX_BAD_FLAG", { subject, problem });
   if (c.offload > 0 && c.work === null) {
     throw usage("--offload", "needs CPU work to offload; add --work sha256:ROUNDS");
   }
+  for (const [flag, on] of [
+    ["--tcp-faults", c.tcpFaults],
+    ["--ws-faults", c.wsFaults],
+  ] as const)
+    if (c.offload > 0 && on !== null)
+      throw usage(`${flag}, --offload`, "do not go together; drop one of them");
   const tcp = [
     ["--port", c.port],
     ["--http", c.http],
@@ -168,16 +179,29 @@ function validate(c: Config): void {
       `--request-timeout ${c.requestTimeout}`,
       `must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
     );
-  if (c.faults !== null) {
-    try {
-      parseFaults(c.faults, Math.round(c.maxDelay * 1000));
-    } catch (err) {
-      if (!(err instanceof FaultSpecError)) throw err;
-      throw usage(`--faults ${c.faults}`, `${err.message} (--max-delay ${c.maxDelay} s)`);
-    }
-  }
+  checkFaultDelays(c);
   const files = tlsFiles(c);
   if (files !== null) loadTls(files);
+}
+
+/** Every fault flag's delays within --max-delay (each flag's grammar was checked as it was read). */
+function checkFaultDelays(c: Config): void {
+  const maxMs = Math.round(c.maxDelay * 1000);
+  const flags = [
+    ["--faults", c.faults, parseFaults],
+    [FAULT_FLAGS.tcp.flag, c.tcpFaults, FAULT_FLAGS.tcp.parse],
+    [FAULT_FLAGS.udp.flag, c.udpFaults, FAULT_FLAGS.udp.parse],
+    [FAULT_FLAGS.websocket.flag, c.wsFaults, FAULT_FLAGS.websocket.parse],
+  ] as const;
+  for (const [flag, text, parse] of flags) {
+    if (text === null) continue;
+    try {
+      parse(text, maxMs);
+    } catch (err) {
+      if (!(err instanceof FaultSpecError)) throw err;
+      throw usage(`${flag} ${text}`, `${err.message} (--max-delay ${c.maxDelay} s)`);
+    }
+  }
 }
 
 /** The TLS files and client-certificate mode the loops read, or null without TLS. */

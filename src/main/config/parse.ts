@@ -3,6 +3,7 @@
  * variable's name) and returns the value or throws ECHOPLEX_BAD_FLAG naming what is allowed.
  */
 import { type EchoplexError, fail } from "../../errors.ts";
+import { FAULT_FLAGS } from "../../fault-plans.ts";
 import { FaultSpecError, parseFaults } from "../../fault-spec.ts";
 import type { WorkSpec } from "../../messages.ts";
 import { cidrsOf } from "../../proxy-trust.ts";
@@ -149,6 +150,24 @@ export function faults(raw: string, source: string): string | null {
     );
   }
   return raw;
+}
+
+/**
+ * --tcp-faults, --udp-faults, --ws-faults: off, or `KEY=LIST,...` (src/fault-plans.ts); delays
+ * are checked against --max-delay once every setting is known (config.ts).
+ */
+export function faultFlag(protocol: keyof typeof FAULT_FLAGS): Parser<string | null> {
+  const { keys, parse } = FAULT_FLAGS[protocol];
+  return (raw, source) => {
+    if (raw === "off" || raw === "") return null;
+    try {
+      parse(raw, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      if (!(err instanceof FaultSpecError)) throw err;
+      throw bad(source, raw, `KEY=VALUE[:PERCENT],... over ${keys.join(", ")} (${err.message})`);
+    }
+    return raw;
+  };
 }
 
 /** A seed for the fault dice, or off (null). */

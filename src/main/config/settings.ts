@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import {
   bytes,
   cidrs,
+  faultFlag,
   faults,
   host,
   integer,
@@ -304,6 +305,30 @@ export const SETTINGS = [
     help: "faults every HTTP answer may get unless its request asks otherwise, by percent: status=503:10,429:5 (answer 503 to 10%, 429 to 5%), delay=200ms:10,2s:1, close=1 (close without an answer; HTTP/2: reset the stream), reset=0.5 (TCP RST); the HTTP fast path is off with it (off|KEY=VALUE[:PERCENT],...)",
     fallback: () => null,
     parse: faults,
+  }),
+  setting({
+    key: "tcpFaults",
+    flag: "tcp-faults",
+    env: "ECHOPLEX_TCP_FAULTS",
+    help: "faults of the TCP echo, by percent: per connection reset=20 (RST at its first read), close=5 (FIN at its first read), stall=2s:5 (nothing for 2 s from accept), close-after=1KiB:10 (FIN after 1 KiB echoed); per read delay=200ms:10 (off|KEY=VALUE[:PERCENT],...)",
+    fallback: () => null,
+    parse: faultFlag("tcp"),
+  }),
+  setting({
+    key: "udpFaults",
+    flag: "udp-faults",
+    env: "ECHOPLEX_UDP_FAULTS",
+    help: "faults of the UDP echo, by percent of datagrams: drop=10, duplicate=5 (answered twice), truncate=5 (half goes back), delay=200ms:10 (off|KEY=VALUE[:PERCENT],...)",
+    fallback: () => null,
+    parse: faultFlag("udp"),
+  }),
+  setting({
+    key: "wsFaults",
+    flag: "ws-faults",
+    env: "ECHOPLEX_WS_FAULTS",
+    help: "faults of the WebSocket echo, by percent of messages: close=1011:5 (close with that code instead of the echo), drop=10, delay=200ms:10 (order kept); the WebSocket fast path is off with it (off|KEY=VALUE[:PERCENT],...)",
+    fallback: () => null,
+    parse: faultFlag("websocket"),
   }),
   setting({
     key: "faultSeed",

@@ -10,6 +10,7 @@ import type { ServerResponse } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { sendContinue, writeHeadInOrder } from "../http/reply.ts";
+import { reset as resetConnection } from "../loop/reset.ts";
 import type { Control } from "./control.ts";
 import type { Timed } from "./timed.ts";
 
@@ -86,17 +87,13 @@ function abandon(res: ServerResponse, reset: boolean): void {
     h2.close(INTERNAL_ERROR);
     return;
   }
-  const socket = (h2?.session?.socket ?? res.socket) as (Socket & { _parent?: Socket }) | null;
+  const socket = (h2?.session?.socket ?? res.socket) as Socket | null;
   if (socket === null) return;
   if (!reset) {
     socket.destroy();
     return;
   }
-  try {
-    (socket._parent ?? socket).resetAndDestroy();
-  } catch {
-    socket.destroy(); // a TLS socket node:tls accepted itself has no TCP socket to reset
-  }
+  resetConnection(socket);
 }
 
 /** Does `c` make its answer wait or stream (so it needs a Timed from the loop)? */

@@ -13,9 +13,7 @@ import {
   type FaultPlan,
   FaultSpecError,
   percent,
-  pick,
   statusList,
-  type Weighted,
 } from "../../fault-spec.ts";
 import { isHttp2 } from "../http/reply.ts";
 import { type HeaderRules, refuseHeaders } from "./header-rules.ts";
@@ -114,7 +112,7 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
   const injected: FaultKind[] = [];
   const s = last("status");
   let status =
-    choose(s === undefined ? (plan?.status ?? null) : statusList(s, "echo_status"), dice) ?? 200;
+    dice.choose(s === undefined ? (plan?.status ?? null) : statusList(s, "echo_status")) ?? 200;
   if (status !== 200) injected.push("status");
   let interim = 0;
   if (status < 200) {
@@ -124,7 +122,7 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
   const d = last("delay");
   const delays =
     d === undefined ? (plan?.delay ?? null) : delayList(d, "echo_delay", limits.maxDelayMs);
-  const delayMs = choose(delays, dice) ?? 0;
+  const delayMs = dice.choose(delays) ?? 0;
   if (delayMs > 0) injected.push("delay");
   const chunks = one("chunks", 1, MAX_CHUNKS, 1);
   const intervalMs = one("interval", 0, limits.maxDelayMs, chunks > 1 ? 100 : 0);
@@ -152,17 +150,9 @@ export function readControl(req: IncomingMessage, limits: ControlLimits): Contro
   };
 }
 
-/** The value the dice pick from `w` (no roll for a lone value: it is every answer's). */
-function choose(w: Weighted<number> | null, dice: Dice): number | undefined {
-  if (w === null) return undefined;
-  if (w.values.length === 1 && w.upTo[0] === 100) return w.values[0];
-  return pick(w, dice.roll());
-}
-
 /** Does this answer get a fault with chance `text` (a request's) or `fallback` (--faults)? */
 function chance(text: string | undefined, name: string, fallback: number, dice: Dice): boolean {
-  const p = text === undefined ? fallback : percent(text, name);
-  return p >= 100 || (p > 0 && dice.roll() < p);
+  return dice.hit(text === undefined ? fallback : percent(text, name));
 }
 
 /**

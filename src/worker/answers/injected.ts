@@ -5,6 +5,8 @@
  * that has something to decide.
  */
 
+import { pick, type Weighted } from "../../fault-spec.ts";
+
 /** The kinds of fault an answer can be given: what echoplex_faults_total counts. */
 export type FaultKind = "status" | "delay" | "close" | "reset";
 
@@ -27,11 +29,27 @@ export class Dice {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 100;
   }
+
+  /** True for `p` percent of calls (no roll for 0 or 100). */
+  hit(p: number): boolean {
+    return p >= 100 || (p > 0 && this.roll() < p);
+  }
+
+  /** The value picked from `w`, or undefined (no roll for a lone value: it is every one's). */
+  choose(w: Weighted<number> | null): number | undefined {
+    if (w === null) return undefined;
+    if (w.values.length === 1 && w.upTo[0] === 100) return w.values[0];
+    return pick(w, this.roll());
+  }
 }
 
 /** A loop's dice: from --fault-seed and the worker id, or (no seed) from nowhere in particular. */
-export function diceFor(seed: number | null, worker: number): Dice {
+export function diceFor(seed: number | null, worker: number, salt = 0): Dice {
   if (seed === null) return new Dice(Math.floor(Math.random() * 2 ** 32));
-  // Spread the worker ids over the seed space, so that loops do not share their sequences.
-  return new Dice(seed ^ Math.imul(worker + 1, 0x9e3779b1));
+  // Spread the worker ids over the seed space, so that loops do not share their sequences; each
+  // protocol (salt) has dice of its own, so UDP traffic does not shift HTTP's decisions.
+  return new Dice(seed ^ Math.imul(worker + 1, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b));
 }
+
+/** The salt of each protocol's dice (diceFor). */
+export const DICE = { http: 0, tcp: 1, udp: 2, websocket: 3 } as const;

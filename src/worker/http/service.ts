@@ -8,6 +8,7 @@ import type { ServeOptions } from "../../messages.ts";
 import { diceFor } from "../answers/injected.ts";
 import { type Shared, tlsErrorHandler } from "../tcp/echo-server.ts";
 import { attachWebSocketEcho } from "../websocket/echo.ts";
+import { wsFaults } from "../websocket/faulty.ts";
 import { FastPath } from "./fast.ts";
 import { byAlpn, type H2c, h2c } from "./http2.ts";
 import { createHttpEcho, type HttpEcho } from "./server.ts";
@@ -55,6 +56,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     compression: o.wsCompression,
     fastPath: o.httpFastPath,
     work: s.work,
+    injected: wsFaults(o, s),
     faults: s.faults,
     tally: s.tally,
     connections: s.connections,

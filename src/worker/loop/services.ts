@@ -140,7 +140,9 @@ class LoopServices implements Services {
     let udpPort: number | null = null;
     if (ports.udp !== null) {
       const { UdpEcho } = await import("../udp/echo.ts"); // with node:dgram, only when --udp is on
-      this.#udp = new UdpEcho(this.#o.udpRate, this.#shared.work, this.#shared.faults);
+      const { udpFaults } = await import("../udp/faulty.ts");
+      const sh = this.#shared;
+      this.#udp = new UdpEcho(this.#o.udpRate, sh.work, sh.faults, udpFaults(this.#o, sh));
       udpPort = await this.#udp.bind(host, ports.udp, how.udpReusePort);
     }
     return { echo: echoPort, http: httpPort, udp: udpPort };

@@ -52,6 +52,9 @@ export class Tally implements TallyCounts {
   readonly faults: FaultCounts = {
     http: { status: 0, delay: 0, close: 0, reset: 0 },
     http2: { status: 0, delay: 0, close: 0, reset: 0 },
+    tcp: { reset: 0, close: 0, delay: 0, stall: 0, "close-after": 0 },
+    udp: { drop: 0, duplicate: 0, truncate: 0, delay: 0 },
+    websocket: { close: 0, drop: 0, delay: 0 },
   };
 
   copy(): TallyCounts {
@@ -60,7 +63,13 @@ export class Tally implements TallyCounts {
       messages: { ...this.messages },
       limits: { ...this.limits },
       fast: { ...this.fast },
-      faults: { http: { ...this.faults.http }, http2: { ...this.faults.http2 } },
+      faults: {
+        http: { ...this.faults.http },
+        http2: { ...this.faults.http2 },
+        tcp: { ...this.faults.tcp },
+        udp: { ...this.faults.udp },
+        websocket: { ...this.faults.websocket },
+      },
     };
   }
 }

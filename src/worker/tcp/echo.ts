@@ -10,6 +10,7 @@
 import type { Socket } from "node:net";
 import type { Tally } from "../loop/tally.ts";
 import type { Work } from "../work/work.ts";
+import type { FaultyEcho } from "./faulty.ts";
 
 function onData(this: Socket, chunk: Buffer): void {
   // Backpressure: stop reading while the peer has not taken what we owe it, so a client that
@@ -61,6 +62,7 @@ export function echoHandler(
   work: Work | null,
   take: Admit,
   tally: Tally,
+  faulty: FaultyEcho | null = null,
 ): (socket: Socket) => void {
   const s: Admission = {
     take,
@@ -69,6 +71,12 @@ export function echoHandler(
       tally.errors.connection++;
     },
   };
+  if (faulty !== null) {
+    // --tcp-faults (faulty.ts); with work on each chunk only where it is not offloaded (config).
+    return (socket) => {
+      if (take(socket)) faulty.serve(socket, s.onError);
+    };
+  }
   if (work === null) return (socket) => serve(socket, s, onData);
   // One data listener per handler, shared by its connections (no closure per connection).
   if (!work.offloaded) {

@@ -14,6 +14,7 @@ import type { UdpCounts } from "../../messages.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
 import type { Work } from "../work/work.ts";
+import type { UdpFaults } from "./faulty.ts";
 import { LoopGuard } from "./loop-guard.ts";
 import { SourceLimiter } from "./rate-limit.ts";
 
@@ -73,14 +74,17 @@ export class UdpEcho {
   };
   readonly #work: Work | null;
   readonly #faults: Faults;
+  /** --udp-faults (faulty.ts), or null. */
+  readonly #injected: UdpFaults | null;
   /** One object for every datagram: inFlight and queued are updated in place. */
   readonly #guards: { -readonly [K in keyof Guards]: Guards[K] };
   readonly #sweep: NodeJS.Timeout;
   #socket: Socket | undefined;
 
-  constructor(rate: number, work: Work | null, faults: Faults) {
+  constructor(rate: number, work: Work | null, faults: Faults, injected: UdpFaults | null = null) {
     this.#work = work;
     this.#faults = faults;
+    this.#injected = injected;
     const limiter = rate > 0 ? new SourceLimiter(rate) : null;
     this.#guards = {
       limiter,
@@ -112,6 +116,7 @@ export class UdpEcho {
 
   close(): void {
     clearInterval(this.#sweep);
+    this.#injected?.close();
     this.#socket?.close();
     this.#socket = undefined;
   }
@@ -152,7 +157,13 @@ export class UdpEcho {
   }
 
   #answer(s: Socket, message: Buffer, from: RemoteInfo): void {
-    // An offloaded digest can come back after close(), when send() would throw.
+    const injected = this.#injected;
+    if (injected === null) this.#send(s, message, from);
+    else if (!injected.answer(message, (m) => this.#send(s, m, from))) this.stats.busy++;
+  }
+
+  #send(s: Socket, message: Buffer, from: RemoteInfo): void {
+    // An offloaded digest (or a delayed answer) can come after close(), when send() would throw.
     if (this.#socket !== s) return;
     s.send(message, from.port, from.address);
     this.stats.answered++;

@@ -16,6 +16,7 @@ import { ignore } from "../loop/ignore.ts";
 import type { Tally } from "../loop/tally.ts";
 import type { Work } from "../work/work.ts";
 import { HIGH_WATER, takeFrames } from "./fast.ts";
+import type { WsFaults } from "./faulty.ts";
 
 export interface WebSocketEchoOptions {
   readonly maxMessage: number;
@@ -25,6 +26,8 @@ export interface WebSocketEchoOptions {
   readonly work: Work | null;
   readonly faults: Faults;
   readonly tally: Tally;
+  /** --ws-faults (faulty.ts), or null; the fast path is off with them. */
+  readonly injected: WsFaults | null;
   /** The loop's connections: ws turns a socket's idle timer off, rearmIdle() turns it back on. */
   readonly connections: Connections;
 }
@@ -32,7 +35,8 @@ export interface WebSocketEchoOptions {
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 
-function send(ws: WebSocket, data: RawData, isBinary: boolean): void {
+/** The echo of one message, with backpressure. */
+export function send(ws: WebSocket, data: RawData, isBinary: boolean): void {
   if (ws.readyState !== WebSocket.OPEN) return;
   if (ws.bufferedAmount < HIGH_WATER) {
     ws.send(data, isBinary ? BINARY : TEXT);
@@ -66,9 +70,9 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     maxPayload: o.maxMessage,
     perMessageDeflate: o.compression,
   });
-  const { work, faults, tally, connections } = o;
+  const { work, faults, tally, connections, injected } = o;
   const fast =
-    o.fastPath && !o.compression && work === null
+    o.fastPath && !o.compression && work === null && injected === null
       ? { maxMessage: o.maxMessage, faults, tally }
       : null;
   const onWsError = wsErrorCounter(tally);
@@ -97,6 +101,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
     try {
       const digest = work?.digest(data as Buffer);
       if (typeof digest === "object") later(this, data, isBinary, digest);
+      else if (injected !== null) injected.message(this, data, isBinary);
       else send(this, data, isBinary);
     } catch (err) {
       fail(this, err);
