@@ -144,7 +144,12 @@ export interface DrainMessage {
   readonly t: "drain";
   readonly ms: number;
 }
-export type ToWorker = ConnMessage | AcceptMessage | DupMessage | DrainMessage;
+/** New --faults for every HTTP answer (POST /faults on the admin port); "off" for none. */
+export interface FaultsMessage {
+  readonly t: "faults";
+  readonly faults: string;
+}
+export type ToWorker = ConnMessage | AcceptMessage | DupMessage | DrainMessage | FaultsMessage;
 
 // ---- worker -> primary ----
 
@@ -225,6 +230,7 @@ const TO_WORKER: Shapes<ToWorker> = {
   accept: { s: "service", maxOpen: "number", ms: "number", rush: "number" },
   dup: { s: "service" },
   drain: { ms: "number" },
+  faults: { faults: "string" },
 };
 const FROM_WORKER: Shapes<FromWorker> = {
   ready: { ports: "object" },

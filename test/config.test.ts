@@ -36,6 +36,7 @@ describe("config", () => {
       idleTimeout: 0,
       admin: 9464,
       adminHost: "127.0.0.1",
+      adminToken: null,
       drainTimeout: 10,
       drainDelay: 0,
       startTimeout: 30,

@@ -48,6 +48,7 @@ function fastPath(budget: ByteBudget, slow: (read: Buffer) => void) {
     headerTimeoutMs: 10_000,
     budget,
     draining: () => false,
+    off: () => false,
     slow: (_socket, read) => slow(read),
     faults: new Faults(createLogger("silent"), tally),
     tally,

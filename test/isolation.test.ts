@@ -11,7 +11,7 @@ import { type AddressInfo, connect } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { WebSocket } from "ws";
 import { createLogger } from "../src/log.ts";
-import { Dice } from "../src/worker/answers/injected.ts";
+import { Dice, FaultDefaults } from "../src/worker/answers/injected.ts";
 import { createHttpEcho } from "../src/worker/http/server.ts";
 import { ByteBudget } from "../src/worker/loop/byte-budget.ts";
 import { Connections } from "../src/worker/loop/connections.ts";
@@ -118,7 +118,7 @@ describe("our own exception serving one client closes that one, counted", () => 
       maxDelayMs: 60_000,
       maxStreaming: 100,
       unsafeResponses: false,
-      faultPlan: null,
+      defaults: new FaultDefaults(null, 1000),
       dice: new Dice(1),
       requestTimeoutMs: 60_000,
       cors: false,

@@ -4,6 +4,7 @@
  */
 import type { Logger } from "../log.ts";
 import { type Admin, type AdminStatus, notReady, startAdmin } from "./admin.ts";
+import { AdminControl } from "./admin-control.ts";
 import type { Config } from "./config/config.ts";
 import { createMetrics } from "./metrics.ts";
 import { TOPOLOGIES } from "./topologies/index.ts";
@@ -23,11 +24,19 @@ export async function launch(
   const topology = await TOPOLOGIES[config.mode](config, log, fatal);
   const { admin, adminHost } = config;
   if (admin === null) return { topology, admin: undefined };
+  const control = new AdminControl({
+    token: config.adminToken,
+    faults: config.faults,
+    maxDelayMs: Math.round(config.maxDelay * 1000),
+    apply: (faults) => topology.setFaults(faults),
+    log,
+  });
+  const now = (): AdminStatus => ({ ...status(topology), disabled: control.disabled });
   const metrics = createMetrics(
     () => topology.metrics(),
-    () => notReady(status(topology)) === undefined,
+    () => notReady(now()) === undefined,
   );
-  const started = await startAdmin(adminHost, admin, () => status(topology), metrics).catch(
+  const started = await startAdmin(adminHost, admin, now, metrics, control).catch(
     async (err: unknown) => {
       await topology.stop(0);
       throw err;

@@ -39,6 +39,8 @@ export interface Topology {
    * predecessor drains for `ms`. Absent in single mode, which has no workers to replace.
    */
   restart?(ms: number): Promise<void>;
+  /** New --faults for every HTTP answer, checked already ("off" for none): POST /faults. */
+  setFaults(faults: string): void;
   /** Stop accepting, let open connections finish for up to `ms`, close the rest, and resolve. */
   stop(ms: number): Promise<void>;
 }

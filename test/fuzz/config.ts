@@ -80,6 +80,14 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "drop=101",
   ],
   faultSeed: ["off", "0", "42", "4294967295", "4294967296"],
+  adminToken: [
+    "off",
+    "0123456789abcdef",
+    "short",
+    "has a space in it",
+    "x".repeat(257),
+    "ü".repeat(16),
+  ],
 };
 const HOSTILE = [
   "",

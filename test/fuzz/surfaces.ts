@@ -160,7 +160,8 @@ export const CONTROL: Surface<ControlCase> = {
 /** Admin port: generated HTTP requests; then /healthz must still answer (the primary serves it). */
 export const ADMIN: Surface<Stream> = {
   name: "admin",
-  args: COMMON,
+  // A token set, so its POSTs are live: no generated request carries it (401, nothing changed).
+  args: [...COMMON, "--admin-token", "fuzz-token-0123456789"],
   cases: stream(fc.array(request, { minLength: 1, maxLength: 2 }).map((r) => Buffer.concat(r))),
   async send(server, c) {
     const admin = server.listening.admin as number;

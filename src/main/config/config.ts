@@ -31,6 +31,8 @@ export interface Config {
   /** Admin HTTP port (/healthz, /readyz), or null when off. */
   readonly admin: number | null;
   readonly adminHost: string;
+  /** What POSTs to the admin port must carry (Bearer) to change the server; null: none may. */
+  readonly adminToken: string | null;
   /** Seconds open connections may take to finish after SIGTERM/SIGINT. */
   readonly drainTimeout: number;
   /** Seconds between SIGTERM/SIGINT (/readyz 503) and the drain closing the listeners. */

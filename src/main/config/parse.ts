@@ -170,6 +170,18 @@ export function faultFlag(protocol: keyof typeof FAULT_FLAGS): Parser<string | n
   };
 }
 
+/** --admin-token: off, or 16 to 256 printable ASCII characters (no spaces). */
+export function token(raw: string, source: string): string | null {
+  if (raw === "off") return null;
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw))
+    throw bad(
+      source,
+      raw.length > 0 ? "(hidden)" : raw,
+      "off, or 16 to 256 printable characters, no spaces",
+    );
+  return raw;
+}
+
 /** A seed for the fault dice, or off (null). */
 export function seedOrOff(raw: string, source: string): number | null {
   if (raw === "off") return null;

@@ -19,6 +19,7 @@ import {
   portOrOff,
   seconds,
   seedOrOff,
+  token,
   work,
 } from "./parse.ts";
 
@@ -89,6 +90,14 @@ export const SETTINGS = [
     help: "address to listen on",
     fallback: () => "127.0.0.1",
     parse: host,
+  }),
+  setting({
+    key: "adminToken",
+    flag: "admin-token",
+    env: "ECHOPLEX_ADMIN_TOKEN",
+    help: "a secret that lets POST /readyz/disable, /readyz/enable and /faults on the admin port change the server (Authorization: Bearer TOKEN); off: nothing there changes it. Prefer the variable: a flag shows in ps (off|16-256 printable characters)",
+    fallback: () => null,
+    parse: token,
   }),
   setting({
     key: "port",

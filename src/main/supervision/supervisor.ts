@@ -83,6 +83,8 @@ export class Supervisor<C extends Supervised = ChildProcess> {
   readonly #spawn: (id: number) => C;
   readonly #log: Logger;
   readonly #hooks: SupervisorHooks<C>;
+  /** --faults as POST /faults last set it ("off" for none), or undefined: as each worker started. */
+  #faults: string | undefined;
 
   constructor(spawn: (id: number) => C, log: Logger, hooks: SupervisorHooks<C> = {}) {
     this.#spawn = spawn;
@@ -94,6 +96,17 @@ export class Supervisor<C extends Supervised = ChildProcess> {
     const workers = new Map<number, WorkerStats>();
     for (const slot of this.slots) if (slot.stats !== undefined) workers.set(slot.id, slot.stats);
     return { workers, restarts: this.#restarts };
+  }
+
+  /**
+   * New --faults for every HTTP answer ("off" for none): to every worker now, and to each worker
+   * that becomes ready from now on (a replacement, a rolling restart's successor) before anything
+   * else is sent to it.
+   */
+  setFaults(faults: string): void {
+    this.#faults = faults;
+    for (const slot of [...this.slots, ...this.#aside])
+      if (slot.ready) this.#send(slot, { t: "faults", faults });
   }
 
   /** Slots holding a ready worker. */
@@ -186,6 +199,7 @@ export class Supervisor<C extends Supervised = ChildProcess> {
         slot.ready = true;
         slot.ports = message.ports;
         this.#served.add(slot.id);
+        if (this.#faults !== undefined) this.#send(slot, { t: "faults", faults: this.#faults });
         this.#log.debug({ worker: slot.id, workerPid: child.pid }, "worker ready");
         this.#hooks.ready?.(slot);
         resolve(slot);

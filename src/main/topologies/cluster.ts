@@ -58,6 +58,7 @@ function startCluster(policy: number): StartTopology {
       ports: bound,
       workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
       restart: (ms) => supervisor.restart(ms),
+      setFaults: (faults) => supervisor.setFaults(faults),
       metrics: () => supervisor.metrics(),
       stop: (ms) => supervisor.stop(ms),
     };

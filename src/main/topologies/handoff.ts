@@ -71,6 +71,7 @@ export const startHandoff: StartTopology = async (config, log, fatal) => {
       return { ready, of: config.workers, ...(outOfDescriptors > 0 ? { outOfDescriptors } : {}) };
     },
     restart: (ms) => supervisor.restart(ms),
+    setFaults: (faults) => supervisor.setFaults(faults),
     metrics: () => ({
       ...supervisor.metrics(),
       queued: dispatcher.queued,

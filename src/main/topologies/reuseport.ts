@@ -33,6 +33,7 @@ function reuseportTopology(spawn: (options: WorkerOptions) => Supervised): Start
       ports,
       workers: () => ({ ready: supervisor.readyCount(), of: config.workers }),
       restart: (ms) => supervisor.restart(ms),
+      setFaults: (faults) => supervisor.setFaults(faults),
       metrics: () => supervisor.metrics(),
       stop: (ms) => supervisor.stop(ms),
     };

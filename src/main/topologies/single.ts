@@ -20,6 +20,7 @@ export const startSingle: StartTopology = async (config, log) => {
     ports,
     workers: () => ({ ready: 1, of: 1 }),
     metrics: () => ({ workers: new Map([[0, services.stats()]]), restarts: 0 }),
+    setFaults: (faults) => services.setFaults(faults === "off" ? null : faults),
     async stop(ms) {
       await services.drain(ms);
       log.info({ worker: 0, ...services.summary() }, LINES.workerStopped);

@@ -8,16 +8,10 @@
  */
 import type { IncomingMessage } from "node:http";
 import { validateHeaderName, validateHeaderValue } from "node:http";
-import {
-  delayList,
-  type FaultPlan,
-  FaultSpecError,
-  percent,
-  statusList,
-} from "../../fault-spec.ts";
+import { delayList, FaultSpecError, percent, statusList } from "../../fault-spec.ts";
 import { isHttp2 } from "../http/reply.ts";
 import { type HeaderRules, refuseHeaders } from "./header-rules.ts";
-import type { Dice, FaultKind } from "./injected.ts";
+import type { Dice, FaultDefaults, FaultKind } from "./injected.ts";
 
 export interface Control {
   /** The final status (200 unless asked). */
@@ -46,8 +40,8 @@ export interface ControlLimits {
   readonly unsafeResponses: boolean;
   /** Requests may shape their answers (else only --faults does). */
   readonly responseControl: boolean;
-  /** --faults: what every answer may get unless its request says otherwise. */
-  readonly faultPlan: FaultPlan | null;
+  /** --faults (or POST /faults since): what every answer may get unless its request says otherwise. */
+  readonly defaults: FaultDefaults;
   readonly dice: Dice;
 }
 
@@ -83,7 +77,7 @@ function headerValues(raw: readonly string[], name: string): string[] {
 
 /** What `req` asks of its answer, and --faults gives it; null when neither says anything. */
 export function readControl(req: IncomingMessage, limits: ControlLimits): Control | null {
-  const plan = limits.faultPlan;
+  const plan = limits.defaults.plan;
   const url = req.url ?? "";
   const q = limits.responseControl ? url.indexOf("?") : -1;
   const query = q >= 0 && url.includes("echo_", q) ? new URLSearchParams(url.slice(q + 1)) : null;

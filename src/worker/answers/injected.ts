@@ -5,7 +5,7 @@
  * that has something to decide.
  */
 
-import { pick, type Weighted } from "../../fault-spec.ts";
+import { type FaultPlan, parseFaults, pick, type Weighted } from "../../fault-spec.ts";
 
 /** The kinds of fault an answer can be given: what echoplex_faults_total counts. */
 export type FaultKind = "status" | "delay" | "close" | "reset";
@@ -53,3 +53,26 @@ export function diceFor(seed: number | null, worker: number, salt = 0): Dice {
 
 /** The salt of each protocol's dice (diceFor). */
 export const DICE = { http: 0, tcp: 1, udp: 2, websocket: 3 } as const;
+
+/**
+ * What every HTTP answer of a loop may get unless its request says otherwise: --faults, or what
+ * the admin's POST /faults set since (the primary checked it; a bad one is refused here too).
+ */
+export class FaultDefaults {
+  #plan: FaultPlan | null = null;
+  readonly #maxDelayMs: number;
+
+  constructor(text: string | null, maxDelayMs: number) {
+    this.#maxDelayMs = maxDelayMs;
+    this.set(text);
+  }
+
+  get plan(): FaultPlan | null {
+    return this.#plan;
+  }
+
+  /** Throws FaultSpecError (and changes nothing) for a spec that is not one. */
+  set(text: string | null): void {
+    this.#plan = text === null ? null : parseFaults(text, this.#maxDelayMs);
+  }
+}

@@ -86,7 +86,7 @@ export class Echo {
       return;
     }
     let control: Control | null = null;
-    if (this.#o.responseControl || this.#o.faultPlan !== null) {
+    if (this.#o.responseControl || this.#o.defaults.plan !== null) {
       try {
         control = readControl(req, this.#o);
       } catch (err) {

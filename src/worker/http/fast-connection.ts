@@ -74,7 +74,7 @@ export class FastConnection {
    */
   #answer(chunk: Buffer): void {
     const o = this.#o;
-    const close = this.#parse(chunk);
+    const close = o.off() ? null : this.#parse(chunk);
     if (close === null) {
       this.#toNode(chunk);
       return;

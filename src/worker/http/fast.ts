@@ -28,6 +28,8 @@ export interface FastPathOptions {
   readonly budget: ByteBudget;
   /** Draining: every answer says `connection: close`, and the connection closes after it. */
   draining(): boolean;
+  /** Every read goes to node:http now (faults for every answer are on). */
+  off(): boolean;
   /** Give the socket to node:http, with this read first (unanswered). */
   slow(socket: Socket, read: Buffer): void;
   readonly faults: Faults;

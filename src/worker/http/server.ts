@@ -19,9 +19,8 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
-import type { FaultPlan } from "../../fault-spec.ts";
 import type { TlsMaterial } from "../../tls.ts";
-import type { Dice } from "../answers/injected.ts";
+import type { Dice, FaultDefaults } from "../answers/injected.ts";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
@@ -50,8 +49,8 @@ export interface HttpEchoOptions {
   readonly maxStreaming: number;
   /** A request may set headers a browser acts on (header-rules.ts). */
   readonly unsafeResponses: boolean;
-  /** --faults: what every answer may get unless its request says otherwise; the loop's dice. */
-  readonly faultPlan: FaultPlan | null;
+  /** --faults (or POST /faults since): what every answer may get unless asked otherwise; the dice. */
+  readonly defaults: FaultDefaults;
   readonly dice: Dice;
   /** A request whose head and body take longer gets 408 (HTTP/2: a reset); 0: never. */
   readonly requestTimeoutMs: number;

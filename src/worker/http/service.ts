@@ -3,7 +3,6 @@
  * that a loop without --http never loads node:http's server side or ws (~13 MB per worker).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { parseFaults } from "../../fault-spec.ts";
 import type { ServeOptions } from "../../messages.ts";
 import { diceFor } from "../answers/injected.ts";
 import { type Shared, tlsErrorHandler } from "../tcp/echo-server.ts";
@@ -37,8 +36,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     maxDelayMs: o.maxDelayMs,
     maxStreaming: o.maxStreaming,
     unsafeResponses: o.unsafeResponses,
-    // Checked by the primary at start: it parses here.
-    faultPlan: o.faults === null ? null : parseFaults(o.faults, o.maxDelayMs),
+    defaults: s.defaults,
     dice: diceFor(o.faultSeed, s.worker),
     requestTimeoutMs: o.requestTimeoutMs,
     cors: o.cors,
@@ -93,9 +91,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
  * only (TLS and --work do not), and --cors answers carry headers it does not write.
  */
 function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
-  // Not with what every answer must get: CORS headers, faults (--faults).
-  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors || o.faults !== null)
-    return null;
+  // Not with what every answer must get: CORS headers; nor while --faults (or POST /faults) gives
+  // every answer a chance of a fault: then each read goes to node:http (off()).
+  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors) return null;
   return new FastPath({
     maxBody: o.maxBody,
     keepAliveMs: () => h.server.keepAliveTimeout,
@@ -103,6 +101,7 @@ function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
     budget: s.budget,
     draining: h.draining,
     slow: (socket, read) => toNode(h.server, socket, read),
+    off: () => s.defaults.plan !== null,
     faults: s.faults,
     tally: s.tally,
   });

@@ -4,11 +4,13 @@
  * arrive either from the loop's own listeners (listen) or as sockets handed in (accept).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { FaultSpecError } from "../../fault-spec.ts";
 import { listen } from "../../listen.ts";
 import type { Logger } from "../../log.ts";
 import type { Ports, ServeOptions, Service, WorkerStats } from "../../messages.ts";
 import { trustOf } from "../../proxy-trust.ts";
 import { loadTls } from "../../tls.ts";
+import { FaultDefaults } from "../answers/injected.ts";
 import type { HttpService } from "../http/service.ts";
 import { proxyGate } from "../proxy/gate.ts";
 import { echoServer, handOver, type Shared } from "../tcp/echo-server.ts";
@@ -41,6 +43,8 @@ export interface Services {
   acceptError(): void;
   /** Counters and the event loop's delay since the last call, for /metrics. */
   stats(): WorkerStats;
+  /** New --faults for every HTTP answer (POST /faults on the admin port), or null for none. */
+  setFaults(text: string | null): void;
 }
 
 export interface ListenHow {
@@ -83,7 +87,8 @@ class LoopServices implements Services {
       tally,
     );
     const budget = new ByteBudget(o.httpBuffer);
-    this.#shared = { tls, work, worker, faults, tally, connections, budget };
+    const defaults = new FaultDefaults(o.faults, o.maxDelayMs);
+    this.#shared = { tls, work, worker, faults, defaults, tally, connections, budget };
     const echo = echoServer(o, this.#shared);
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
@@ -170,6 +175,17 @@ class LoopServices implements Services {
     await this.#shared.connections.drain(ms);
     await this.#shared.work?.close();
     this.#loopDelay.stop();
+  }
+
+  setFaults(text: string | null): void {
+    try {
+      this.#shared.defaults.set(text);
+      this.#log.info({ faults: text }, "faults for every HTTP answer changed");
+    } catch (err) {
+      // The primary checked it against the same grammar: a mismatch is a bug, not a reason to die.
+      if (!(err instanceof FaultSpecError)) throw err;
+      this.#log.warn({ faults: text, err: err.message }, "faults refused; the old ones stay");
+    }
   }
 
   stats(): WorkerStats {

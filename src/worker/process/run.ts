@@ -113,6 +113,9 @@ class WorkerLoop {
       case "drain":
         void this.drain(message.ms);
         return;
+      case "faults":
+        this.#services.setFaults(message.faults === "off" ? null : message.faults);
+        return;
     }
   }
 

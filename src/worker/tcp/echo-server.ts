@@ -7,7 +7,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { parseTcpFaults } from "../../fault-plans.ts";
 import type { ServeOptions } from "../../messages.ts";
 import type { TlsMaterial } from "../../tls.ts";
-import { DICE, diceFor } from "../answers/injected.ts";
+import { DICE, diceFor, type FaultDefaults } from "../answers/injected.ts";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Connections } from "../loop/connections.ts";
 import type { Faults } from "../loop/faults.ts";
@@ -23,6 +23,8 @@ export interface Shared {
   readonly worker: number;
   readonly budget: ByteBudget;
   readonly faults: Faults;
+  /** --faults, or what POST /faults set since: every HTTP answer's chance of a fault. */
+  readonly defaults: FaultDefaults;
   readonly tally: Tally;
   readonly connections: Connections;
 }
