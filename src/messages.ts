@@ -9,6 +9,7 @@ import type { WorkerStats } from "./stats.ts";
 import type { TlsFiles } from "./tls.ts";
 
 export type {
+  AccessLogCounts,
   ErrorCounts,
   FastPathCounts,
   FaultCounts,
@@ -80,6 +81,9 @@ export interface ServeOptions {
   readonly unsafeResponses: boolean;
   /** --faults, checked at start (fault-spec.ts): what every HTTP answer may get; null: none. */
   readonly faults: string | null;
+  /** --access-log: "on" (stdout) or a file; null: off (worker/loop/access-log.ts). */
+  readonly accessLog: string | null;
+  readonly accessLogIgnore: string | null;
   /** --tcp-faults, --udp-faults, --ws-faults, checked at start (fault-plans.ts); null: none. */
   readonly tcpFaults: string | null;
   readonly udpFaults: string | null;

@@ -21,6 +21,13 @@ export interface WorkerStats {
   readonly limits: LimitCounts;
   readonly fast: FastPathCounts;
   readonly faults: FaultCounts;
+  readonly accessLog: AccessLogCounts;
+}
+
+/** Access log lines (--access-log): made, and dropped because the buffer was full. */
+export interface AccessLogCounts {
+  lines: number;
+  dropped: number;
 }
 
 /** UDP datagrams received, and what became of them (src/worker/udp/echo.ts). */

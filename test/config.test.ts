@@ -37,6 +37,8 @@ describe("config", () => {
       admin: 9464,
       adminHost: "127.0.0.1",
       adminToken: null,
+      accessLog: null,
+      accessLogIgnore: null,
       drainTimeout: 10,
       drainDelay: 0,
       startTimeout: 30,

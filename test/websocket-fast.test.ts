@@ -75,6 +75,7 @@ async function start(t: TestContext, tally = new Tally(), maxMessage = 1024 ** 2
     compression: false,
     fastPath: true,
     injected: null,
+    access: null,
     work: null,
     faults: new Faults(createLogger("silent"), tally),
     tally,

@@ -81,6 +81,15 @@ const LABELLED: readonly [string, string, string, (s: WorkerStats) => [string, n
           ],
   ],
   [
+    "echoplex_access_log_lines_total",
+    "Access log lines (--access-log), by outcome: written, or dropped because the loop's buffer was full (the echo never waits for its log)",
+    "outcome",
+    ({ accessLog: a }) => [
+      ["written", a.lines - a.dropped],
+      ["dropped", a.dropped],
+    ],
+  ],
+  [
     "echoplex_errors_total",
     "Errors by kind: accept, connection (reset, broken pipe), tls (handshake), http (malformed request), websocket (protocol error), proxy (no valid PROXY protocol header), internal (our own exception serving one client, which was closed)",
     "kind",

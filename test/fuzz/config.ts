@@ -80,6 +80,8 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "drop=101",
   ],
   faultSeed: ["off", "0", "42", "4294967295", "4294967296"],
+  accessLog: ["off", "on", "/tmp/echoplex-access.log", "/proc/nope/x.log", ""],
+  accessLogIgnore: ["off", "^/(healthz|readyz)$", "(", "[", "a".repeat(1025)],
   adminToken: [
     "off",
     "0123456789abcdef",

@@ -2,6 +2,8 @@
  * Flags and ECHOPLEX_* variables -> one validated Config: each setting from settings.ts, then the
  * rules between settings; and --help from the same table.
  */
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { argsError, type EchoplexError, fail } from "../../errors.ts";
 import { FAULT_FLAGS } from "../../fault-plans.ts";
@@ -40,6 +42,10 @@ export interface Config {
   /** Seconds a worker may take to become ready before it is killed and its start fails. */
   readonly startTimeout: number;
   readonly logLevel: LogLevel;
+  /** --access-log: "on" (stdout), a file to append to, or null (off). */
+  readonly accessLog: string | null;
+  /** Paths matching it are left out of the access log; null: none. */
+  readonly accessLogIgnore: string | null;
   /** HTTP/1.1 echo (and WebSocket on /ws) port, or null when off. */
   readonly http: number | null;
   /** UDP echo port, or null when off. */
@@ -182,8 +188,23 @@ function validate(c: Config): void {
       `must be at least --header-timeout (${c.headerTimeout} s), or 0 for no limit`,
     );
   checkFaultDelays(c);
+  if (c.accessLog !== null && c.accessLog !== "on") checkWritable(c.accessLog);
   const files = tlsFiles(c);
   if (files !== null) loadTls(files);
+}
+
+/** --access-log FILE: the file (or, while there is none, its folder) can be written to. */
+function checkWritable(file: string): void {
+  try {
+    accessSync(existsSync(file) ? file : dirname(resolve(file)), constants.W_OK);
+    if (existsSync(file) && !statSync(file).isFile() && !statSync(file).isFIFO())
+      throw Object.assign(new Error("not a file"), { code: "not a file" });
+  } catch (err) {
+    throw usage(
+      `--access-log ${file}`,
+      `cannot append to it (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
 }
 
 /** Every fault flag's delays within --max-delay (each flag's grammar was checked as it was read). */

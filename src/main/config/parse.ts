@@ -182,6 +182,25 @@ export function token(raw: string, source: string): string | null {
   return raw;
 }
 
+/** --access-log: off (null), on (stdout), or a file path. */
+export function accessLog(raw: string, source: string): string | null {
+  if (raw === "off") return null;
+  if (raw === "on") return raw;
+  return path(raw, source);
+}
+
+/** A regular expression (at most 1,024 characters), or off (null). */
+export function regexOrOff(raw: string, source: string): string | null {
+  if (raw === "off") return null;
+  try {
+    if (raw.length > 1024) throw new Error("too long");
+    new RegExp(raw);
+  } catch {
+    throw bad(source, raw.slice(0, 80), "off, or a regular expression of at most 1,024 characters");
+  }
+  return raw;
+}
+
 /** A seed for the fault dice, or off (null). */
 export function seedOrOff(raw: string, source: string): number | null {
   if (raw === "off") return null;

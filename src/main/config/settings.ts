@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { LOG_LEVELS } from "../../log.ts";
 import type { Config } from "./config.ts";
 import {
+  accessLog,
   bytes,
   cidrs,
   faultFlag,
@@ -17,6 +18,7 @@ import {
   type Parser,
   path,
   portOrOff,
+  regexOrOff,
   seconds,
   seedOrOff,
   token,
@@ -178,6 +180,22 @@ export const SETTINGS = [
     help: "JSON log level on stdout: trace, debug, info, warn, error, fatal or silent",
     fallback: () => "info",
     parse: oneOf(LOG_LEVELS),
+  }),
+  setting({
+    key: "accessLog",
+    flag: "access-log",
+    env: "ECHOPLEX_ACCESS_LOG",
+    help: "one JSON line per HTTP request and per TCP echo or WebSocket connection as it ends: on (stdout) or appended to FILE; a loop drops lines (counted) rather than wait for its log; the HTTP fast path is off with it (off|on|FILE)",
+    fallback: () => null,
+    parse: accessLog,
+  }),
+  setting({
+    key: "accessLogIgnore",
+    flag: "access-log-ignore",
+    env: "ECHOPLEX_ACCESS_LOG_IGNORE",
+    help: "leave requests whose path matches this regular expression out of the access log, e.g. ^/(healthz|readyz)$ (off|REGEX)",
+    fallback: () => null,
+    parse: regexOrOff,
   }),
   setting({
     key: "http",

@@ -48,6 +48,8 @@ export function serveOptions(config: Config): ServeOptions {
     maxStreaming: Math.ceil(config.maxStreaming / config.workers),
     unsafeResponses: config.unsafeResponses,
     faults: config.faults,
+    accessLog: config.accessLog,
+    accessLogIgnore: config.accessLogIgnore,
     tcpFaults: config.tcpFaults,
     udpFaults: config.udpFaults,
     wsFaults: config.wsFaults,

@@ -71,6 +71,7 @@ export class Echo {
 
   #request(req: IncomingMessage, res: Held, expectsContinue: boolean): void {
     this.#o.tally.messages.http++;
+    this.#o.access?.request(req, res, isHttp2(req) ? "http2" : "http");
     // HTTP/2 multiplexes its requests: nothing is owed in order, and the socket is not ours.
     if (!isHttp2(req)) owe(req.socket, req, res);
     res[HELD] = 0;

@@ -21,6 +21,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { TlsMaterial } from "../../tls.ts";
 import type { Dice, FaultDefaults } from "../answers/injected.ts";
+import type { AccessLog } from "../loop/access-log.ts";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
@@ -51,6 +52,8 @@ export interface HttpEchoOptions {
   readonly unsafeResponses: boolean;
   /** --faults (or POST /faults since): what every answer may get unless asked otherwise; the dice. */
   readonly defaults: FaultDefaults;
+  /** --access-log, or null. */
+  readonly access: AccessLog | null;
   readonly dice: Dice;
   /** A request whose head and body take longer gets 408 (HTTP/2: a reset); 0: never. */
   readonly requestTimeoutMs: number;

@@ -37,6 +37,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     maxStreaming: o.maxStreaming,
     unsafeResponses: o.unsafeResponses,
     defaults: s.defaults,
+    access: s.access,
     dice: diceFor(o.faultSeed, s.worker),
     requestTimeoutMs: o.requestTimeoutMs,
     cors: o.cors,
@@ -55,6 +56,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     fastPath: o.httpFastPath,
     work: s.work,
     injected: wsFaults(o, s),
+    access: s.access,
     faults: s.faults,
     tally: s.tally,
     connections: s.connections,
@@ -93,7 +95,9 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
 function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
   // Not with what every answer must get: CORS headers; nor while --faults (or POST /faults) gives
   // every answer a chance of a fault: then each read goes to node:http (off()).
-  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors) return null;
+  // Nor with --access-log: each request is logged with its path and status.
+  if (!o.httpFastPath || s.tls !== null || s.work !== null || o.cors || s.access !== null)
+    return null;
   return new FastPath({
     maxBody: o.maxBody,
     keepAliveMs: () => h.server.keepAliveTimeout,

@@ -17,6 +17,7 @@ import { echoServer, handOver, type Shared } from "../tcp/echo-server.ts";
 import type { UdpEcho } from "../udp/echo.ts";
 import { createWork } from "../work/work.ts";
 import { survivesAcceptErrors } from "./accept-errors.ts";
+import { AccessLog } from "./access-log.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import { Connections } from "./connections.ts";
 import { Faults } from "./faults.ts";
@@ -88,7 +89,11 @@ class LoopServices implements Services {
     );
     const budget = new ByteBudget(o.httpBuffer);
     const defaults = new FaultDefaults(o.faults, o.maxDelayMs);
-    this.#shared = { tls, work, worker, faults, defaults, tally, connections, budget };
+    const access =
+      o.accessLog === null
+        ? null
+        : new AccessLog(o.accessLog, o.accessLogIgnore, worker, tally.accessLog);
+    this.#shared = { tls, work, worker, faults, defaults, access, tally, connections, budget };
     const echo = echoServer(o, this.#shared);
     this.#echo = echo.server;
     this.#onEcho = echo.onEcho;
@@ -174,6 +179,7 @@ class LoopServices implements Services {
     this.#udp?.close();
     await this.#shared.connections.drain(ms);
     await this.#shared.work?.close();
+    await this.#shared.access?.flush();
     this.#loopDelay.stop();
   }
 

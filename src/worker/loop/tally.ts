@@ -11,6 +11,7 @@
  * Drops by a limit (idle, body, message size, request timeout, ...) are in `limits`.
  */
 import type {
+  AccessLogCounts,
   ErrorCounts,
   FastPathCounts,
   FaultCounts,
@@ -24,6 +25,7 @@ export interface TallyCounts {
   readonly limits: LimitCounts;
   readonly fast: FastPathCounts;
   readonly faults: FaultCounts;
+  readonly accessLog: AccessLogCounts;
 }
 
 export class Tally implements TallyCounts {
@@ -56,6 +58,7 @@ export class Tally implements TallyCounts {
     udp: { drop: 0, duplicate: 0, truncate: 0, delay: 0 },
     websocket: { close: 0, drop: 0, delay: 0 },
   };
+  readonly accessLog: AccessLogCounts = { lines: 0, dropped: 0 };
 
   copy(): TallyCounts {
     return {
@@ -70,6 +73,7 @@ export class Tally implements TallyCounts {
         udp: { ...this.faults.udp },
         websocket: { ...this.faults.websocket },
       },
+      accessLog: { ...this.accessLog },
     };
   }
 }

@@ -8,6 +8,7 @@ import { parseTcpFaults } from "../../fault-plans.ts";
 import type { ServeOptions } from "../../messages.ts";
 import type { TlsMaterial } from "../../tls.ts";
 import { DICE, diceFor, type FaultDefaults } from "../answers/injected.ts";
+import type { AccessLog } from "../loop/access-log.ts";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Connections } from "../loop/connections.ts";
 import type { Faults } from "../loop/faults.ts";
@@ -25,6 +26,8 @@ export interface Shared {
   readonly faults: Faults;
   /** --faults, or what POST /faults set since: every HTTP answer's chance of a fault. */
   readonly defaults: FaultDefaults;
+  /** --access-log, or null. */
+  readonly access: AccessLog | null;
   readonly tally: Tally;
   readonly connections: Connections;
 }
@@ -68,7 +71,15 @@ export function echoServer(o: ServeOptions, s: Shared) {
   // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
   // 'connection', before its handshake; the TLS socket it becomes is served as it is.
   const take = tls === null ? connections.admit : connections.admitted;
-  const onEcho = echoHandler(s.work, take, s.tally, faultyEcho(o, s));
+  const handler = echoHandler(s.work, take, s.tally, faultyEcho(o, s));
+  const access = s.access;
+  const onEcho =
+    access === null
+      ? handler
+      : (socket: Socket) => {
+          access.connection(socket, tls !== null);
+          handler(socket);
+        };
   if (tls === null) return { server: createNetServer({ allowHalfOpen: true }, onEcho), onEcho };
   // node:tls loaded only when TLS is on: it costs a loop that does not use it ~6 MB.
   const { createServer: createTlsServer } = process.getBuiltinModule("node:tls");

@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { afterOwed } from "../http/owed.ts";
+import type { AccessLog } from "../loop/access-log.ts";
 import type { Connections } from "../loop/connections.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
@@ -28,6 +29,8 @@ export interface WebSocketEchoOptions {
   readonly tally: Tally;
   /** --ws-faults (faulty.ts), or null; the fast path is off with them. */
   readonly injected: WsFaults | null;
+  /** --access-log, or null: a line per connection as it closes. */
+  readonly access: AccessLog | null;
   /** The loop's connections: ws turns a socket's idle timer off, rearmIdle() turns it back on. */
   readonly connections: Connections;
 }
@@ -117,6 +120,7 @@ export function attachWebSocketEcho(server: Server, o: WebSocketEchoOptions): ()
       ws.on("message", listener);
       ws.on("error", onWsError);
       connections.rearmIdle(socket as Socket);
+      o.access?.websocket(ws, req, socket as Socket);
       if (fast !== null) takeFrames(ws, socket as Socket, fast);
     });
   };
