@@ -4,10 +4,9 @@
  * counting what happens in the loop's tally.
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { parseTcpFaults } from "../../fault-plans.ts";
 import type { ServeOptions } from "../../messages.ts";
 import type { TlsMaterial } from "../../tls.ts";
-import { DICE, diceFor, type FaultDefaults } from "../answers/injected.ts";
+import type { FaultDefaults } from "../answers/injected.ts";
 import type { AccessLog } from "../loop/access-log.ts";
 import type { ByteBudget } from "../loop/byte-budget.ts";
 import type { Connections } from "../loop/connections.ts";
@@ -15,7 +14,7 @@ import type { Faults } from "../loop/faults.ts";
 import type { Tally } from "../loop/tally.ts";
 import type { Work } from "../work/work.ts";
 import { echoHandler } from "./echo.ts";
-import { FaultyEcho } from "./faulty.ts";
+import { tcpFaults } from "./faulty.ts";
 
 /** What every server of one loop shares. */
 export interface Shared {
@@ -56,22 +55,13 @@ export function handOver(server: NetServer, socket: Socket): void {
   server.emit("connection", socket);
 }
 
-/** --tcp-faults' echo (faulty.ts), or null without it. */
-function faultyEcho(o: ServeOptions, s: Shared): FaultyEcho | null {
-  if (o.tcpFaults === null) return null;
-  const plan = parseTcpFaults(o.tcpFaults, o.maxDelayMs);
-  const work = s.work;
-  const digest = work === null ? null : (chunk: Buffer) => work.digest(chunk);
-  return new FaultyEcho(plan, diceFor(o.faultSeed, s.worker, DICE.tcp), s.tally.faults.tcp, digest);
-}
-
 /** The TCP echo server (TLS when configured) and its connection handler. */
 export function echoServer(o: ServeOptions, s: Shared) {
   const { tls, connections } = s;
   // TLS: a connection is admitted (counted, capped, timed for idleness) as the raw socket on
   // 'connection', before its handshake; the TLS socket it becomes is served as it is.
   const take = tls === null ? connections.admit : connections.admitted;
-  const handler = echoHandler(s.work, take, s.tally, faultyEcho(o, s));
+  const handler = echoHandler(s.work, take, s.tally, tcpFaults(o, s));
   const access = s.access;
   const onEcho =
     access === null

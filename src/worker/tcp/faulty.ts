@@ -9,10 +9,12 @@
  * however it closes. Delays and stalls are within --max-delay (checked at start).
  */
 import type { Socket } from "node:net";
-import type { TcpFaultPlan } from "../../fault-plans.ts";
+import { parseTcpFaults, type TcpFaultPlan } from "../../fault-plans.ts";
 import type { TcpFaultCounts } from "../../stats.ts";
-import type { Dice } from "../answers/injected.ts";
+import { DICE, type Dice, diceFor } from "../answers/injected.ts";
 import { reset } from "../loop/reset.ts";
+import type { Tally } from "../loop/tally.ts";
+import type { Work } from "../work/work.ts";
 
 /** One connection's fate: what its dice said at accept, and its one timer. */
 interface Fate {
@@ -154,4 +156,20 @@ export class FaultyEcho {
       s.pause();
     }
   }
+}
+
+/** A loop's --tcp-faults echo, or null without them. */
+export function tcpFaults(
+  o: {
+    readonly tcpFaults: string | null;
+    readonly maxDelayMs: number;
+    readonly faultSeed: number | null;
+  },
+  s: { readonly worker: number; readonly tally: Tally; readonly work: Work | null },
+): FaultyEcho | null {
+  if (o.tcpFaults === null) return null;
+  const plan = parseTcpFaults(o.tcpFaults, o.maxDelayMs);
+  const work = s.work;
+  const digest = work === null ? null : (chunk: Buffer) => work.digest(chunk);
+  return new FaultyEcho(plan, diceFor(o.faultSeed, s.worker, DICE.tcp), s.tally.faults.tcp, digest);
 }
