@@ -164,6 +164,7 @@ describe("admin POSTs", () => {
     const port = s.listening.admin as number;
     const http = s.listening.http as number;
     await admin(port, "/faults", { method: "POST", body: "status=418", headers: BEARER });
+    const before = childPids(s.pid);
     process.kill(s.pid, "SIGHUP");
     await waitFor(
       "the rolling restart",
@@ -171,7 +172,11 @@ describe("admin POSTs", () => {
       30_000,
     );
     assert.deepEqual(await statuses(http, 4), [418, 418, 418, 418]);
-    const [victim] = childPids(s.pid);
+    // Kill a successor, not a predecessor still draining (that one is not replaced).
+    const [victim] = await waitFor("the old workers to exit", () => {
+      const now = childPids(s.pid);
+      return now.length === 2 && !now.some((p) => before.includes(p)) ? now : undefined;
+    });
     process.kill(victim as number, "SIGKILL");
     await waitFor(
       "a replacement",
