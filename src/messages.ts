@@ -92,6 +92,8 @@ export interface ServeOptions {
   readonly faultSeed: number | null;
   /** CORS preflights answered, CORS headers on every answer (cors.ts). */
   readonly cors: boolean;
+  /** httpbin's endpoints answer their paths (worker/httpbin/). */
+  readonly httpbin: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (gate.ts). */
   readonly proxyProtocol: boolean;
   /** Whose PROXY headers are believed (CIDRs, loopback, private; src/proxy-trust.ts). */

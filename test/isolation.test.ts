@@ -123,6 +123,7 @@ describe("our own exception serving one client closes that one, counted", () => 
       dice: new Dice(1),
       requestTimeoutMs: 60_000,
       cors: false,
+      httpbin: true,
       h2: false,
     });
     const port = await listening(t, server);

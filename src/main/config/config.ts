@@ -82,6 +82,8 @@ export interface Config {
   /** Seeds each loop's fault dice (with its worker id), so decisions repeat; null: unseeded. */
   readonly faultSeed: number | null;
   readonly cors: boolean;
+  /** httpbin's endpoints on their paths (worker/httpbin/). */
+  readonly httpbin: boolean;
   /** Every TCP echo and HTTP connection starts with a PROXY protocol header (v1 or v2). */
   readonly proxyProtocol: boolean;
   /** Whose PROXY headers are believed: CIDRs, `loopback`, `private`, comma-separated. */

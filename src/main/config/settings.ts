@@ -366,6 +366,14 @@ export const SETTINGS = [
     parse: seedOrOff,
   }),
   setting({
+    key: "httpbin",
+    flag: "httpbin",
+    env: "ECHOPLEX_HTTPBIN",
+    help: "answer httpbin's paths (/get, /status/503, /bytes/1024, /delay/1, ...) as httpbin does, beside the echo on every other path (on|off)",
+    fallback: () => true,
+    parse: onOff,
+  }),
+  setting({
     key: "cors",
     flag: "cors",
     env: "ECHOPLEX_CORS",

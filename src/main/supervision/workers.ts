@@ -55,6 +55,7 @@ export function serveOptions(config: Config): ServeOptions {
     wsFaults: config.wsFaults,
     faultSeed: config.faultSeed,
     cors: config.cors,
+    httpbin: config.httpbin,
     proxyProtocol: config.proxyProtocol,
     proxyTrusted: config.proxyTrusted,
     udpRate: config.udpRate,

@@ -61,7 +61,7 @@ export function answer(
     const from = Math.floor((length * piece) / c.chunks);
     piece++;
     const to = Math.floor((length * piece) / c.chunks);
-    write(res, source, from, to);
+    write(res, source, from, to, c.fill ?? PATTERN);
     if (piece < c.chunks) later(c.intervalMs);
     else {
       res.end();
@@ -102,16 +102,22 @@ export function isTimed(c: Control): boolean {
 }
 
 /** Write bytes [from, to) of the answer: the echo's, or the generated ones. */
-function write(res: ServerResponse, source: Buffer | null, from: number, to: number): void {
+function write(
+  res: ServerResponse,
+  source: Buffer | null,
+  from: number,
+  to: number,
+  pattern: Buffer,
+): void {
   if (to <= from) return;
   if (source !== null) {
     res.write(source.subarray(from, to));
     return;
   }
   for (let at = from; at < to; ) {
-    const off = at % PATTERN.length;
-    const n = Math.min(to - at, PATTERN.length - off);
-    res.write(PATTERN.subarray(off, off + n));
+    const off = at % pattern.length;
+    const n = Math.min(to - at, pattern.length - off);
+    res.write(pattern.subarray(off, off + n));
     at += n;
   }
 }

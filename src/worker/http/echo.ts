@@ -12,8 +12,11 @@ import { type Control, readControl } from "../answers/control.ts";
 import { corsHeaders, isPreflight, preflight } from "../answers/cors.ts";
 import { isSse, sseParams, streamEvents } from "../answers/sse.ts";
 import { type Timed, TimedAnswers } from "../answers/timed.ts";
+import type { HttpbinHost } from "../httpbin/exchange.ts";
+import { notFound, serve } from "../httpbin/httpbin.ts";
+import { type Match, matchRoute, NOT_FOUND } from "../httpbin/routes.ts";
 import { ignore } from "../loop/ignore.ts";
-import { describeRequest } from "./describe-request.ts";
+import { describeRequest, splitTarget } from "./describe-request.ts";
 import { owe } from "./owed.ts";
 import {
   closeWith,
@@ -47,9 +50,22 @@ export class Echo {
   readonly #release: (this: Held) => void;
   /** Delayed and streamed answers: capped, and ended when their clients go. */
   readonly #timed: TimedAnswers;
+  /** What the httpbin endpoints answer with (null: --httpbin off). */
+  readonly #bin: HttpbinHost | null;
 
   constructor(o: HttpEchoOptions) {
     this.#o = o;
+    this.#bin = o.httpbin
+      ? {
+          common: (req) => [...SAFE, ...this.#closing(req), ...this.#cors(req)],
+          hold: (res, n) => this.#hold(res, n),
+          begin: (res) => this.#begin(res),
+          fail: (res, err) => this.#fail(res, err),
+          dice: o.dice,
+          maxDelayMs: o.maxDelayMs,
+          unsafeResponses: o.unsafeResponses,
+        }
+      : null;
     this.#timed = new TimedAnswers(o.maxStreaming, o.maxDelayMs, (res, err) =>
       this.#fail(res, err),
     );
@@ -100,6 +116,8 @@ export class Echo {
         for (const kind of control.injected) counts[kind]++;
       }
     }
+    // httpbin's paths, unless response control or a fault shapes this answer.
+    const bin = control === null && this.#bin !== null ? this.#route(req) : null;
     const declared = req.headers["content-length"];
     const length = declared === undefined ? -1 : Number(declared);
     if (length > maxBody) {
@@ -107,6 +125,10 @@ export class Echo {
       return;
     }
     if (expectsContinue) sendContinue(res);
+    if (bin !== null) {
+      this.#gather(req, res, null, (body) => this.#httpbin(req, res, bin, body));
+      return;
+    }
     // A larger body of known length, to echo as it is (no JSON, no digest to put first): stream
     // it back as it arrives, so the connection holds socket buffers, not the body.
     if (control === null && length > ONE_WRITE_MAX && work === null && !describes(req)) {
@@ -131,8 +153,38 @@ export class Echo {
     streamEvents(res, params, extra, () => this.draining, timed, this.#o.maxDelayMs);
   }
 
-  /** Collect the body (held against the budget), then answer it. */
-  #gather(req: IncomingMessage, res: Held, control: Control | null): void {
+  /** The httpbin endpoint `req` names, NOT_FOUND, or null (the echo's). */
+  #route(req: IncomingMessage): Match | typeof NOT_FOUND | null {
+    const url = req.url ?? "/";
+    // Cheap test first: the root and paths of one character are the echo's.
+    if (url.length < 3) return null;
+    return matchRoute(req.method ?? "", splitTarget(url).path);
+  }
+
+  #httpbin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: Match | typeof NOT_FOUND,
+    body: Buffer | undefined,
+  ) {
+    const x = {
+      req,
+      res,
+      body,
+      params: m === NOT_FOUND ? [] : m.params,
+      host: this.#bin as HttpbinHost,
+    };
+    if (m === NOT_FOUND) notFound(x);
+    else serve(x, m);
+  }
+
+  /** Collect the body (held against the budget), then answer it (or hand it to `then`). */
+  #gather(
+    req: IncomingMessage,
+    res: Held,
+    control: Control | null,
+    then?: (body: Buffer | undefined) => void,
+  ): void {
     const { maxBody } = this.#o;
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
@@ -158,7 +210,9 @@ export class Echo {
     req.on("end", () => {
       if (refused) return;
       try {
-        this.#finish(req, res, chunks === undefined ? first : Buffer.concat(chunks, size), control);
+        const body = chunks === undefined ? first : Buffer.concat(chunks, size);
+        if (then !== undefined) then(body);
+        else this.#finish(req, res, body, control);
       } catch (err) {
         this.#fail(res, err);
       }

@@ -7,6 +7,7 @@
  * node:http would refuse, nor read a request differently: where they could differ, node:http
  * decides.
  */
+import { isHttpbinSegment } from "../httpbin/routes.ts";
 
 /** Bodies up to this size take the fast path (node:http sends them in one write too). */
 export const FAST_BODY_MAX = 4096;
@@ -116,6 +117,17 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
   return { kind: "echo", end: i, length, type, close };
 }
 
+/**
+ * Does the target in [from, to) start with one of httpbin's names (routes.ts)? Those are
+ * node:http's path, --httpbin on or off. The root costs one byte's look; only a longer first
+ * segment is made a string.
+ */
+function httpbinPath(buf: Buffer, from: number, to: number): boolean {
+  let end = from + 1;
+  while (end < to && buf[end] !== 0x2f && buf[end] !== 0x3f) end++;
+  return end - from > 2 && isHttpbinSegment(buf.toString("latin1", from + 1, end));
+}
+
 /** After the request line (an offset), or -1 (partial) or -2 (slow). */
 function requestLine(buf: Buffer, start: number, limit: number): number {
   let method: Buffer | undefined;
@@ -140,6 +152,7 @@ function requestLine(buf: Buffer, start: number, limit: number): number {
     if (c === 0x3f && query < 0) query = i;
   }
   if (i >= limit) return limit === buf.length ? -1 : -2;
+  if (httpbinPath(buf, start + method.length, i)) return -2;
   // ?format=json asks for the JSON description, echo_ for response control: node:http's path.
   if (query >= 0) {
     const q = buf.toString("latin1", query, i);

@@ -58,6 +58,8 @@ export interface HttpEchoOptions {
   /** A request whose head and body take longer gets 408 (HTTP/2: a reset); 0: never. */
   readonly requestTimeoutMs: number;
   readonly cors: boolean;
+  /** httpbin's endpoints answer their paths (worker/httpbin/). */
+  readonly httpbin: boolean;
   /** --http2 on: over TLS, offer h2 beside http/1.1 by ALPN (http2.ts serves it). */
   readonly h2: boolean;
 }

@@ -41,6 +41,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
     dice: diceFor(o.faultSeed, s.worker),
     requestTimeoutMs: o.requestTimeoutMs,
     cors: o.cors,
+    httpbin: o.httpbin,
     h2: o.http2,
   });
   if (s.tls !== null) h.server.on("tlsClientError", tlsErrorHandler(s.tally));
