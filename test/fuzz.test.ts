@@ -26,6 +26,7 @@ export const RUNS: Readonly<Record<string, number>> = {
   admin: 1000,
   udp: 1000,
   config: 3000,
+  httpbin: 300,
 };
 
 describe("fuzz: no generated input ends a process", () => {

@@ -13,6 +13,8 @@ import { MODES } from "../src/main/config/config.ts";
 import { assertEchoed, echoThrough, HOST, open, random } from "./helpers/client.ts";
 import { once as requestOnce } from "./helpers/http.ts";
 import { serve } from "./helpers/server.ts";
+import { CASES, RECORDED, summarize } from "./httpbin/cases.ts";
+import { askHttp1 } from "./httpbin/client.ts";
 
 /** Every mode, and handoff once more without spill (so the pure handoff path runs the suite). */
 const VARIANTS = [
@@ -98,6 +100,14 @@ for (const { name, mode, args } of VARIANTS) {
       assert.equal(String((await reply)[0]), "ws through the workers");
       ws.close();
       await once(ws, "close");
+
+      // httpbin's endpoints answer as the recording of python3-httpbin does (test/httpbin/).
+      for (const c of CASES)
+        assert.deepEqual(
+          summarize(c, await askHttp1(http, c), `${HOST}:${http}`),
+          RECORDED[c.name],
+          c.name,
+        );
 
       const dgram = createSocket("udp4");
       const answer = once(dgram, "message");

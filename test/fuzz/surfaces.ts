@@ -9,6 +9,7 @@ import { TLS, TLS_FLAGS } from "../helpers/tls.ts";
 import { h2Stream, PREFACE } from "./h2c.ts";
 import { httpStream, request } from "./http.ts";
 import { fastStream } from "./http-fast.ts";
+import { httpbinSurface } from "./httpbin.ts";
 import { cuts, split } from "./mutate.ts";
 import { proxiedEcho, proxiedHttp } from "./proxy.ts";
 import { type ControlCase, controlCases, sendControlCase } from "./response-control.ts";
@@ -276,4 +277,5 @@ export const SURFACES: readonly Surface<never>[] = [
   TLS_HELLO,
   ADMIN,
   UDP,
+  httpbinSurface(COMMON),
 ] as unknown as Surface<never>[];

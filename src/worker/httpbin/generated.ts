@@ -213,7 +213,7 @@ export function rangeOf(x: Exchange): void {
   if (Number.isNaN(durationMs)) return;
   const [first, last] = range(header(x.req, "range"), n);
   if (first > last || first < 0 || first >= n || last < 0 || last >= n) {
-    send(x, 416, undefined, "", [...tag, "content-range", `bytes */${n}`]);
+    text(x, 416, "", [...tag, "content-range", `bytes */${n}`]);
     return;
   }
   const body = Buffer.allocUnsafe(last + 1 - first);

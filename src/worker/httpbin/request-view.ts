@@ -119,10 +119,12 @@ const NO_BODY: Body = { form: {}, files: {}, data: "", json: null };
  */
 export async function readBody(req: IncomingMessage, body: Buffer | undefined): Promise<Body> {
   if (body === undefined || body.length === 0) return NO_BODY;
-  const type = (header(req, "content-type") ?? "").toLowerCase();
+  const given = header(req, "content-type") ?? "";
+  // The media type without case; the boundary as sent (it is case-sensitive).
+  const type = given.toLowerCase();
   if (type.startsWith("application/x-www-form-urlencoded"))
     return { ...NO_BODY, form: multi(new URLSearchParams(body.toString("utf8"))) };
-  if (type.startsWith("multipart/form-data")) return multipart(body, type);
+  if (type.startsWith("multipart/form-data")) return multipart(body, given);
   const data = jsonSafe(body);
   let json: unknown = null;
   try {
