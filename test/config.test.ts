@@ -64,6 +64,7 @@ describe("config", () => {
       tcpFaults: null,
       udpFaults: null,
       wsFaults: null,
+      httpbin: true,
       cors: false,
       proxyProtocol: false,
       proxyTrusted: "loopback,private",

@@ -118,10 +118,10 @@ for (const { name, mode, args } of VARIANTS) {
       await server.stop("SIGTERM");
       await server.closed;
       const stopped = server.lines.filter((l) => l.msg === LINES.workerStopped);
-      // 24 HTTP requests on their own connections, and the WebSocket's.
+      // 24 HTTP requests on their own connections, the WebSocket's, and one per httpbin case.
       assert.equal(
         stopped.reduce((sum, l) => sum + (l.served as number), 0),
-        25,
+        25 + CASES.length,
       );
       assert.equal(
         stopped.reduce((sum, l) => sum + (l.udp as { answered: number }).answered, 0),
