@@ -90,6 +90,32 @@ describe("--access-log", () => {
     assert.equal(await metric(s, "written"), got.length);
   });
 
+  it("two workers appending to one file: every line whole, none lost or interleaved", async (t) => {
+    const file = join(dir(t), "access.log");
+    const s = await start({ mode: "handoff", workers: 2, admin: 0, http: 0, accessLog: file });
+    t.after(() => s.stop(2000));
+    const http = s.ports.http as number;
+    // Lines of ~3.5 KiB (a 3 KiB path), from connections the primary spreads over both workers,
+    // 8 at a time: each worker's lines land in the file while the other's do.
+    const path = (i: number) => `/${String(i).padStart(4, "0")}${"x".repeat(3000)}`;
+    const n = 400;
+    for (let i = 0; i < n; i += 8)
+      await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          once(http, { method: "POST", path: path(i + k), body: Buffer.from("b") }),
+        ),
+      );
+    await s.stop(2000);
+    const got = lines(file).filter((l) => l.kind === "http");
+    assert.equal(got.length, n, "one whole line per request");
+    assert.deepEqual(
+      got.map((l) => l.path as string).sort(),
+      Array.from({ length: n }, (_, i) => path(i)),
+      "every path whole",
+    );
+    assert.deepEqual(new Set(got.map((l) => l.worker)), new Set([0, 1]), "from both workers");
+  });
+
   it("behind PROXY protocol: the address the header names", async (t) => {
     const file = join(dir(t), "access.log");
     const s = await server(t, { proxyProtocol: true, accessLog: file });

@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import type { Socket } from "node:net";
+import { once } from "node:events";
+import { connect as netConnect, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
 import { WebSocket } from "ws";
 import {
@@ -25,6 +27,7 @@ import { type Echoplex, EchoplexError, type StartOptions, start } from "../src/i
 import { load } from "../src/load/index.ts";
 import { HOST, open } from "./helpers/client.ts";
 import { waitFor } from "./helpers/server.ts";
+import { CA, TLS } from "./helpers/tls.ts";
 
 const SEED = 20261206;
 
@@ -423,5 +426,54 @@ describe("--ws-faults", () => {
       Array.from({ length: n }, (_, i) => String(i)),
     );
     assert.ok(((await faults(s, "websocket")).delay ?? 0) > 0, "some were delayed");
+  });
+});
+
+describe("faults below HTTP over TLS and behind PROXY protocol", () => {
+  const PROXY = "PROXY TCP4 203.0.113.5 10.0.0.1 4444 443\r\n";
+  const secure = { tlsCert: TLS.cert, tlsKey: TLS.key, proxyProtocol: true } as const;
+
+  /** A TLS connection to `port` that sends a PROXY header first, in the clear. */
+  async function proxiedTls(port: number): Promise<TLSSocket> {
+    const raw = netConnect({ host: HOST, port });
+    await once(raw, "connect");
+    raw.write(PROXY);
+    const tls = tlsConnect({ socket: raw, ca: CA, servername: "localhost" });
+    await once(tls, "secureConnect");
+    return tls;
+  }
+
+  it("--tcp-faults: close-after cuts the decrypted echo; reset ends the TLS connection", async (t) => {
+    const cut = await server(t, { ...secure, tcpFaults: "close-after=5:100" });
+    const a = await outcome(await proxiedTls(cut.ports.echo), Buffer.from("hello, faults"));
+    assert.equal(String(a.got), "hello");
+    const reset = await server(t, { ...secure, tcpFaults: "reset=100" });
+    const b = await outcome(await proxiedTls(reset.ports.echo), Buffer.from("hello"));
+    assert.equal(b.got.length, 0, `${b.how}: nothing echoed`);
+    assert.deepEqual(await faults(reset, "tcp"), {
+      reset: 1,
+      close: 0,
+      stall: 0,
+      "close-after": 0,
+      delay: 0,
+    });
+  });
+
+  it("--ws-faults over WSS behind PROXY: the close code asked", async (t) => {
+    const s = await server(t, { ...secure, http: 0, wsFaults: "close=4001:100" });
+    const ws = new WebSocket(`wss://localhost:${s.ports.http}/ws`, [], {
+      ca: CA,
+      createConnection: () => {
+        const raw = netConnect({ host: HOST, port: s.ports.http as number });
+        raw.write(PROXY);
+        return tlsConnect({ socket: raw, ca: CA, servername: "localhost" });
+      },
+    });
+    await once(ws, "open");
+    const code = await new Promise<number>((resolve) => {
+      ws.once("close", (c: number) => resolve(c));
+      ws.send("hi");
+    });
+    assert.equal(code, 4001);
   });
 });
