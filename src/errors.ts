@@ -142,6 +142,14 @@ export const ERRORS = {
       "`npm run load`: the target sent back bytes that differ from those sent (the report is printed first)",
     todo: "the target (or something between) corrupts data",
   }),
+  ECHOPLEX_SLO_BROKEN: spec({
+    exit: 1,
+    message: (p: { slo: string; breaches: string }) =>
+      `the run broke the SLO ${p.slo}: ${p.breaches}`,
+    meaning:
+      "`echoplex-load merge --slo`: the merged run missed an objective (the report is printed first)",
+    todo: "a slower or failing target, or too much load for it: find its capacity, or relax the SLO",
+  }),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

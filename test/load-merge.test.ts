@@ -69,6 +69,16 @@ describe("load: several clients, one report", () => {
     assert.ok(Math.abs(m.msgs_per_s - (saved[0].msgs_per_s + saved[1].msgs_per_s)) < 1);
     assert.ok(m.p99_us >= Math.min(saved[0].p99_us, saved[1].p99_us));
     assert.ok(m.p99_us <= Math.max(saved[0].p99_us, saved[1].p99_us) * 1.001 + 1);
+    // An SLO gate: the report first, then one line and exit 1 when the merged run breaks it.
+    const broken = await merge([...files, "--slo", "p99=1us,errors=0"]);
+    assert.equal(broken.status, 1, broken.stderr);
+    assert.match(broken.stdout, /2 clients merged/);
+    assert.match(
+      broken.stderr,
+      /^echoplex-load: the run broke the SLO p99=1us,errors=0: p99 [\d.]+ (us|ms|s) > 1 us \[ECHOPLEX_SLO_BROKEN\]\n$/,
+    );
+    const met = await merge([...files, "--slo=p99=10s,p999=10s,errors=0"]);
+    assert.equal(met.status, 0, met.stderr);
     // A file that is not a saved report: one line, exit 2.
     writeFileSync(join(dir, "bad.json"), "{}");
     const bad = await merge([join(dir, "bad.json")]);
@@ -86,12 +96,27 @@ describe("load: several clients, one report", () => {
       none.stderr,
       /^echoplex-load: merge: give the report files .*\[ECHOPLEX_BAD_FLAG\]\n$/,
     );
-    const unknown = await merge(["a.json", "--slo"]);
+    const unknown = await merge(["a.json", "--rate"]);
     assert.equal(unknown.status, 2);
     assert.match(
       unknown.stderr,
-      /--slo.*usage: echoplex-load merge .*\[ECHOPLEX_UNKNOWN_FLAG\]\n$/,
+      /--rate.*usage: echoplex-load merge .*\[ECHOPLEX_UNKNOWN_FLAG\]\n$/,
     );
+    for (const [args, why] of [
+      [["a.json", "--slo"], /--slo: give it a spec/],
+      [
+        ["a.json", "--slo", "p98=5ms"],
+        /--slo: 'p98' is not one of p50, p90, p99, p999, max, errors/,
+      ],
+      [["a.json", "--slo", "p99=0"], /--slo: p99: '0' is not a duration above 0/],
+      [["a.json", "--slo=errors=1.5"], /--slo: errors: '1.5' is not a count/],
+    ] as const) {
+      const r = await merge(args);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /\[ECHOPLEX_BAD_FLAG\]\n$/);
+      assert.equal(r.stderr.split("\n").length, 2, "one line");
+    }
   });
 
   it("reports saved by HTTP runs merge too, latency as the worst client's (regression: load:merge threw on their empty histogram)", async (t) => {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (argv[0] === "merge") return mergeMain(argv.slice(1));
   if (argv.includes("--help"))
     process.stdout.write(
-      `${COMMAND} merge FILE... [--json]: one report from reports saved with --save on several hosts\n`,
+      `${COMMAND} merge FILE... [--json] [--slo p99=5ms,errors=0]: one report from reports saved with --save on several hosts; exit 1 when it breaks the SLO\n`,
     );
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
   const report = await measure(f);

@@ -1,27 +1,45 @@
 /**
- * `echoplex-load merge a.json b.json ... [--json]` (`npm run load:merge -- ...`): one report from
- * the reports that load clients on several hosts saved with `--save FILE` (see docs/DEPLOY.md).
+ * `echoplex-load merge a.json b.json ... [--json] [--slo SPEC]` (`npm run load:merge -- ...`): one
+ * report from the reports that load clients on several hosts saved with `--save FILE` (see
+ * docs/DEPLOY.md); with --slo, exit 1 with a one-line reason when the merged run breaks it.
  */
 import { readFileSync } from "node:fs";
 import { fail } from "../../errors.ts";
 import { formatReport } from "../format.ts";
 import type { LoadReport } from "../run.ts";
 import { mergeReports } from "./merge.ts";
+import { breaches, parseSlo, type Slo } from "./slo.ts";
+
+const USAGE = "usage: echoplex-load merge FILE... [--json] [--slo p99=5ms,errors=0]";
+
+/** The report files, --json, and --slo SPEC (or --slo=SPEC), or a usage error. */
+function mergeArgs(args: readonly string[]): { files: string[]; json: boolean; slo: Slo | null } {
+  const files: string[] = [];
+  let json = false;
+  let slo: Slo | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--json") json = true;
+    else if (a === "--slo" || a.startsWith("--slo=")) {
+      const text = a === "--slo" ? args[++i] : a.slice("--slo=".length);
+      const parsed = text === undefined ? "give it a spec, as p99=5ms,errors=0" : parseSlo(text);
+      if (typeof parsed === "string")
+        throw fail("ECHOPLEX_BAD_FLAG", { subject: "--slo", problem: parsed });
+      slo = parsed;
+    } else if (a.startsWith("--"))
+      throw fail("ECHOPLEX_UNKNOWN_FLAG", { flag: `Unknown option '${a}'`, known: USAGE });
+    else files.push(a);
+  }
+  if (files.length === 0)
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: "merge",
+      problem: "give the report files to merge (saved with npm run load -- --save FILE)",
+    });
+  return { files, json, slo };
+}
 
 export function mergeMain(args: readonly string[]): void {
-  const json = args.includes("--json");
-  const files = args.filter((a) => a !== "--json");
-  const unknown = files.find((f) => f.startsWith("--"));
-  if (unknown !== undefined || files.length === 0)
-    throw unknown === undefined
-      ? fail("ECHOPLEX_BAD_FLAG", {
-          subject: "merge",
-          problem: "give the report files to merge (saved with npm run load -- --save FILE)",
-        })
-      : fail("ECHOPLEX_UNKNOWN_FLAG", {
-          flag: `Unknown option '${unknown}'`,
-          known: "usage: echoplex-load merge FILE... [--json]",
-        });
+  const { files, json, slo } = mergeArgs(args);
   const reports = files.map((file) => {
     try {
       const r = JSON.parse(readFileSync(file, "utf8")) as LoadReport;
@@ -43,4 +61,7 @@ export function mergeMain(args: readonly string[]): void {
       ? `${JSON.stringify(shown)}\n`
       : `${merged.clients} clients merged${merged.latency_exact ? "" : " (latency: the worst client's percentiles, an upper bound: an HTTP report has no histogram)"}\n${formatReport(merged)}\n`,
   );
+  const missed = slo === null ? [] : breaches(merged, slo);
+  if (slo !== null && missed.length > 0)
+    throw fail("ECHOPLEX_SLO_BROKEN", { slo: slo.text, breaches: missed.join(", ") });
 }
