@@ -28,7 +28,7 @@ export async function runExternal(
   }).reduce((cmd, [k, v]) => cmd.replaceAll(`{${k}}`, String(v)), command);
   const cpu0 = waitedChildrenCpuSeconds();
   const child = spawn("sh", ["-c", line], { stdio: ["ignore", "pipe", "pipe"] });
-  hooks?.open();
+  hooks?.open?.();
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => {
     out += d;
@@ -37,7 +37,7 @@ export async function runExternal(
     out += d;
   });
   const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  hooks?.close();
+  hooks?.close?.();
   const cpu = waitedChildrenCpuSeconds() - cpu0;
   const field = (name: string): number =>
     Number(new RegExp(`${name.replace("/", "\\/")}=([0-9.]+)`).exec(out)?.[1] ?? Number.NaN);

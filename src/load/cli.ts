@@ -5,7 +5,7 @@
  *
  *   echoplex-load --port P [--host H] [--protocol tcp|ws|udp|http|http2] [--tls [--insecure]]
  *                 [--connections C] [--size S] [--duration SECONDS]
- *                 [--pipeline N | --rate MSGS_PER_S | --churn]
+ *                 [--pipeline N | --rate MSGS_PER_S[..END[:STEPS]] | --churn] [--interval S]
  *                 [--threads T] [--json] [--save FILE] [--at TIME]
  *
  * Prints a short report; with --json the last line of stdout is one JSON object. Exit 0 when
@@ -19,6 +19,7 @@ import { checkNode } from "../node-version.ts";
 import { LOAD_FLAGS } from "./flags.ts";
 import { formatReport } from "./format.ts";
 import { measure, nothingEchoed } from "./measure.ts";
+import { formatRow, type IntervalRow, shownRow } from "./report/intervals.ts";
 import { mergeMain } from "./report/merge-cli.ts";
 
 const COMMAND = "echoplex-load";
@@ -32,9 +33,13 @@ async function main(): Promise<void> {
       `${COMMAND} merge FILE... [--json] [--slo p99=5ms,errors=0]: one report from reports saved with --save on several hosts; exit 1 when it breaks the SLO\n`,
     );
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
-  const report = await measure(f);
+  // --interval: a row per interval as it ends (a JSON object per line with --json), then the report.
+  const interval = (row: IntervalRow) =>
+    process.stdout.write(f.json ? `${JSON.stringify(shownRow(row))}\n` : `${formatRow(row)}\n`);
+  const report = await measure(f, { interval });
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
-  const { histogram: _, ...shown } = report;
+  const { histogram: _, intervals, ...rest } = report;
+  const shown = intervals === undefined ? rest : { ...rest, intervals: intervals.map(shownRow) };
   process.stdout.write(f.json ? `${JSON.stringify(shown)}\n` : `${formatReport(report)}\n`);
   if (report.mismatches > 0) throw fail("ECHOPLEX_ECHO_MISMATCH", { streams: report.mismatches });
   const nothing = nothingEchoed(report, f);

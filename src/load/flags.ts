@@ -1,6 +1,44 @@
 /** The load client's flags (`npm run load -- --help`), apart so that tests can parse them. */
 import { availableParallelism } from "node:os";
-import { number, text, toggle } from "../args.ts";
+import { type Flag, number, text, toggle } from "../args.ts";
+import { bad } from "../main/config/parse.ts";
+
+/** --rate: messages per second, or a ramp from one rate to another over the window. */
+export interface RateSpec {
+  readonly from: number;
+  /** The rate at the window's end (`from` without a ramp). */
+  readonly to: number;
+  /** Levels of a stepped ramp (0: linear). */
+  readonly steps: number;
+}
+
+const MAX_RATE = 10_000_000;
+const RATE = /^(\d{1,8}(?:\.\d{1,3})?)(?:\.\.(\d{1,8}(?:\.\d{1,3})?)(?::(\d{1,4}))?)?$/;
+
+const rate: Flag<RateSpec> = {
+  help: "open loop: total messages per second (0: closed loop); A..B ramps from A to B over the measured window, A..B:STEPS in that many levels",
+  fallback: { from: 0, to: 0, steps: 0 },
+  parse(raw, flag) {
+    const m = RATE.exec(raw.trim());
+    const from = Number(m?.[1]);
+    const to = m?.[2] === undefined ? from : Number(m[2]);
+    const steps = m?.[3] === undefined ? 0 : Number(m[3]);
+    const ramp = m?.[2] !== undefined;
+    if (
+      m === null ||
+      from > MAX_RATE ||
+      to > MAX_RATE ||
+      (ramp && (from <= 0 || to <= 0)) ||
+      (m[3] !== undefined && (steps < 2 || steps > 1000))
+    )
+      throw bad(
+        `--${flag}`,
+        raw,
+        `messages per second from 0 to ${MAX_RATE}, or a ramp A..B (both above 0) with :STEPS from 2 to 1000`,
+      );
+    return { from, to, steps };
+  },
+};
 
 export const LOAD_FLAGS = {
   host: text("127.0.0.1", "the echo server's address"),
@@ -10,7 +48,14 @@ export const LOAD_FLAGS = {
   duration: number(0.1, 86_400, 10, "seconds measured, after the warm-up", false),
   warmup: number(0, 3600, 1, "seconds of load before measuring", false),
   pipeline: number(1, 64, 1, "messages in flight per connection (closed loop)"),
-  rate: number(0, 10_000_000, 0, "open loop: total messages per second (0: closed loop)"),
+  rate,
+  interval: number(
+    0,
+    3600,
+    0,
+    "print a row every SECONDS of the window (rate, p50/p99/p99.9, failures), and keep them in the report; 0: none",
+    false,
+  ),
   churn: toggle("connect, one round trip, close with RST, again: connections per second"),
   threads: number(1, 256, Math.max(1, Math.floor(availableParallelism() / 2)), "client threads"),
   timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
@@ -38,9 +83,11 @@ export function loadFlagsMarkdown(): string {
     const fallback =
       name === "threads"
         ? "half the cores"
-        : f.fallback === false || f.fallback === ""
-          ? ""
-          : String(f.fallback);
+        : name === "rate"
+          ? "0"
+          : f.fallback === false || f.fallback === ""
+            ? ""
+            : String(f.fallback);
     return `| \`--${name}\` | ${fallback} | ${f.help.replaceAll("|", "\\|")} |`;
   });
   return [

@@ -8,7 +8,7 @@ export function formatReport(r: LoadReport): string {
     r.workload === "churn"
       ? `churn: ${r.connections} connect loops, one ${r.size}-byte round trip each`
       : r.workload === "open"
-        ? `open loop: ${r.connections} connections x ${r.size} B at ${n(r.rate)} msg/s`
+        ? `open loop: ${r.connections} connections x ${r.size} B at ${n(r.rate)}${r.rate_end === undefined ? "" : `..${n(r.rate_end)}`} msg/s`
         : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
   const unit = r.workload === "churn" ? "conn/s" : "msg/s";
   const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");

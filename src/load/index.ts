@@ -30,8 +30,10 @@ export interface LoadOptions {
   readonly warmup?: number;
   /** Messages in flight per connection (closed loop). */
   readonly pipeline?: number;
-  /** Open loop: messages per second in all (0: closed loop). */
-  readonly rate?: number;
+  /** Open loop: messages per second in all (0: closed loop); `"A..B"` or `"A..B:STEPS"` ramps. */
+  readonly rate?: number | string;
+  /** Seconds per row of `intervals` in the report (0: none). */
+  readonly interval?: number;
   /** Connect, one round trip, close, again (TCP). */
   readonly churn?: boolean;
   readonly threads?: number;

@@ -6,7 +6,7 @@ import type { Values } from "../args.ts";
 import { EchoplexError, fail } from "../errors.ts";
 import type { LOAD_FLAGS } from "./flags.ts";
 import { runHttpLoad } from "./flows/http.ts";
-import { type LoadReport, type Protocol, runLoad } from "./run.ts";
+import { type LoadReport, type Protocol, runLoad, type WindowHooks } from "./run.ts";
 
 export type LoadFlags = Values<typeof LOAD_FLAGS>;
 
@@ -53,7 +53,7 @@ function failure(err: unknown, at: string, protocol: Protocol): unknown {
 
 /** The protocol asked for, once the flags are known to go together. */
 export function checked(f: LoadFlags): Protocol {
-  const open = f.rate > 0;
+  const open = f.rate.from > 0;
   if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
     throw fail("ECHOPLEX_BAD_FLAG", {
       subject: "--pipeline, --rate, --churn",
@@ -65,6 +65,13 @@ export function checked(f: LoadFlags): Protocol {
       problem: "--http means --protocol http; give one of them",
     });
   const protocol = (f.http ? "http" : f.protocol) as Protocol;
+  const ramp = f.rate.to !== f.rate.from || f.rate.steps > 0;
+  if (protocol === "http" && (ramp || f.interval > 0))
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--protocol http ${ramp ? "--rate A..B" : "--interval"}`,
+      problem:
+        "autocannon runs HTTP/1.1 at one rate and reports once; use --protocol http2, or drop it",
+    });
   if (f.insecure && !f.tls)
     throw fail("ECHOPLEX_BAD_FLAG", {
       subject: "--insecure",
@@ -79,7 +86,7 @@ export function checked(f: LoadFlags): Protocol {
   return protocol;
 }
 
-export async function measure(f: LoadFlags): Promise<LoadReport> {
+export async function measure(f: LoadFlags, hooks?: WindowHooks): Promise<LoadReport> {
   const protocol = checked(f);
   const options = {
     host: f.host,
@@ -90,7 +97,10 @@ export async function measure(f: LoadFlags): Promise<LoadReport> {
     seconds: f.duration,
     warmupSeconds: f.warmup,
     pipeline: f.pipeline,
-    rate: f.rate,
+    rate: f.rate.from,
+    rateEnd: f.rate.to,
+    rateSteps: f.rate.steps,
+    intervalSeconds: f.interval,
     churn: f.churn,
     threads: f.threads,
     timeoutMs: f.timeout * 1000,
@@ -99,7 +109,7 @@ export async function measure(f: LoadFlags): Promise<LoadReport> {
   };
   if (f.at !== "") await startAt(f.at);
   try {
-    return protocol === "http" ? await runHttpLoad(options) : await runLoad(options);
+    return protocol === "http" ? await runHttpLoad(options) : await runLoad(options, hooks);
   } catch (err) {
     throw failure(err, `${f.host}:${f.port}`, protocol);
   }

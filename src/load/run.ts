@@ -3,6 +3,7 @@
  * per thread, runs the groups on a piscina pool, starts them together, and merges what they
  * measured into one report.
  */
+
 import { Piscina } from "piscina";
 import { fail } from "../errors.ts";
 import {
@@ -11,6 +12,8 @@ import {
   mergeHistograms,
   summarize,
 } from "./report/histogram.ts";
+import type { IntervalRow } from "./report/intervals.ts";
+import { Series } from "./report/series.ts";
 import type { GroupResult, GroupTask, Workload } from "./types.ts";
 
 /**
@@ -33,6 +36,11 @@ export interface LoadOptions {
   readonly pipeline: number;
   /** Total messages per second (open loop); 0 = closed loop. */
   readonly rate: number;
+  /** --rate A..B[:STEPS]: the rate at the window's end, and in how many levels (0: linearly). */
+  readonly rateEnd?: number;
+  readonly rateSteps?: number;
+  /** --interval: a row of the report every this many seconds of the window; 0 or absent: none. */
+  readonly intervalSeconds?: number;
   readonly churn: boolean;
   readonly threads: number;
   readonly timeoutMs: number;
@@ -83,6 +91,10 @@ export interface LoadReport extends LatencySummary {
   readonly service_p99_us: number;
   /** The merged latency histogram (HDR, compressed), for merging across runs. */
   readonly histogram: string;
+  /** --rate A..B: the rate at the window's end. */
+  readonly rate_end?: number;
+  /** --interval: the window, interval by interval. */
+  readonly intervals?: readonly IntervalRow[];
 }
 
 /** The thread's task file: .ts from the source, .js once built (dist/load). */
@@ -108,6 +120,7 @@ export function loadHeader(
     size: o.size,
     pipeline: workload === "steady" ? o.pipeline : 0,
     rate: o.rate,
+    ...(o.rateEnd !== undefined && o.rateEnd !== o.rate ? { rate_end: o.rateEnd } : {}),
     threads,
     seconds,
   };
@@ -118,8 +131,10 @@ export const workloadOf = (o: LoadOptions): Workload =>
 
 /** Called on the main thread as the measured window opens and closes (to sample the server). */
 export interface WindowHooks {
-  open(): void;
-  close(): void;
+  open?(): void;
+  close?(): void;
+  /** --interval: each interval once every thread has measured it, in order. */
+  interval?(row: IntervalRow): void;
 }
 
 /** What the protocol cannot do, as usage errors. */
@@ -150,26 +165,9 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
   const threads = Math.max(1, Math.min(o.threads, o.connections));
   const barrier = new Int32Array(new SharedArrayBuffer(8));
   const start = new Float64Array(new SharedArrayBuffer(8));
-  const tasks: GroupTask[] = [];
-  for (let i = 0; i < threads; i++) {
-    const connections = Math.floor(o.connections / threads) + (i < o.connections % threads ? 1 : 0);
-    tasks.push({
-      host: o.host,
-      port: o.port,
-      protocol,
-      tls: o.tls === true ? { verify: o.insecure !== true } : null,
-      connections,
-      size: o.size,
-      pipeline: o.pipeline,
-      rate: (o.rate * connections) / o.connections,
-      workload,
-      warmupMs: o.warmupSeconds * 1000,
-      durationMs: o.seconds * 1000,
-      timeoutMs: o.timeoutMs,
-      barrier,
-      start,
-    });
-  }
+  const intervalMs = Math.round((o.intervalSeconds ?? 0) * 1000);
+  const series = new Series(threads, intervalMs, o.seconds * 1000, hooks);
+  const tasks = tasksFor(o, { threads, workload, protocol, intervalMs, series, barrier, start });
   const pool = new Piscina<GroupTask, GroupResult>({
     filename: new URL(`./task${TASK_EXT}`, import.meta.url).href,
     minThreads: threads,
@@ -177,7 +175,9 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
     concurrentTasksPerWorker: 1,
   });
   try {
-    const running = Promise.all(tasks.map((t) => pool.run(t)));
+    const running = Promise.all(
+      tasks.map((t) => pool.run(t, t.progress === null ? {} : { transferList: [t.progress] })),
+    );
     running.catch(() => {}); // observed below; this keeps an early failure from going unhandled
     // Every thread connected: start them together, a little ahead so all see the same start.
     while (Atomics.load(barrier, 0) < threads) {
@@ -190,20 +190,63 @@ export async function runLoad(o: LoadOptions, hooks?: WindowHooks): Promise<Load
     const from = lead + o.warmupSeconds * 1000;
     let edges = 0; // 1 once opened, 2 once closed
     const edge = () => {
-      if (edges === 0) hooks?.open();
-      else if (edges === 1) hooks?.close();
+      if (edges === 0) hooks?.open?.();
+      else if (edges === 1) hooks?.close?.();
       edges++;
     };
     const timers = [setTimeout(edge, from), setTimeout(edge, from + o.seconds * 1000)];
     try {
-      return report(o, workload, threads, await running);
+      const results = await running;
+      return { ...report(o, workload, threads, results), ...series.finish(results) };
     } finally {
+      series.close();
       for (const t of timers) clearTimeout(t);
       while (edges < 2) edge(); // the threads finished a hair before the main thread's timer
     }
   } finally {
     await pool.destroy();
   }
+}
+
+/** Each thread's share: its connections and rate, the shared barrier, its --interval port. */
+function tasksFor(
+  o: LoadOptions,
+  c: {
+    threads: number;
+    workload: Workload;
+    protocol: Exclude<Protocol, "http">;
+    intervalMs: number;
+    series: Series;
+    barrier: Int32Array;
+    start: Float64Array;
+  },
+): GroupTask[] {
+  const tasks: GroupTask[] = [];
+  for (let i = 0; i < c.threads; i++) {
+    const connections =
+      Math.floor(o.connections / c.threads) + (i < o.connections % c.threads ? 1 : 0);
+    tasks.push({
+      host: o.host,
+      port: o.port,
+      protocol: c.protocol,
+      tls: o.tls === true ? { verify: o.insecure !== true } : null,
+      connections,
+      size: o.size,
+      pipeline: o.pipeline,
+      rate: (o.rate * connections) / o.connections,
+      rateEnd: ((o.rateEnd ?? o.rate) * connections) / o.connections,
+      rateSteps: o.rateSteps ?? 0,
+      intervalMs: c.intervalMs,
+      progress: c.series.port(),
+      workload: c.workload,
+      warmupMs: o.warmupSeconds * 1000,
+      durationMs: o.seconds * 1000,
+      timeoutMs: o.timeoutMs,
+      barrier: c.barrier,
+      start: c.start,
+    });
+  }
+  return tasks;
 }
 
 /** The failures within the window, and their percent of the attempts that ended in it. */

@@ -1,4 +1,6 @@
 /** What the load client's main thread sends to each of its threads, and what comes back. */
+import type { MessagePort } from "node:worker_threads";
+import type { Slice } from "./report/intervals.ts";
 
 export type Workload = "steady" | "open" | "churn";
 
@@ -16,8 +18,17 @@ export interface GroupTask {
   readonly size: number;
   /** Messages in flight per connection (steady). */
   readonly pipeline: number;
-  /** Messages per second over this thread's connections (open loop). */
+  /** Messages per second over this thread's connections (open loop); at the window's end `rateEnd`. */
   readonly rate: number;
+  /**
+   * --rate A..B: the rate at the window's end (the same as `rate` without a ramp), reached
+   * linearly, or in `rateSteps` levels (0: linearly).
+   */
+  readonly rateEnd: number;
+  readonly rateSteps: number;
+  /** --interval: slices of this length (ms) sent on `progress` as each ends; 0: none. */
+  readonly intervalMs: number;
+  readonly progress: MessagePort | null;
   readonly workload: Workload;
   readonly warmupMs: number;
   readonly durationMs: number;
@@ -58,4 +69,6 @@ export interface GroupResult {
   readonly histogram: string;
   /** The same from the actual send time (differs from `histogram` in the open loop only). */
   readonly service: string;
+  /** --interval: this thread's slices of the window, in order (also sent as each ended). */
+  readonly intervals: readonly Slice[];
 }

@@ -5,6 +5,7 @@
  */
 import { connect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { Slicer } from "../report/intervals.ts";
 import { Meter } from "../report/meter.ts";
 import type { GroupResult, GroupTask } from "../types.ts";
 import { Churner } from "./churn.ts";
@@ -45,6 +46,9 @@ export class Group {
   private readonly step: number;
   private cursor = 0;
   private nextAt = Number.POSITIVE_INFINITY;
+  /** --rate A..B: the ramp runs over the measured window [rampFrom, rampFrom + rampMs). */
+  private rampFrom = 0;
+  private rampMs = 0;
 
   constructor(task: GroupTask) {
     this.task = task;
@@ -89,18 +93,33 @@ export class Group {
     return socket;
   }
 
-  startSchedule(at: number): void {
+  /** Open loop from `at`; a ramp (--rate A..B) over the window [from, from + ms). */
+  startSchedule(at: number, from = at, ms = 0): void {
     this.nextAt = at;
+    this.rampFrom = from;
+    this.rampMs = ms;
   }
 
   /** Open loop: send every message whose intended time has come. */
   pump(now: number): void {
     const streams = this.streams;
+    const ramp = this.task.rateEnd !== this.task.rate;
     while (this.nextAt <= now && !this.stopped) {
       (streams[this.cursor] as Flow).sendAt(this.nextAt, now);
       this.cursor = (this.cursor + 1) % streams.length;
-      this.nextAt += this.step;
+      this.nextAt += ramp ? 1000 / this.rateAt(this.nextAt) : this.step;
     }
+  }
+
+  /**
+   * This thread's rate at `t`: `rate` until the window, then towards `rateEnd` by its end,
+   * linearly or in `rateSteps` equal levels (the first `rate`, the last `rateEnd`).
+   */
+  rateAt(t: number): number {
+    const { rate, rateEnd, rateSteps } = this.task;
+    let f = Math.min(1, Math.max(0, (t - this.rampFrom) / this.rampMs));
+    if (rateSteps > 1) f = Math.min(Math.floor(f * rateSteps), rateSteps - 1) / (rateSteps - 1);
+    return rate + (rateEnd - rate) * f;
   }
 }
 
@@ -145,15 +164,18 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const start = (task.start[0] as number) - performance.timeOrigin; // shared epoch -> this thread's clock
   g.meter.from = start + task.warmupMs;
   g.meter.to = g.meter.from + task.durationMs;
+  const slicer = task.intervalMs > 0 ? new Slicer(task.intervalMs, task.progress) : null;
+  g.meter.slicer = slicer;
   for (const c of churners) c.open();
   g.running = true;
-  if (task.workload === "open") g.startSchedule(start);
+  if (task.workload === "open") g.startSchedule(start, g.meter.from, task.durationMs);
   else for (const s of streams) s.kick(performance.now());
   const checks = setInterval(
     () => {
       const now = performance.now();
       for (const s of streams) s.checkTimeout(now);
       for (const c of churners) c.checkTimeout(now);
+      if (now >= g.meter.from) slicer?.flush(Math.min(now, g.meter.to) - g.meter.from);
     },
     Math.min(50, task.timeoutMs / 4),
   );
@@ -172,6 +194,8 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   for (const s of streams) s.checkTimeout(now);
   for (const c of churners) c.checkTimeout(now);
   for (const s of streams) if (s.stalledSince(g.meter.from)) g.meter.stalled++;
+  slicer?.flush(task.durationMs, true);
+  task.progress?.close();
   clearInterval(checks);
   clearInterval(tick);
   for (const s of streams) s.close();

@@ -28,11 +28,11 @@ export async function runHttpLoad(o: LoadOptions, hooks?: WindowHooks): Promise<
     ...(o.rate > 0 ? { overallRate: o.rate } : {}),
   };
   if (o.warmupSeconds > 0) await autocannon({ ...common, duration: o.warmupSeconds });
-  hooks?.open();
+  hooks?.open?.();
   const cpu0 = process.cpuUsage();
   const r = await autocannon({ ...common, duration: o.seconds });
   const cpu = process.cpuUsage(cpu0);
-  hooks?.close();
+  hooks?.close?.();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (r["2xx"] === 0 && r.errors > 0)
     throw Object.assign(new Error("no HTTP request succeeded"), { code: "ECONNREFUSED" });

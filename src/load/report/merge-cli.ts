@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { fail } from "../../errors.ts";
 import { formatReport } from "../format.ts";
 import type { LoadReport } from "../run.ts";
+import { formatRow, shownRow } from "./intervals.ts";
 import { mergeReports } from "./merge.ts";
 import { breaches, parseSlo, type Slo } from "./slo.ts";
 
@@ -55,11 +56,12 @@ export function mergeMain(args: readonly string[]): void {
     }
   });
   const merged = mergeReports(reports);
-  const { histogram: _, ...shown } = merged;
+  const { histogram: _, intervals, ...rest } = merged;
+  const shown = intervals === undefined ? rest : { ...rest, intervals: intervals.map(shownRow) };
   process.stdout.write(
     json
       ? `${JSON.stringify(shown)}\n`
-      : `${merged.clients} clients merged${merged.latency_exact ? "" : " (latency: the worst client's percentiles, an upper bound: an HTTP report has no histogram)"}\n${formatReport(merged)}\n`,
+      : `${merged.clients} clients merged${merged.latency_exact ? "" : " (latency: the worst client's percentiles, an upper bound: an HTTP report has no histogram)"}\n${(intervals ?? []).map((r) => `${formatRow(r)}\n`).join("")}${formatReport(merged)}\n`,
   );
   const missed = slo === null ? [] : breaches(merged, slo);
   if (slo !== null && missed.length > 0)

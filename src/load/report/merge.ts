@@ -7,6 +7,7 @@
 
 import { failedShare, type LoadReport } from "../run.ts";
 import { encodeHistogram, mergeHistograms, summarize } from "./histogram.ts";
+import { mergeRows } from "./intervals.ts";
 
 export interface MergedReport extends LoadReport {
   /** How many client reports were merged. */
@@ -42,8 +43,9 @@ export function mergeReports(reports: readonly LoadReport[]): MergedReport {
   const histogram = exact ? mergeHistograms(reports.map((r) => r.histogram)) : null;
   const service = (p: number) =>
     Math.max(...reports.map((r) => (p === 50 ? r.service_p50_us : r.service_p99_us)));
+  const { intervals: _, ...head } = first;
   return {
-    ...first,
+    ...head,
     ...(histogram === null ? worstLatency(reports) : summarize(histogram)),
     host: [...new Set(reports.map((r) => r.host))].join(","),
     connections: sum(reports, "connections"),
@@ -68,5 +70,9 @@ export function mergeReports(reports: readonly LoadReport[]): MergedReport {
     histogram: histogram === null ? "" : encodeHistogram(histogram),
     clients: reports.length,
     latency_exact: exact,
+    // --interval on every host: the series, interval by interval, from the summed histograms.
+    ...(reports.every((r) => r.intervals !== undefined)
+      ? { intervals: mergeRows(reports.map((r) => r.intervals ?? [])) }
+      : {}),
   };
 }

@@ -8,6 +8,7 @@
 
 import type { GroupResult } from "../types.ts";
 import { createHistogram, encodeHistogram } from "./histogram.ts";
+import type { Slicer } from "./intervals.ts";
 
 export class Meter {
   /** The window, in this thread's performance.now() milliseconds. */
@@ -23,6 +24,8 @@ export class Meter {
   reordered = 0;
   late = 0;
   failedInWindow = 0;
+  /** --interval: the window in slices, each sent to the main thread as it ends; else null. */
+  slicer: Slicer | null = null;
   private readonly histogram = createHistogram();
   /** Open loop: from the actual send, which the client's 1 ms timer can make late. */
   private readonly service = createHistogram();
@@ -36,13 +39,18 @@ export class Meter {
   complete(now: number, since: number, sentAt = since): void {
     if (now < this.from || now >= this.to) return;
     this.messages++;
-    this.histogram.recordValue(Math.round((now - since) * 1e6));
+    const ns = Math.round((now - since) * 1e6);
+    this.histogram.recordValue(ns);
+    this.slicer?.complete(now - this.from, ns);
     this.service.recordValue(Math.round((now - sentAt) * 1e6));
   }
 
   /** An error, timeout or loss at `now` (counted in its own counter by the caller). */
   failed(now: number): void {
-    if (now >= this.from && now < this.to) this.failedInWindow++;
+    if (now >= this.from && now < this.to) {
+      this.failedInWindow++;
+      this.slicer?.failed(now - this.from);
+    }
   }
 
   received(now: number, n: number): void {
@@ -74,6 +82,7 @@ export class Meter {
       cpuSeconds: this.cpuSeconds,
       histogram: encodeHistogram(this.histogram),
       service: encodeHistogram(this.service),
+      intervals: this.slicer?.sent ?? [],
     };
   }
 }
