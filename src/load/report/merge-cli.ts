@@ -14,7 +14,11 @@ import { breaches, parseSlo, type Slo } from "./slo.ts";
 const USAGE = "usage: echoplex-load merge FILE... [--json] [--slo p99=5ms,errors=0]";
 
 /** The report files, --json, and --slo SPEC (or --slo=SPEC), or a usage error. */
-function mergeArgs(args: readonly string[]): { files: string[]; json: boolean; slo: Slo | null } {
+export function mergeArgs(args: readonly string[]): {
+  files: string[];
+  json: boolean;
+  slo: Slo | null;
+} {
   const files: string[] = [];
   let json = false;
   let slo: Slo | null = null;
