@@ -16,9 +16,10 @@ import { writeFileSync } from "node:fs";
 import { parseFlags, runMain } from "../args.ts";
 import { fail } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
+import type { StepRow } from "./capacity.ts";
 import { LOAD_FLAGS } from "./flags.ts";
-import { formatReport } from "./format.ts";
-import { measure, nothingEchoed } from "./measure.ts";
+import { formatCapacity, formatReport, formatStep } from "./format.ts";
+import { type LoadFlags, measure, measureCapacity, nothingEchoed } from "./measure.ts";
 import { formatRow, type IntervalRow, shownRow } from "./report/intervals.ts";
 import { mergeMain } from "./report/merge-cli.ts";
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       `${COMMAND} merge FILE... [--json] [--slo p99=5ms,errors=0]: one report from reports saved with --save on several hosts; exit 1 when it breaks the SLO\n`,
     );
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
+  if (f.slo !== "") return capacityMain(f);
   // --interval: a row per interval as it ends (a JSON object per line with --json), then the report.
   const interval = (row: IntervalRow) =>
     process.stdout.write(f.json ? `${JSON.stringify(shownRow(row))}\n` : `${formatRow(row)}\n`);
@@ -44,6 +46,15 @@ async function main(): Promise<void> {
   if (report.mismatches > 0) throw fail("ECHOPLEX_ECHO_MISMATCH", { streams: report.mismatches });
   const nothing = nothingEchoed(report, f);
   if (nothing !== null) throw nothing;
+}
+
+/** --slo: a line (or JSON object) per step as it ends, then the capacity found. */
+async function capacityMain(f: LoadFlags): Promise<void> {
+  const step = (s: StepRow) =>
+    process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${formatStep(s)}\n`);
+  const report = await measureCapacity(f, step);
+  if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
+  process.stdout.write(f.json ? `${JSON.stringify(report)}\n` : `${formatCapacity(report)}\n`);
 }
 
 runMain(COMMAND, main);

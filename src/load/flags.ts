@@ -69,6 +69,10 @@ export const LOAD_FLAGS = {
   insecure: toggle(
     "with --tls: do not check the server's certificate (self-signed ones; to trust a private CA instead, set NODE_EXTRA_CA_CERTS=FILE)",
   ),
+  slo: text(
+    "",
+    "find the capacity: the highest open-loop rate whose run meets this SLO (p99=5ms,p999=20ms,errors=0), by steps of --warmup + --duration each (ramp, bisection, confirmation); --rate A sets the first step, --rate A..B the range",
+  ),
   json: toggle("print the report as one JSON object on the last line of stdout"),
   save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),
   at: text(

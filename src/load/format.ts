@@ -1,4 +1,5 @@
 /** The load client's human-readable report. */
+import type { CapacityReport, StepRow } from "./capacity.ts";
 import type { LoadReport } from "./run.ts";
 
 const n = (x: number): string => Math.round(x).toLocaleString("en-US");
@@ -36,4 +37,23 @@ export function formatReport(r: LoadReport): string {
       : []),
     `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
   ].join("\n");
+}
+
+const ms = (us: number): string => (us / 1000).toFixed(us >= 10_000 ? 1 : 3);
+
+/** One step of the capacity search. */
+export function formatStep(s: StepRow): string {
+  const verdict = s.met ? "met" : `missed: ${s.breaches.join(", ")}`;
+  return `  ${s.phase.padEnd(7)} ${n(s.rate).padStart(10)} msg/s offered: ${n(s.msgs_per_s)} back, p50 ${ms(s.p50_us)} ms, p99 ${ms(s.p99_us)} ms, p99.9 ${ms(s.p999_us)} ms, failed ${s.failed}; ${verdict}${s.client_limited ? " (CLIENT-BOUND: the client could not offer more)" : ""}`;
+}
+
+/** The search's outcome. */
+export function formatCapacity(r: CapacityReport): string {
+  if (r.capacity_msgs_per_s === 0)
+    return `capacity: no rate tried met ${r.slo}${r.confirmed ? "" : " (or held on confirmation)"}`;
+  const above = r.upper_msgs_per_s === null ? "" : `; ${n(r.upper_msgs_per_s)} msg/s missed`;
+  const limit = r.client_limited
+    ? "; the client was the limit: at least this much, run more client hosts or threads"
+    : "";
+  return `capacity: ${n(r.capacity_msgs_per_s)} msg/s within ${r.slo} (${r.confirmed ? "confirmed" : "not confirmed"}${above}${limit})`;
 }

@@ -47,7 +47,7 @@ export interface LoadOptions {
 export type LoadResult = Omit<LoadReport, "histogram">;
 
 /** What only the command line does: where to write, and how to print. */
-const COMMAND_ONLY = new Set(["json", "save", "http"]);
+const COMMAND_ONLY = new Set(["json", "save", "http", "slo"]);
 
 /** The options as the command's arguments, so that they go through the flags' own parsers. */
 function asArgv(options: LoadOptions): string[] {

@@ -4,8 +4,10 @@
  */
 import type { Values } from "../args.ts";
 import { EchoplexError, fail } from "../errors.ts";
+import { type CapacityReport, type StepRow, searchCapacity } from "./capacity.ts";
 import type { LOAD_FLAGS } from "./flags.ts";
 import { runHttpLoad } from "./flows/http.ts";
+import { parseSlo } from "./report/slo.ts";
 import { type LoadReport, type Protocol, runLoad, type WindowHooks } from "./run.ts";
 
 export type LoadFlags = Values<typeof LOAD_FLAGS>;
@@ -122,4 +124,32 @@ export function nothingEchoed(report: LoadReport, f: LoadFlags): EchoplexError |
     target: `${f.host}:${f.port}`,
     why: `every connection was closed before its first echo (${report.errors} times); ${f.tls ? "does that port speak TLS?" : "is it a TLS port (add --tls), or not an echo server?"}`,
   });
+}
+
+/** --slo: the capacity search (capacity.ts) with a run of these flags at each step's rate. */
+export async function measureCapacity(
+  f: LoadFlags,
+  onStep: (s: StepRow) => void,
+): Promise<CapacityReport> {
+  const slo = parseSlo(f.slo);
+  if (typeof slo === "string") throw fail("ECHOPLEX_BAD_FLAG", { subject: "--slo", problem: slo });
+  if (f.churn || f.pipeline > 1 || f.interval > 0)
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--slo ${f.churn ? "--churn" : f.pipeline > 1 ? "--pipeline" : "--interval"}`,
+      problem: "the search runs the open loop at rates of its own, one report per step; drop it",
+    });
+  const ramp = f.rate.to !== f.rate.from;
+  const options = {
+    start: f.rate.from > 0 ? f.rate.from : 1000,
+    max: ramp ? f.rate.to : 10_000_000,
+    precision: 0.1,
+    maxSteps: 20,
+  };
+  let at = f.at;
+  const run = (rate: number) => {
+    const step = { ...f, rate: { from: rate, to: rate, steps: 0 }, at };
+    at = ""; // only the first step waits for --at
+    return measure(step);
+  };
+  return searchCapacity(slo, run, options, onStep);
 }
