@@ -7,9 +7,11 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { Service } from "kubernetes-models/v1/Service";
-import { parseAllDocuments } from "yaml";
 import { parseFlags } from "../src/args.ts";
 import { LOAD_FLAGS } from "../src/load/flags.ts";
 import { mergeArgs } from "../src/load/report/merge-cli.ts";
@@ -17,16 +19,11 @@ import type { Config } from "../src/main/config/config.ts";
 import { parseCommand } from "../src/main/config/config.ts";
 import { WORKER_EXEC_ARGV } from "../src/main/supervision/workers.ts";
 import { HOST } from "./helpers/client.ts";
+import { expandedArgs, jobContainer, manifests } from "./helpers/k8s-job.ts";
 import { serve } from "./helpers/server.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), "utf8");
-
-function manifests(file: string): Record<string, unknown>[] {
-  return parseAllDocuments(read(`deploy/kubernetes/${file}`)).map(
-    (doc) => doc.toJS() as Record<string, unknown>,
-  );
-}
 
 /** The configuration echoplex would run with, given these flags (throws as the CLI would). */
 function configOf(args: readonly string[]): Config {
@@ -52,6 +49,52 @@ describe("deploy/kubernetes", () => {
     const broken = structuredClone(deploymentJson) as { spec: { replicas: unknown } };
     broken.spec.replicas = "three";
     assert.throws(() => new Deployment(broken as never).validate());
+  });
+
+  it("load from many machines: an Indexed Job saving to a shared volume, a merge that fails on the SLO, an HPA", () => {
+    const load = manifests("load-job.yaml");
+    const [claim, job] = [new PersistentVolumeClaim(load[0] as never), new Job(load[1] as never)];
+    claim.validate();
+    job.validate();
+    const merge = new Job(manifests("load-merge-job.yaml")[0] as never);
+    merge.validate();
+    const hpa = new HorizontalPodAutoscaler(manifests("hpa.yaml")[0] as never);
+    hpa.validate();
+    assert.equal(job.spec?.completionMode, "Indexed");
+    assert.ok((job.spec?.parallelism ?? 0) >= 2 && job.spec?.parallelism === job.spec?.completions);
+    assert.deepEqual(claim.spec?.accessModes, ["ReadWriteMany"]);
+    for (const j of [job, merge])
+      assert.equal(
+        j.spec?.template.spec?.volumes?.[0]?.persistentVolumeClaim?.claimName,
+        claim.metadata?.name,
+      );
+    // The load client's own parser takes the args (it throws on a bad or unknown flag).
+    const c = jobContainer("load-job.yaml");
+    assert.deepEqual(c.command, ["node", "dist/load/cli.js"]);
+    const args = expandedArgs(c, {
+      LOAD_AT: String(Date.now() + 60_000),
+      JOB_COMPLETION_INDEX: "3",
+    });
+    const flags = parseFlags("echoplex-load", LOAD_FLAGS, args);
+    assert.equal(flags.save, "/results/3.json", "each pod its own report");
+    assert.notEqual(flags.at, "", "one window for every pod");
+    const echoService = manifests("service.yaml").find(
+      (x) => (x as { metadata: { name: string } }).metadata.name === "echoplex",
+    );
+    assert.ok(echoService !== undefined);
+    assert.equal(flags.host, "echoplex", "against the Service");
+    assert.equal(flags.port, config.port);
+    const m = jobContainer("load-merge-job.yaml");
+    assert.deepEqual(m.command, ["node", "dist/load/cli.js"]);
+    assert.equal(m.args?.[0], "merge");
+    const merged = mergeArgs(m.args?.slice(1) ?? []);
+    assert.deepEqual(merged.files, ["/results"]);
+    assert.notEqual(merged.slo, null, "the merge fails the Job when the SLO breaks");
+    assert.deepEqual(
+      [hpa.spec?.scaleTargetRef.kind, hpa.spec?.scaleTargetRef.name],
+      ["Deployment", deployment.metadata?.name],
+    );
+    assert.ok(container?.resources?.requests?.cpu !== undefined, "CPU utilization needs a request");
   });
 
   it("declares the container ports the flags bind, on every address", () => {

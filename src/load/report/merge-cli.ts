@@ -3,7 +3,8 @@
  * report from the reports that load clients on several hosts saved with `--save FILE` (see
  * docs/DEPLOY.md); with --slo, exit 1 with a one-line reason when the merged run breaks it.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fail } from "../../errors.ts";
 import { formatReport } from "../format.ts";
 import type { LoadReport } from "../run.ts";
@@ -11,7 +12,7 @@ import { formatRow, shownRow } from "./intervals.ts";
 import { mergeReports } from "./merge.ts";
 import { breaches, parseSlo, type Slo } from "./slo.ts";
 
-const USAGE = "usage: echoplex-load merge FILE... [--json] [--slo p99=5ms,errors=0]";
+const USAGE = "usage: echoplex-load merge FILE|DIR... [--json] [--slo p99=5ms,errors=0]";
 
 /** The report files, --json, and --slo SPEC (or --slo=SPEC), or a usage error. */
 export function mergeArgs(args: readonly string[]): {
@@ -43,8 +44,33 @@ export function mergeArgs(args: readonly string[]): {
   return { files, json, slo };
 }
 
+/** The report files: a directory stands for the .json files in it (a Job's shared volume). */
+function expand(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    let dir = false;
+    try {
+      dir = statSync(p).isDirectory();
+    } catch {
+      return [p]; // reading it says what is wrong
+    }
+    if (!dir) return [p];
+    const found = readdirSync(p)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => join(p, f));
+    if (found.length === 0)
+      throw fail("ECHOPLEX_BAD_FLAG", {
+        subject: p,
+        problem: "a directory with no .json report in it",
+      });
+    return found;
+  });
+}
+
 export function mergeMain(args: readonly string[]): void {
-  const { files, json, slo } = mergeArgs(args);
+  const parsed = mergeArgs(args);
+  const { json, slo } = parsed;
+  const files = expand(parsed.files);
   const reports = files.map((file) => {
     try {
       const r = JSON.parse(readFileSync(file, "utf8")) as LoadReport;
