@@ -144,6 +144,11 @@ describe("load over time", () => {
       [["--protocol", "http", "--interval", "1"], /--protocol http --interval: autocannon/],
       [["--protocol", "http", "--rate", "10..20"], /--protocol http --rate A\.\.B: autocannon/],
       [["--rate", "10..20", "--churn"], /--pipeline, --rate, --churn/],
+      // Found before the run, not after it (the Kubernetes Job's fleet test met it after 8 s).
+      [
+        ["--save", "/nonexistent-dir/x.json"],
+        /--save \/nonexistent-dir\/x.json: cannot write it \(ENOENT\)/,
+      ],
     ] as const) {
       const r = await runLoadCli(["--port", String(port), ...args]);
       assert.equal(r.status, 2, args.join(" "));

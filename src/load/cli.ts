@@ -12,7 +12,7 @@
  * every echoed byte matched, 1 when a byte differed (ECHOPLEX_ECHO_MISMATCH), no connection
  * could be made (ECHOPLEX_CONNECT_FAILED) or TLS failed (ECHOPLEX_TLS_FAILED), 2 for a bad flag.
  */
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { parseFlags, runMain } from "../args.ts";
 import { fail } from "../errors.ts";
 import { checkNode } from "../node-version.ts";
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       `${COMMAND} merge FILE... [--json] [--slo p99=5ms,errors=0]: one report from reports saved with --save on several hosts; exit 1 when it breaks the SLO\n`,
     );
   const f = parseFlags(COMMAND, LOAD_FLAGS, argv);
+  if (f.save !== "") writable(f.save);
   if (f.slo !== "") return capacityMain(f);
   // --interval: a row per interval as it ends (a JSON object per line with --json), then the report.
   const interval = (row: IntervalRow) =>
@@ -46,6 +47,18 @@ async function main(): Promise<void> {
   if (report.mismatches > 0) throw fail("ECHOPLEX_ECHO_MISMATCH", { streams: report.mismatches });
   const nothing = nothingEchoed(report, f);
   if (nothing !== null) throw nothing;
+}
+
+/** --save FILE can be written: found out before the run, not after it. */
+function writable(file: string): void {
+  try {
+    closeSync(openSync(file, "a"));
+  } catch (err) {
+    throw fail("ECHOPLEX_BAD_FLAG", {
+      subject: `--save ${file}`,
+      problem: `cannot write it (${(err as NodeJS.ErrnoException).code ?? String(err)}); give a file in a directory that exists`,
+    });
+  }
 }
 
 /** --slo: a line (or JSON object) per step as it ends, then the capacity found. */

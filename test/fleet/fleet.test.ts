@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { Fleet, type Host, type LoadRun } from "./fleet.ts";
+import { Fleet, type Host, type LoadRun, type Merged } from "./fleet.ts";
 import { haproxyConfig, stats } from "./haproxy.ts";
 
 const why =
@@ -89,6 +89,35 @@ describe("a fleet of echoplex behind HAProxy", { skip: why ?? false }, () => {
       assert.ok(m.messages > 0);
       assert.deepEqual([m.errors, m.timeouts, m.mismatches], [0, 0, 0], kind);
     }
+  });
+  it("the Kubernetes load Job's exact commands: a client per namespace, one shared directory, one merge with --slo", async (t) => {
+    const { loads, merged, files } = await fleet.kubernetesJob(3);
+    for (const l of loads) assert.equal(l.code, 0, l.err);
+    assert.deepEqual(
+      files,
+      fleet.clients.map((_, i) => `${i}.json`),
+      "a report per index",
+    );
+    // The manifest's SLO is the operator's: on this machine it may hold or not; either way the
+    // merge says so in one line, and the report covers every client.
+    assert.ok(
+      merged.code === 0 || (merged.code === 1 && /\[ECHOPLEX_SLO_BROKEN\]\n$/.test(merged.err)),
+      `merge exit ${merged.code}: ${merged.err}`,
+    );
+    const m = JSON.parse(merged.out.trim().split("\n").at(-1) as string) as Merged;
+    assert.equal(m.clients, fleet.clients.length);
+    assert.ok(m.messages > 0);
+    assert.deepEqual([m.errors, m.timeouts, m.mismatches], [0, 0, 0]);
+    t.diagnostic(
+      `Kubernetes Job's commands: ${m.clients} clients, ${m.msgs_per_s} msg/s, p99 ${m.p99_us} µs; the manifest's SLO ${merged.code === 0 ? "held" : "broke"}`,
+    );
+    // The gate fails the merge (and so its Job) when the SLO breaks.
+    const strict = await fleet.kubernetesJob(1, "p99=1us");
+    assert.equal(strict.merged.code, 1);
+    assert.match(
+      strict.merged.err,
+      /the run broke the SLO p99=1us: p99 .* \[ECHOPLEX_SLO_BROKEN\]\n$/,
+    );
   });
 });
 

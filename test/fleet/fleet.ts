@@ -5,9 +5,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expandedArgs, jobContainer } from "../helpers/k8s-job.ts";
 import { waitFor } from "../helpers/server.ts";
 import { ADMIN_PORT, type Backend, ECHO_PORT, HTTP_PORT, stats } from "./haproxy.ts";
 import { type Link, Net } from "./net.ts";
@@ -181,6 +182,43 @@ export class Fleet {
     }));
     done.catch(() => {}); // observed by the test; this keeps an early failure from going unhandled
     return { started: new Promise((r) => setTimeout(r, at - Date.now())), endsAt, done };
+  }
+
+  /**
+   * deploy/kubernetes/load-job.yaml's command in every client namespace at once (its index each),
+   * saving into one shared directory, then load-merge-job.yaml's over that directory: what the
+   * cluster would run, with only what the cluster gives put in — the time (LOAD_AT), each pod's
+   * index, the window's length (LOAD_SECONDS, the manifest's knob), the Service's address (here
+   * HAProxy's), the volume's path and the image's node and entry point (here the sources').
+   * `slo` replaces the merge's own, to see the gate fail too.
+   */
+  async kubernetesJob(seconds: number, slo?: string) {
+    const results = join(this.#dir, `k8s-${Date.now()}`);
+    mkdirSync(results);
+    const at = String(Date.now() + 2500);
+    // The Service's name is the address HAProxy has in the client's namespace.
+    const local = (args: readonly string[], host = "") =>
+      args.map((a) =>
+        a
+          .replace(/(^|=)\/results(?=\/|$)/, `$1${results}`)
+          .replace(/^--host=echoplex$/, `--host=${host}`),
+      );
+    const load = jobContainer("load-job.yaml");
+    const runs = this.clients.map((c, i) => {
+      const values = {
+        LOAD_AT: at,
+        LOAD_SECONDS: String(seconds),
+        JOB_COMPLETION_INDEX: String(i),
+      };
+      const args = local(expandedArgs(load, values), c.link.gateway);
+      return finished(this.#net.spawn(c.ns, process.execPath, [LOAD, ...args]));
+    });
+    const loads = await Promise.all(runs);
+    const merge = local(jobContainer("load-merge-job.yaml").args ?? []).map((a) =>
+      slo !== undefined && a.startsWith("--slo=") ? `--slo=${slo}` : a,
+    );
+    const merged = await finished(spawn(process.execPath, [LOAD, ...merge, "--json"]));
+    return { loads, merged, files: readdirSync(results).sort() };
   }
 
   async #merge(files: readonly string[]): Promise<Merged> {
