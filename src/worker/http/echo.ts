@@ -14,7 +14,7 @@ import { isSse, sseParams, streamEvents } from "../answers/sse.ts";
 import { type Timed, TimedAnswers } from "../answers/timed.ts";
 import type { HttpbinHost } from "../httpbin/exchange.ts";
 import { notFound, serve } from "../httpbin/httpbin.ts";
-import { type Match, matchRoute, NOT_FOUND } from "../httpbin/routes.ts";
+import { isHttpbinSegment, type Match, matchRoute, NOT_FOUND } from "../httpbin/routes.ts";
 import { ignore } from "../loop/ignore.ts";
 import { describeRequest, splitTarget } from "./describe-request.ts";
 import { owe } from "./owed.ts";
@@ -156,8 +156,14 @@ export class Echo {
   /** The httpbin endpoint `req` names, NOT_FOUND, or null (the echo's). */
   #route(req: IncomingMessage): Match | typeof NOT_FOUND | null {
     const url = req.url ?? "/";
-    // Cheap test first: the root and paths of one character are the echo's.
+    // Cheap test first: the root, and an origin-form path whose first segment is none of
+    // httpbin's, are the echo's without splitting the target.
     if (url.length < 3) return null;
+    if (url.charCodeAt(0) === 0x2f) {
+      let end = 1;
+      while (end < url.length && url[end] !== "/" && url[end] !== "?" && url[end] !== "#") end++;
+      if (!isHttpbinSegment(url.slice(1, end))) return null;
+    }
     return matchRoute(req.method ?? "", splitTarget(url).path);
   }
 
