@@ -5,14 +5,15 @@
  * server (startFaultyEcho "none"), so the client is what is measured.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { IntervalRow } from "../src/load/report/intervals.ts";
 import { runLoad } from "../src/load/run.ts";
 import { startFaultyEcho } from "./fixtures/faulty-echo.ts";
-import { BASE_LOAD as base, runLoadCli } from "./helpers/load.ts";
+import { BASE_LOAD as base, LOAD_CLI, runLoadCli } from "./helpers/load.ts";
 
 /** The average rate a ramp from `a` to `b` over `n` intervals offers in interval `k`. */
 function expected(a: number, b: number, n: number, k: number, steps = 0): number {
@@ -133,6 +134,31 @@ describe("load over time", () => {
       m.intervals.reduce((n, x) => n + x.messages, 0),
       m.messages,
     );
+  });
+
+  it("on a terminal: a live line a second on stderr, replaced by the report; none in a pipe", async (t) => {
+    if (spawnSync("script", ["--version"]).status !== 0) {
+      t.skip("needs script(1) for a pseudo-terminal");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-live-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "r.json");
+    const args = ["--port", String(port), "--duration", "2.5", "--warmup", "0", "--save", file];
+    const command = [process.execPath, LOAD_CLI, ...args].join(" ");
+    const tty = spawnSync("script", ["-qfec", command, "/dev/null"], { encoding: "utf8" });
+    assert.equal(tty.status, 0, tty.stderr);
+    const CLEAR = "\r\u001b[K"; // back to the line's start, and erase it
+    assert.match(tty.stdout.split(CLEAR)[1] ?? "", /^t=1s {2}[\d,]+ msg\/s/, "the live line");
+    assert.ok(tty.stdout.includes(`${CLEAR}steady: `), "the line cleared, then the report");
+    assert.equal(
+      "intervals" in (JSON.parse(readFileSync(file, "utf8")) as object),
+      false,
+      "rows not asked for are not kept",
+    );
+    const piped = await runLoadCli(args);
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal((piped.stdout + piped.stderr).includes("\u001b[K"), false);
   });
 
   it("bad ramps and intervals: one line, exit 2", async () => {

@@ -22,6 +22,7 @@ import { formatCapacity, formatReport, formatStep } from "./format.ts";
 import { type LoadFlags, measure, measureCapacity, nothingEchoed } from "./measure.ts";
 import { formatRow, type IntervalRow, shownRow } from "./report/intervals.ts";
 import { mergeMain } from "./report/merge-cli.ts";
+import type { LoadReport } from "./run.ts";
 
 const COMMAND = "echoplex-load";
 
@@ -37,9 +38,18 @@ async function main(): Promise<void> {
   if (f.save !== "") writable(f.save);
   if (f.slo !== "") return capacityMain(f);
   // --interval: a row per interval as it ends (a JSON object per line with --json), then the report.
-  const interval = (row: IntervalRow) =>
-    process.stdout.write(f.json ? `${JSON.stringify(shownRow(row))}\n` : `${formatRow(row)}\n`);
-  const report = await measure(f, { interval });
+  // On a terminal without --interval or --json: a live line on stderr, a second at a time, that
+  // the report replaces (its rows are not kept).
+  const live = f.interval === 0 && !f.json && process.stderr.isTTY === true && liveCapable(f);
+  const interval = (row: IntervalRow) => {
+    if (live) process.stderr.write(`\r\x1b[K${formatRow(row).trim()}`);
+    else
+      process.stdout.write(f.json ? `${JSON.stringify(shownRow(row))}\n` : `${formatRow(row)}\n`);
+  };
+  const measured = await measure(live ? { ...f, interval: 1 } : f, { interval });
+  if (live) process.stderr.write("\r\x1b[K");
+  const { intervals: _rows, ...unsliced } = measured;
+  const report: LoadReport = live ? unsliced : measured;
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
   const { histogram: _, intervals, ...rest } = report;
   const shown = intervals === undefined ? rest : { ...rest, intervals: intervals.map(shownRow) };
@@ -47,6 +57,11 @@ async function main(): Promise<void> {
   if (report.mismatches > 0) throw fail("ECHOPLEX_ECHO_MISMATCH", { streams: report.mismatches });
   const nothing = nothingEchoed(report, f);
   if (nothing !== null) throw nothing;
+}
+
+/** The live line needs rows, which the client's own protocols give (autocannon's does not). */
+function liveCapable(f: LoadFlags): boolean {
+  return !f.http && f.protocol !== "http" && f.duration > 1;
 }
 
 /** --save FILE can be written: found out before the run, not after it. */
