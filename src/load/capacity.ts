@@ -22,6 +22,12 @@ export interface SearchOptions {
   readonly precision: number;
   /** Steps at most, confirmation included. */
   readonly maxSteps: number;
+  /**
+   * Waits after a step that missed, before the next: a target that fell behind may still hold
+   * what it queued (a UDP echo keeps its socket's backlog after the clients go), and the next
+   * step would measure that, not its own rate.
+   */
+  readonly settle?: () => Promise<void>;
 }
 
 export type Phase = "ramp" | "bisect" | "confirm";
@@ -84,8 +90,11 @@ export async function searchCapacity(
   onStep?: (s: StepRow) => void,
 ): Promise<CapacityReport> {
   const steps: StepRow[] = [];
+  let missed = false;
   const step = async (phase: Phase, rate: number): Promise<StepRow> => {
+    if (missed) await o.settle?.();
     const s = row(phase, rate, await run(rate), slo);
+    missed = !s.met;
     steps.push(s);
     onStep?.(s);
     return s;

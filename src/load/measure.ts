@@ -144,6 +144,8 @@ export async function measureCapacity(
     max: ramp ? f.rate.to : 10_000_000,
     precision: 0.1,
     maxSteps: 20,
+    // Twice a step's length after a miss: what the target queued drains before the next step.
+    settle: () => new Promise<void>((r) => setTimeout(r, 2000 * (f.warmup + f.duration))),
   };
   let at = f.at;
   const run = (rate: number) => {

@@ -33,7 +33,10 @@ describe("capacity search against a real server", () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const found = lines.at(-1) as unknown as CapacityReport;
     assert.equal(lines.length - 1, found.steps.length, "a line per step, then the capacity");
-    assert.equal(found.confirmed, true);
+    const seen = found.steps.map(
+      (s) => `${s.phase} ${s.rate}: p99 ${s.p99_us} us ${s.met ? "met" : s.breaches.join(", ")}`,
+    );
+    assert.equal(found.confirmed, true, seen.join("\n"));
     const c = found.capacity_msgs_per_s;
     assert.ok(c > 0, "a capacity");
     const at = (rate: number) =>
