@@ -91,6 +91,23 @@ describe("httpbin endpoints answer as httpbin does", () => {
     const a = (await once(port(), { path: "/bytes/64?seed=7" })).body;
     assert.deepEqual((await once(port(), { path: "/bytes/64?seed=7" })).body, a);
     assert.notDeepEqual((await once(port(), { path: "/bytes/64?seed=8" })).body, a);
+    // chunk_size=1 asks for 102,400 writes; a stream is at most 1,000 of them.
+    const raw = await exchange(
+      port(),
+      ["GET /stream-bytes/102400?chunk_size=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"],
+      { until: (text) => text.endsWith("\r\n0\r\n\r\n") },
+    );
+    let chunks = 0;
+    let bytes = 0;
+    for (let at = raw.text.indexOf("\r\n\r\n") + 4; ; chunks++) {
+      const eol = raw.text.indexOf("\r\n", at);
+      const size = Number.parseInt(raw.text.slice(at, eol), 16);
+      if (size === 0) break;
+      bytes += size;
+      at = eol + 2 + size + 2;
+    }
+    assert.equal(bytes, 100 * 1024);
+    assert.ok(chunks <= 1000, `${chunks} chunks`);
     const drip = await once(port(), { path: "/drip?numbytes=100000&duration=0.2" });
     assert.equal(drip.body.toString(), "*".repeat(100_000));
     assert.equal(drip.headers["content-length"], "100000");
