@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { type SearchOptions, searchCapacity } from "../src/load/capacity.ts";
 import { parseSlo, type Slo } from "../src/load/report/slo.ts";
 import type { LoadReport } from "../src/load/run.ts";
+import { startFaultyEcho } from "./fixtures/faulty-echo.ts";
 import { runLoadCli } from "./helpers/load.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
@@ -79,6 +80,34 @@ describe("capacity search", () => {
     assert.equal(r.steps.at(-1)?.phase, "confirm");
   });
 
+  it("a client saturated on the confirmation says so too: the capacity is then at least that", async () => {
+    const run = model(10_000, 100);
+    let calls = 0;
+    const found = await searchCapacity(
+      slo("p99=500us"),
+      async (rate) => {
+        const r = await run(rate);
+        return { ...r, client_saturated: ++calls === 1 ? false : r.client_saturated };
+      },
+      { ...OPTIONS, start: 100_000 },
+    );
+    assert.equal(found.client_limited, false, "a model whose client never saturates");
+    let confirming = false;
+    const limited = await searchCapacity(
+      slo("p99=500us"),
+      async (rate) => {
+        const r = await run(rate);
+        return { ...r, client_saturated: confirming };
+      },
+      OPTIONS,
+      (s) => {
+        confirming = s.phase === "bisect" || confirming;
+      },
+    );
+    assert.equal(limited.steps.at(-1)?.phase, "confirm");
+    assert.equal(limited.client_limited, true);
+  });
+
   it("errors count: a step with failures misses errors=0", async () => {
     const r = await searchCapacity(slo("p99=10s,errors=0"), model(10_000, 100), OPTIONS);
     assert.ok(r.capacity_msgs_per_s < 10_000 && r.capacity_msgs_per_s >= 10_000 / 1.1 / 1.1);
@@ -112,10 +141,25 @@ describe("capacity search", () => {
 });
 
 describe("--slo on the command line", () => {
+  it("--churn --slo searches new connections a second, and says conn/s", async () => {
+    const { server, port } = await startFaultyEcho("none");
+    try {
+      const r = await runLoadCli([
+        ...["--port", String(port), "--churn", "--slo", "p99=2s,errors=0"],
+        ...["--rate", "50..200", "--duration", "0.3", "--warmup", "0", "--threads", "1"],
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /ramp +50 conn\/s offered/);
+      assert.match(r.stdout, /^capacity: 200 conn\/s within p99=2s,errors=0 \(confirmed\)$/m);
+    } finally {
+      server.close();
+    }
+  });
+
   it("--slo with what the search cannot use: one line, exit 2", async () => {
     for (const [args, why] of [
       [["--slo", "q=1"], /--slo: 'q' is not one of/],
-      [["--slo", "p99=5ms", "--churn"], /--slo --churn: the search runs the open loop/],
+      [["--slo", "p99=5ms", "--pipeline", "2"], /--slo --pipeline: the search runs the open loop/],
       [["--slo", "p99=5ms", "--interval", "1"], /--slo --interval/],
     ] as const) {
       const r = await runLoadCli(["--port", "1", ...args]);

@@ -278,9 +278,9 @@ describe("docs/DEPLOY.md", () => {
           command,
         );
       } else if (command.startsWith("export LOAD_AT=")) {
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: envsubst's placeholder, literally
         assert.equal(
           jobContainer("load-job.yaml").env?.find((e) => e.name === "LOAD_AT")?.value,
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: envsubst's placeholder, literally
           "${LOAD_AT}",
         );
         assert.match(command, /\* 1000 \)\)$/, "epoch milliseconds, as --at takes them");

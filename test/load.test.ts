@@ -7,7 +7,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createH2Server } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
 import { runLoad } from "../src/load/run.ts";
@@ -32,13 +32,13 @@ describe("load client against a correct echo server", () => {
   });
   after(() => close());
 
-  for (const workload of ["steady", "churn", "open"] as const) {
+  for (const workload of ["steady", "churn", "open", "open-churn"] as const) {
     it(`${workload}: counts every message, no failures, one latency sample per message`, async () => {
       const r = await runLoad({
         ...base,
         port,
-        churn: workload === "churn",
-        rate: workload === "open" ? 2000 : 0,
+        churn: workload === "churn" || workload === "open-churn",
+        rate: workload.startsWith("open") ? 2000 : 0,
         pipeline: workload === "steady" ? 4 : 1,
         size: workload === "steady" ? 1000 : 64,
       });
@@ -51,7 +51,9 @@ describe("load client against a correct echo server", () => {
       assert.equal(r.client_thread_cores.length, 2);
       assert.ok(r.p50_us > 0 && r.p50_us <= r.p99_us && r.p99_us <= r.max_us);
       assert.equal(r.msgs_per_s, Math.round(r.messages / r.seconds));
-      if (workload !== "churn") {
+      if (workload.startsWith("open"))
+        assert.ok(Math.abs(r.msgs_per_s - 2000) <= 200, `${r.msgs_per_s}/s of 2000/s`);
+      if (!workload.endsWith("churn")) {
         assert.equal(r.mb_per_s, Math.round((r.messages * r.size) / r.seconds / 1e4) / 100);
       }
     });
@@ -62,6 +64,19 @@ describe("load client against a correct echo server", () => {
     // Sends are scheduled by intended time, so a late timer sends more at once, never fewer.
     assert.ok(Math.abs(r.messages - 2000) <= 200, `${r.messages} messages at 2000/s for 1 s`);
     assert.ok(r.service_p50_us <= r.p50_us, "from-send latency cannot exceed from-intended");
+  });
+
+  it("a rate far beyond the client (or this server) ends with its window, short of the rate", async () => {
+    // Regression: each burst of due messages outlasted the last, and the run never ended.
+    for (const churn of [false, true]) {
+      const t0 = performance.now();
+      const r = await runLoad({ ...base, port, threads: 1, rate: 2_000_000, seconds: 0.3, churn });
+      const took = performance.now() - t0;
+      // ~0.6 s measured here (median of 5): 10x that.
+      assert.ok(took < 6000, `${took} ms for a 0.3 s window`);
+      assert.ok(r.msgs_per_s < 2_000_000 * 0.9);
+      assert.equal(r.mismatches, 0);
+    }
   });
 
   it("--json: the last line of stdout is one object with the fields scripts rely on", async () => {
@@ -162,6 +177,48 @@ describe("coordinated omission", () => {
   });
 });
 
+describe("open-loop churn (--churn --rate)", () => {
+  it("opens at most --connections at once; a new connection waits for a free one and its latency counts from when it was due", async () => {
+    // Each echo is held 50 ms: 3 connections at once carry at most 60 a second of the 200 due.
+    // Counted until its echo is written (its close can reach us after the client's next connect).
+    let open = 0;
+    let most = 0;
+    const server = createNetServer((socket) => {
+      most = Math.max(most, ++open);
+      socket.on("error", () => {});
+      socket.once("data", (d) =>
+        setTimeout(() => {
+          open--;
+          socket.write(d);
+        }, 50),
+      );
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const r = await runLoad({
+        ...base,
+        port,
+        churn: true,
+        rate: 200,
+        connections: 3,
+        seconds: 1,
+      });
+      assert.equal(r.workload, "open-churn");
+      assert.ok(most <= 3, `${most} connections open at once`);
+      assert.ok(r.msgs_per_s > 30 && r.msgs_per_s <= 70, `${r.msgs_per_s} conn/s`);
+      // From the actual connect: ~50 ms. From when it was due: the queue of the 140 a second
+      // that could not start grows through the window.
+      assert.ok(r.service_p50_us >= 45_000 && r.service_p50_us < 150_000, `${r.service_p50_us}`);
+      assert.ok(r.p99_us > 3 * r.service_p99_us, `p99 ${r.p99_us} vs ${r.service_p99_us}`);
+      assert.equal(r.errors + r.mismatches, 0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe("stalled means starved, not idle", () => {
   it("an open loop slower than the window has connections with nothing due: none is stalled", async () => {
     await withFaultyEcho("none", FAULT_AT, async (port) => {
@@ -185,7 +242,7 @@ describe("load client command line", () => {
   const usage: [string[], string][] = [
     [["--size", "0"], "ECHOPLEX_BAD_FLAG"],
     [["--connections", "x"], "ECHOPLEX_BAD_FLAG"],
-    [["--rate", "100", "--churn"], "ECHOPLEX_BAD_FLAG"],
+    [["--pipeline", "2", "--churn"], "ECHOPLEX_BAD_FLAG"],
     [["--pipeline", "2", "--rate", "100"], "ECHOPLEX_BAD_FLAG"],
     [["--port"], "ECHOPLEX_BAD_FLAG"],
     [["--bogus"], "ECHOPLEX_UNKNOWN_FLAG"],

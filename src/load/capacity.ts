@@ -68,7 +68,8 @@ function row(phase: Phase, rate: number, r: LoadReport, slo: Slo): StepRow {
   const missed = breaches(r, slo);
   const failed = r.failed_in_window + r.mismatches;
   // Fewer back than offered: the target fell behind (or the client could not send: saturated).
-  if (r.msgs_per_s < 0.9 * rate) missed.push(`${r.msgs_per_s} msg/s came back of ${rate}`);
+  if (r.msgs_per_s < 0.9 * rate)
+    missed.push(`${r.msgs_per_s} a second came back of ${rate} offered`);
   return {
     phase,
     rate,
@@ -130,6 +131,7 @@ export async function searchCapacity(
   let confirmed = false;
   for (let tries = 0; lo > 0 && !confirmed && tries < 2 && steps.length < o.maxSteps; tries++) {
     const s = await step("confirm", lo);
+    limited ||= s.client_limited;
     confirmed = s.met;
     if (!confirmed) lo = tries === 0 ? Math.floor(lo * 0.9) : 0;
   }

@@ -78,11 +78,14 @@ function writable(file: string): void {
 
 /** --slo: a line (or JSON object) per step as it ends, then the capacity found. */
 async function capacityMain(f: LoadFlags): Promise<void> {
+  const unit = f.churn ? "conn/s" : "msg/s"; // --churn: the search offers new connections a second
   const step = (s: StepRow) =>
-    process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${formatStep(s)}\n`);
+    process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${formatStep(s, unit)}\n`);
   const report = await measureCapacity(f, step);
   if (f.save !== "") writeFileSync(f.save, `${JSON.stringify(report)}\n`);
-  process.stdout.write(f.json ? `${JSON.stringify(report)}\n` : `${formatCapacity(report)}\n`);
+  process.stdout.write(
+    f.json ? `${JSON.stringify(report)}\n` : `${formatCapacity(report, unit)}\n`,
+  );
 }
 
 runMain(COMMAND, main);

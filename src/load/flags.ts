@@ -43,7 +43,12 @@ const rate: Flag<RateSpec> = {
 export const LOAD_FLAGS = {
   host: text("127.0.0.1", "the echo server's address"),
   port: number(1, 65_535, 7007, "the echo server's port"),
-  connections: number(1, 100_000, 50, "connections (churn: concurrent connect loops)"),
+  connections: number(
+    1,
+    100_000,
+    50,
+    "connections (churn: concurrent connect loops; with --rate, open at most at once)",
+  ),
   size: number(1, 64 * 1024 * 1024, 64, "bytes per message"),
   duration: number(0.1, 86_400, 10, "seconds measured, after the warm-up", false),
   warmup: number(0, 3600, 1, "seconds of load before measuring", false),
@@ -56,7 +61,9 @@ export const LOAD_FLAGS = {
     "print a row every SECONDS of the window (rate, p50/p99/p99.9, failures), and keep them in the report; 0: none",
     false,
   ),
-  churn: toggle("connect, one round trip, close with RST, again: connections per second"),
+  churn: toggle(
+    "connect, one round trip, close with RST, again: connections per second; with --rate R, R new connections a second (open loop)",
+  ),
   threads: number(1, 256, Math.max(1, Math.floor(availableParallelism() / 2)), "client threads"),
   timeout: number(0.001, 3600, 2, "seconds a reply may take before it counts as a timeout", false),
   protocol: text(
@@ -71,7 +78,7 @@ export const LOAD_FLAGS = {
   ),
   slo: text(
     "",
-    "find the capacity: the highest open-loop rate whose run meets this SLO (p99=5ms,p999=20ms,errors=0), by steps of --warmup + --duration each (ramp, bisection, confirmation); --rate A sets the first step, --rate A..B the range",
+    "find the capacity: the highest open-loop rate whose run meets this SLO (p99=5ms,p999=20ms,errors=0), by steps of --warmup + --duration each (ramp, bisection, confirmation); --rate A sets the first step, --rate A..B the range; with --churn, new connections a second",
   ),
   json: toggle("print the report as one JSON object on the last line of stdout"),
   save: text("", "also write the full report, HDR histogram included, to FILE (for load:merge)"),

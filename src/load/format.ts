@@ -8,10 +8,12 @@ export function formatReport(r: LoadReport): string {
   const what =
     r.workload === "churn"
       ? `churn: ${r.connections} connect loops, one ${r.size}-byte round trip each`
-      : r.workload === "open"
-        ? `open loop: ${r.connections} connections x ${r.size} B at ${n(r.rate)}${r.rate_end === undefined ? "" : `..${n(r.rate_end)}`} msg/s`
-        : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
-  const unit = r.workload === "churn" ? "conn/s" : "msg/s";
+      : r.workload === "open-churn"
+        ? `open-loop churn: ${n(r.rate)}${r.rate_end === undefined ? "" : `..${n(r.rate_end)}`} new connections/s (at most ${r.connections} open), one ${r.size}-byte round trip each`
+        : r.workload === "open"
+          ? `open loop: ${r.connections} connections x ${r.size} B at ${n(r.rate)}${r.rate_end === undefined ? "" : `..${n(r.rate_end)}`} msg/s`
+          : `steady: ${r.connections} connections x ${r.size} B, pipeline ${r.pipeline}`;
+  const unit = r.workload === "churn" || r.workload === "open-churn" ? "conn/s" : "msg/s";
   const cores = r.client_thread_cores.map((c) => c.toFixed(2)).join(" ");
   const names = {
     tcp: "",
@@ -25,7 +27,7 @@ export function formatReport(r: LoadReport): string {
     `${what}${over}; ${r.seconds} s on ${r.host}:${r.port}, ${r.threads} client thread${r.threads > 1 ? "s" : ""}`,
     `  throughput  ${n(r.msgs_per_s)} ${unit}, ${r.mb_per_s} MB/s echoed`,
     `  latency µs  p50 ${r.p50_us}  p90 ${r.p90_us}  p99 ${r.p99_us}  p99.9 ${r.p999_us}  max ${r.max_us}`,
-    ...(r.workload === "open"
+    ...(r.workload === "open" || r.workload === "open-churn"
       ? [
           `  from send  p50 ${r.service_p50_us}  p99 ${r.service_p99_us}  (latency above counts from the intended send time)`,
         ]
@@ -42,18 +44,18 @@ export function formatReport(r: LoadReport): string {
 const ms = (us: number): string => (us / 1000).toFixed(us >= 10_000 ? 1 : 3);
 
 /** One step of the capacity search. */
-export function formatStep(s: StepRow): string {
+export function formatStep(s: StepRow, unit = "msg/s"): string {
   const verdict = s.met ? "met" : `missed: ${s.breaches.join(", ")}`;
-  return `  ${s.phase.padEnd(7)} ${n(s.rate).padStart(10)} msg/s offered: ${n(s.msgs_per_s)} back, p50 ${ms(s.p50_us)} ms, p99 ${ms(s.p99_us)} ms, p99.9 ${ms(s.p999_us)} ms, failed ${s.failed}; ${verdict}${s.client_limited ? " (CLIENT-BOUND: the client could not offer more)" : ""}`;
+  return `  ${s.phase.padEnd(7)} ${n(s.rate).padStart(10)} ${unit} offered: ${n(s.msgs_per_s)} back, p50 ${ms(s.p50_us)} ms, p99 ${ms(s.p99_us)} ms, p99.9 ${ms(s.p999_us)} ms, failed ${s.failed}; ${verdict}${s.client_limited ? " (CLIENT-BOUND: the client could not offer more)" : ""}`;
 }
 
 /** The search's outcome. */
-export function formatCapacity(r: CapacityReport): string {
+export function formatCapacity(r: CapacityReport, unit = "msg/s"): string {
   if (r.capacity_msgs_per_s === 0)
     return `capacity: no rate tried met ${r.slo}${r.confirmed ? "" : " (or held on confirmation)"}`;
-  const above = r.upper_msgs_per_s === null ? "" : `; ${n(r.upper_msgs_per_s)} msg/s missed`;
+  const above = r.upper_msgs_per_s === null ? "" : `; ${n(r.upper_msgs_per_s)} ${unit} missed`;
   const limit = r.client_limited
     ? "; the client was the limit: at least this much, run more client hosts or threads"
     : "";
-  return `capacity: ${n(r.capacity_msgs_per_s)} msg/s within ${r.slo} (${r.confirmed ? "confirmed" : "not confirmed"}${above}${limit})`;
+  return `capacity: ${n(r.capacity_msgs_per_s)} ${unit} within ${r.slo} (${r.confirmed ? "confirmed" : "not confirmed"}${above}${limit})`;
 }

@@ -56,10 +56,11 @@ function failure(err: unknown, at: string, protocol: Protocol): unknown {
 /** The protocol asked for, once the flags are known to go together. */
 export function checked(f: LoadFlags): Protocol {
   const open = f.rate.from > 0;
-  if ([open, f.churn, f.pipeline > 1].filter(Boolean).length > 1)
+  if (f.pipeline > 1 && (open || f.churn))
     throw fail("ECHOPLEX_BAD_FLAG", {
-      subject: "--pipeline, --rate, --churn",
-      problem: "each chooses the workload; give at most one",
+      subject: `--pipeline ${open ? "--rate" : "--churn"}`,
+      problem:
+        "each chooses the workload; give one (--churn --rate R opens R connections a second)",
     });
   if (f.http && f.protocol !== "tcp" && f.protocol !== "http")
     throw fail("ECHOPLEX_BAD_FLAG", {
@@ -133,9 +134,9 @@ export async function measureCapacity(
 ): Promise<CapacityReport> {
   const slo = parseSlo(f.slo);
   if (typeof slo === "string") throw fail("ECHOPLEX_BAD_FLAG", { subject: "--slo", problem: slo });
-  if (f.churn || f.pipeline > 1 || f.interval > 0)
+  if (f.pipeline > 1 || f.interval > 0)
     throw fail("ECHOPLEX_BAD_FLAG", {
-      subject: `--slo ${f.churn ? "--churn" : f.pipeline > 1 ? "--pipeline" : "--interval"}`,
+      subject: `--slo ${f.pipeline > 1 ? "--pipeline" : "--interval"}`,
       problem: "the search runs the open loop at rates of its own, one report per step; drop it",
     });
   const ramp = f.rate.to !== f.rate.from;

@@ -127,7 +127,7 @@ export function loadHeader(
 }
 
 export const workloadOf = (o: LoadOptions): Workload =>
-  o.churn ? "churn" : o.rate > 0 ? "open" : "steady";
+  o.churn ? (o.rate > 0 ? "open-churn" : "churn") : o.rate > 0 ? "open" : "steady";
 
 /** Called on the main thread as the measured window opens and closes (to sample the server). */
 export interface WindowHooks {
@@ -139,7 +139,7 @@ export interface WindowHooks {
 
 /** What the protocol cannot do, as usage errors. */
 function checkProtocol(o: LoadOptions, protocol: Protocol, workload: Workload): void {
-  if (protocol !== "tcp" && workload === "churn")
+  if (protocol !== "tcp" && (workload === "churn" || workload === "open-churn"))
     throw fail("ECHOPLEX_BAD_FLAG", {
       subject: `--protocol ${protocol} --churn`,
       problem: "churn is TCP's (a connection per message); drop one of them",

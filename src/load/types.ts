@@ -2,7 +2,8 @@
 import type { MessagePort } from "node:worker_threads";
 import type { Slice } from "./report/intervals.ts";
 
-export type Workload = "steady" | "open" | "churn";
+/** churn: connect loops, closed; open-churn: new connections at a rate (--churn --rate). */
+export type Workload = "steady" | "open" | "churn" | "open-churn";
 
 /** What the load client's own connections speak: TCP echo, WebSocket at /ws, UDP, or h2c POSTs. */
 export type Framing = "tcp" | "ws" | "udp" | "http2";
@@ -13,7 +14,10 @@ export interface GroupTask {
   readonly protocol: Framing;
   /** Over TLS: null for none; else whether the server's certificate must verify. */
   readonly tls: { readonly verify: boolean } | null;
-  /** Connections this thread keeps (steady, open) or concurrent connect loops (churn). */
+  /**
+   * Connections this thread keeps (steady, open), concurrent connect loops (churn), or
+   * connections open at most at once (open-churn).
+   */
   readonly connections: number;
   readonly size: number;
   /** Messages in flight per connection (steady). */

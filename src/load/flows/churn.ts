@@ -1,15 +1,23 @@
 /**
  * A connect loop of the load client (churn): connect, send one message, read it back, close
- * with RST, again at once. Closing with RST (as a busy client or proxy does) leaves no
- * TIME_WAIT socket on the client, so a long run does not run out of ephemeral ports. Latency is
- * from the start of the connect to the last echoed byte.
+ * with RST. Closing with RST (as a busy client or proxy does) leaves no TIME_WAIT socket on the
+ * client, so a long run does not run out of ephemeral ports.
+ *
+ * Closed loop (`--churn`): the next connection at once. Open loop (`--churn --rate R`): the
+ * group starts a connection at each intended arrival time on a free churner (at most
+ * `connections` open at once); latency then counts from the intended arrival, so a server that
+ * accepts late cannot hide it by holding the client back (coordinated omission), and from the
+ * actual connect in the "from send" figures. Otherwise from the start of the connect to the
+ * last echoed byte.
  */
 import type { Socket } from "node:net";
 import type { Group } from "./group.ts";
 
 export class Churner {
   private socket: Socket | null = null;
+  /** The intended start (open loop) or the actual one (closed loop). */
   private began = 0;
+  private startedAt = 0;
   private received = 0;
   private readonly group: Group;
 
@@ -17,11 +25,13 @@ export class Churner {
     this.group = group;
   }
 
-  open(now = performance.now()): void {
+  /** Open a connection now; in the open loop it was due at `due`. */
+  open(now = performance.now(), due = now): void {
     const g = this.group;
     const socket = g.connect((s, n) => this.onRead(s, n));
     this.socket = socket;
-    this.began = now;
+    this.began = due;
+    this.startedAt = now;
     this.received = 0;
     socket.write(g.pattern.messages[0] as Buffer); // queued by net until connected
     socket.on("error", (err) => {
@@ -44,7 +54,7 @@ export class Churner {
     this.received += n;
     g.meter.received(now, n);
     if (this.received === size) {
-      g.meter.complete(now, this.began);
+      g.meter.complete(now, this.began, this.startedAt);
       this.next(socket, now);
       return false;
     }
@@ -57,7 +67,19 @@ export class Churner {
     const tcp = (socket as { _parent?: Socket | null })._parent ?? socket;
     tcp.resetAndDestroy();
     if (tcp !== socket) socket.destroy();
-    if (!this.group.stopped) this.open(now);
+    this.again(now);
+  }
+
+  /** Closed loop: the next connection at once (after `delayMs`); open loop: back to the pool. */
+  private again(now: number, delayMs = 0): void {
+    const g = this.group;
+    if (g.stopped) return;
+    if (g.task.workload === "open-churn") g.release(this, now);
+    else if (delayMs === 0) this.open(now);
+    else
+      setTimeout(() => {
+        if (!g.stopped) this.open();
+      }, delayMs);
   }
 
   checkTimeout(now: number): void {
@@ -74,10 +96,9 @@ export class Churner {
     socket.destroy();
     if (this.group.stopped) return;
     this.group.meter.errors++;
-    this.group.meter.failed(performance.now());
-    setTimeout(() => {
-      if (!this.group.stopped) this.open();
-    }, 10);
+    const now = performance.now();
+    this.group.meter.failed(now);
+    this.again(now, 10);
   }
 
   close(): void {

@@ -43,6 +43,8 @@ export class Group {
    * connection in turn: one cursor and one time, no per-connection timers or heap.
    */
   readonly streams: Flow[] = [];
+  /** open-churn: the churners with no connection open, ready for the next arrival. */
+  readonly free: Churner[] = [];
   private readonly step: number;
   private cursor = 0;
   private nextAt = Number.POSITIVE_INFINITY;
@@ -100,15 +102,35 @@ export class Group {
     this.rampMs = ms;
   }
 
-  /** Open loop: send every message whose intended time has come. */
+  /**
+   * Open loop: send the messages whose intended time has come, at most BURST a call. A client
+   * that cannot keep up with its rate falls further behind with every message it sends: the
+   * bound lets its reads and its window's end come between bursts (without it, each burst
+   * outlasted the last and the run never ended), and nothing due after the window is sent.
+   */
   pump(now: number): void {
     const streams = this.streams;
     const ramp = this.task.rateEnd !== this.task.rate;
-    while (this.nextAt <= now && !this.stopped) {
-      (streams[this.cursor] as Flow).sendAt(this.nextAt, now);
-      this.cursor = (this.cursor + 1) % streams.length;
+    const end = Math.min(now, this.meter.to);
+    for (let n = 0; this.nextAt <= end && n < BURST && !this.stopped; n++) {
+      if (streams.length > 0) {
+        (streams[this.cursor] as Flow).sendAt(this.nextAt, now);
+        this.cursor = (this.cursor + 1) % streams.length;
+      } else {
+        // open-churn: a new connection on a free churner; none free, the arrival waits (its
+        // latency still counts from when it was due) until one comes back through release().
+        const churner = this.free.pop();
+        if (churner === undefined) return;
+        churner.open(now, this.nextAt);
+      }
       this.nextAt += ramp ? 1000 / this.rateAt(this.nextAt) : this.step;
     }
+  }
+
+  /** open-churn: a churner's connection ended; start whatever arrival is due. */
+  release(churner: Churner, now: number): void {
+    this.free.push(churner);
+    this.pump(now);
   }
 
   /**
@@ -122,6 +144,9 @@ export class Group {
     return rate + (rateEnd - rate) * f;
   }
 }
+
+/** Open loop: messages (or connections) one pump sends at most before the loop may turn. */
+const BURST = 1024;
 
 /** Connections a thread opens at once before the start. */
 const CONNECT_WAVE = 64;
@@ -153,7 +178,9 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   const g = new Group(task);
   const streams = g.streams;
   const churners: Churner[] = [];
-  if (task.workload === "churn") {
+  const churn = task.workload === "churn" || task.workload === "open-churn";
+  const scheduled = task.workload === "open" || task.workload === "open-churn";
+  if (churn) {
     for (let i = 0; i < task.connections; i++) churners.push(new Churner(g));
   } else await openFlows(g);
   Atomics.add(task.barrier, 0, 1);
@@ -166,9 +193,10 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
   g.meter.to = g.meter.from + task.durationMs;
   const slicer = task.intervalMs > 0 ? new Slicer(task.intervalMs, task.progress) : null;
   g.meter.slicer = slicer;
-  for (const c of churners) c.open();
+  if (task.workload === "open-churn") g.free.push(...churners);
+  else for (const c of churners) c.open();
   g.running = true;
-  if (task.workload === "open") g.startSchedule(start, g.meter.from, task.durationMs);
+  if (scheduled) g.startSchedule(start, g.meter.from, task.durationMs);
   else for (const s of streams) s.kick(performance.now());
   const checks = setInterval(
     () => {
@@ -179,10 +207,9 @@ export async function runGroup(task: GroupTask): Promise<GroupResult> {
     },
     Math.min(50, task.timeoutMs / 4),
   );
-  const tick =
-    task.workload === "open"
-      ? setInterval(() => g.pump(performance.now()), 1) // for when no reply comes to pump
-      : undefined;
+  const tick = scheduled
+    ? setInterval(() => g.pump(performance.now()), 1) // for when no reply comes to pump
+    : undefined;
 
   await sleep(g.meter.from - performance.now());
   g.meter.windowOpened();

@@ -3,7 +3,7 @@
  * percentiles at most a duration (`p50`, `p90`, `p99`, `p999`, `max`; `us`, `ms` or `s`, a bare
  * number is milliseconds), and failed messages at most a count (`errors=0`) or a share of the
  * attempts (`errors=0.1%`). Failed: errors, timeouts and (UDP) losses within the window, and
- * mismatched echoes. `merge --slo` gates on it; the capacity search (issue 26) will search by it.
+ * mismatched echoes. `merge --slo` gates on it; the capacity search (capacity.ts) searches by it.
  */
 import type { LoadReport } from "../run.ts";
 
