@@ -15,11 +15,22 @@ import { fileURLToPath } from "node:url";
 import { SingleBar } from "cli-progress";
 import { number, parseFlags, runMain, text, toggle } from "../src/args.ts";
 import { EchoplexError } from "../src/errors.ts";
+import { parseSlo } from "../src/load/report/slo.ts";
 import type { Workload } from "../src/load/types.ts";
-import { charts } from "./runner/charts.ts";
+import {
+  CAPACITY_SCENARIOS,
+  CAPACITY_SLO,
+  type CapacityPlan,
+  type CapacityRecord,
+  capacitySchedule,
+  searchOn,
+} from "./runner/capacity.ts";
+import { capacityMarkdown, capacityRows, kneeSpec } from "./runner/capacity-report.ts";
+import { charts, toSvg } from "./runner/charts.ts";
 import { machine } from "./runner/machine.ts";
 import { measure, type RunRecord } from "./runner/measure.ts";
 import {
+  BASELINE,
   BENCH_MODES,
   echoSection,
   fullScenarios,
@@ -43,7 +54,7 @@ const FLAGS = {
   full: toggle("the full matrix (see docs/BENCHMARKS.md) instead of the quick preset"),
   suites: text(
     SUITES.join(","),
-    "suites to run: echo (modes), http (vs node:http), websocket (vs TCP echo), work (offload), churn-work (churn, ~100 µs per connection)",
+    "suites to run: echo (modes), http (vs node:http), websocket (vs TCP echo), work (offload), churn-work (churn, ~100 µs per connection), capacity (each mode's highest rate within --slo)",
   ),
   modes: text(
     BENCH_MODES.join(","),
@@ -54,6 +65,13 @@ const FLAGS = {
   sizes: text("", "echo suite, custom matrix: payload bytes, comma-separated"),
   connections: text("", "echo suite, custom matrix: connection counts, comma-separated"),
   rounds: number(1, 100, 3, "repetitions of every run"),
+  slo: text(CAPACITY_SLO, "capacity suite: the SLO each mode's capacity is found at"),
+  "capacity-rounds": number(
+    1,
+    100,
+    2,
+    "capacity suite: searches per mode and scenario (each is 6 to 12 runs)",
+  ),
   seconds: number(0.1, 600, 1, "seconds measured per run", false),
   warmup: number(0, 60, 0.25, "seconds of load before each measurement", false),
   threads: number(1, 64, Math.max(1, Math.floor(CORES / 2)), "load client threads"),
@@ -122,8 +140,21 @@ function planFrom(f: ReturnType<typeof parseFlags<typeof FLAGS>>): Plan {
   if (suites.includes("websocket")) sections.push(websocketSection());
   if (suites.includes("work")) sections.push(workSection(CORES));
   if (suites.includes("churn-work")) sections.push(churnWorkSection(CORES));
+  const slo = parseSlo(f.slo);
+  if (typeof slo === "string") throw new EchoplexError("ECHOPLEX_BAD_FLAG", `--slo: ${slo}`);
+  const capacity: CapacityPlan = {
+    slo: f.slo,
+    baseline: BASELINE,
+    variants: variants(modes, [Math.max(...workers)]),
+    scenarios: CAPACITY_SCENARIOS,
+    rounds: f["capacity-rounds"],
+    seconds: f.seconds,
+    warmupSeconds: f.warmup,
+    threads: f.threads,
+  };
   return {
     sections,
+    ...(suites.includes("capacity") ? { capacity } : {}),
     rounds: f.rounds,
     seconds: f.seconds,
     warmupSeconds: f.warmup,
@@ -174,6 +205,8 @@ async function runBench(
     f.out || join(fileURLToPath(new URL("./results", import.meta.url)), stamp.slice(0, 19));
   const m = machine();
   const runs = schedule(plan);
+  const capacity = plan.capacity ? { ...plan.capacity, cli: plan.cli } : undefined;
+  const searches = capacity ? capacitySchedule(capacity) : [];
   const started = new Date().toISOString();
   const bar = new SingleBar({
     stream: process.stderr,
@@ -182,15 +215,22 @@ async function runBench(
     notTTYSchedule: 10_000,
     hideCursor: true,
   });
-  bar.start(runs.length, 0, { run: "" });
+  bar.start(runs.length + searches.length, 0, { run: "" });
   const records: RunRecord[] = [];
   for (const run of runs) {
     bar.update({ run: `${run.scenario.id} · ${run.variant.id} · round ${run.round + 1}` });
     records.push(await measure(run, plan, m.cores));
     bar.increment();
   }
+  const found: CapacityRecord[] = [];
+  for (const search of searches) {
+    bar.update({ run: `${search.scenario.id} · ${search.variant.id} · round ${search.round + 1}` });
+    found.push(await searchOn(capacity as CapacityPlan, search));
+    bar.increment();
+  }
   bar.stop();
   const rows = summarize(records);
+  const capacityTable = capacityRows(found);
   mkdirSync(out, { recursive: true });
   const json = {
     command,
@@ -200,13 +240,22 @@ async function runBench(
     finished: new Date().toISOString(),
     rows,
     runs: records,
+    ...(capacity ? { capacity: { rows: capacityTable, searches: found } } : {}),
   };
   writeFileSync(join(out, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
-  const md = markdown(rows, plan, m, command);
+  const md = markdown(
+    rows,
+    plan,
+    m,
+    command,
+    capacity && capacityMarkdown(capacityTable, capacity),
+  );
   writeFileSync(join(out, "summary.md"), md);
   for (const [name, svg] of await charts(rows, m.cores)) writeFileSync(join(out, name), svg);
+  const knee = capacity && kneeSpec(found, capacity.slo);
+  if (knee) writeFileSync(join(out, "knee.svg"), await toSvg(knee));
   process.stdout.write(`${md}\nresults: ${out}\n`);
-  const failed = records.filter((r) => r.error !== undefined);
+  const failed = [...records, ...found].filter((r) => r.error !== undefined);
   if (failed.length > 0)
     process.stderr.write(
       `${COMMAND}: ${failed.length} runs failed; first: ${failed[0]?.variant} ${failed[0]?.scenario}: ${failed[0]?.error}\n`,

@@ -4,6 +4,14 @@ import { describe, it } from "node:test";
 import { threadCores, treeThreadCpu } from "../bench/lib/proc.ts";
 import { coresUsed, cpuMicrosPer, median, ratio, spread } from "../bench/lib/stats.ts";
 import { clientBound } from "../bench/runner/bound.ts";
+import {
+  CAPACITY_SCENARIOS,
+  type CapacityPlan,
+  type CapacityRecord,
+  type CapacityStep,
+  capacitySchedule,
+} from "../bench/runner/capacity.ts";
+import { capacityMarkdown, capacityRows, kneeSpec } from "../bench/runner/capacity-report.ts";
 import type { RunRecord } from "../bench/runner/measure.ts";
 import {
   BASELINE,
@@ -383,5 +391,106 @@ describe("projection past this machine's cores", () => {
     assert.equal(Math.round(projectedRate(row("cluster-shared", 2, 1, 24), 16)), 640_000);
     assert.equal(Math.round(projectedRate(row("single", 1, 40, 0), 64)), 25_000);
     assert.ok(Number.isNaN(projectedRate(row("handoff", 2, Number.NaN, Number.NaN), 4)));
+  });
+});
+
+describe("capacity section", () => {
+  const vs = variants(["handoff", "reuseport"], [2]);
+  const plan: CapacityPlan = {
+    slo: "p99=10ms,errors=0",
+    baseline: BASELINE,
+    variants: vs,
+    scenarios: CAPACITY_SCENARIOS,
+    rounds: 2,
+    seconds: 1,
+    warmupSeconds: 0,
+    threads: 1,
+  };
+  const step = (rate: number, met: boolean, p99: number, phase = "ramp") =>
+    ({
+      phase,
+      rate,
+      msgs_per_s: rate,
+      p50_us: p99 / 3,
+      p99_us: p99,
+      p999_us: p99,
+      failed: 0,
+      met,
+      breaches: met ? [] : ["p99"],
+      client_limited: false,
+      server_cores: 0.5,
+      client_cores: 0.4,
+      server_us: rate / 1000,
+      client_us: 9,
+    }) as CapacityStep;
+  const rec = (variant: string, round: number, capacity: number, extra = {}): CapacityRecord => ({
+    scenario: "capacity: echo 64 B x50",
+    variant,
+    baseline: variant === "single",
+    mode: variant.split(" ")[0] as string,
+    workers: variant === "single" ? 1 : 2,
+    round,
+    capacity,
+    upper: capacity * 1.1,
+    confirmed: capacity > 0,
+    client_limited: false,
+    // The last step met at the capacity is the one reported, not the ramp's earlier pass.
+    steps: [
+      step(capacity, true, 1),
+      step(capacity * 2, false, 50_000),
+      step(capacity, true, 7000, "confirm"),
+    ],
+    ...extra,
+  });
+
+  it("runs the baseline's search first in every round and rotates the variants", () => {
+    const runs = capacitySchedule(plan).filter((r) => r.scenario === CAPACITY_SCENARIOS[0]);
+    assert.deepEqual(
+      runs.map((r) => `${r.round} ${r.variant.id}`),
+      ["0 single", "0 handoff x2", "0 reuseport x2", "1 single", "1 reuseport x2", "1 handoff x2"],
+    );
+  });
+
+  it("capacity by round against that round's baseline; figures from the confirmation step", () => {
+    const rows = capacityRows([
+      rec("single", 0, 10_000),
+      rec("handoff x2", 0, 15_000),
+      rec("single", 1, 20_000), // a round twice as fast for both: the ratio holds
+      rec("handoff x2", 1, 30_000, { client_limited: true }),
+      { ...rec("handoff x2", 2, 0), error: "did not start", steps: [] },
+      { ...rec("reuseport x2", 0, 8000), confirmed: false }, // its rate did not hold
+      rec("reuseport x2", 1, 10_000),
+    ]);
+    const reuse = rows.find((r) => r.variant === "reuseport x2");
+    assert.deepEqual(
+      [reuse?.capacity.n, reuse?.capacity.median, reuse?.vs.median],
+      [1, 10_000, 0.5],
+    );
+    assert.equal(reuse?.unconfirmed, 1, "left out of capacity and vs, and counted");
+    const h = rows.find((r) => r.variant === "handoff x2");
+    assert.ok(h);
+    assert.deepEqual(h.capacity, { median: 22_500, min: 15_000, max: 30_000, n: 2 });
+    assert.deepEqual(h.vs, { median: 1.5, min: 1.5, max: 1.5, n: 2 });
+    assert.equal(h.p99, 7000, "the confirmation's p99, not the ramp's");
+    assert.equal(h.serverUs, 22.5);
+    assert.deepEqual([h.clientLimited, h.unconfirmed, h.failed], [1, 0, 1]);
+    const md = capacityMarkdown(rows, plan);
+    assert.match(md, /^## Capacity: the highest open-loop rate within p99=10ms,errors=0$/m);
+    assert.match(
+      md,
+      /^\| handoff x2 \| 22,500 \(15,000–30,000\) \| 1\.50× \(1\.50–1\.50\) vs single \| 7,000 \| 22\.5 \/ 9\.0 \| 0\.50 \/ 0\.40 \| \*\*client-bound\*\* in 1: at least this; 1 failed: did not start \|$/m,
+    );
+    assert.match(
+      md,
+      /^Highest: handoff x2, 22,500 msg\/s \(1\.50× single\), the median of 2 confirmed searches; the client was the limit/m,
+    );
+  });
+
+  it("the knee chart: every step, a line per variant and round, the SLO's p99 ruled", () => {
+    const spec = kneeSpec([rec("single", 0, 10_000), rec("handoff x2", 0, 15_000)], plan.slo);
+    const json = JSON.stringify(spec);
+    assert.equal((spec as { data: { values: unknown[] } }).data.values.length, 6);
+    assert.match(json, /"datum":10000/, "p99=10ms ruled at 10,000 µs");
+    assert.equal(kneeSpec([], plan.slo), undefined);
   });
 });

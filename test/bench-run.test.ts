@@ -163,6 +163,55 @@ describe("bench runner", () => {
     assert.match(readFileSync(join(out, "websocket.svg"), "utf8"), /^<svg/);
   });
 
+  it("the capacity suite: a search per mode and workload, the table at capacity, the knee chart", async (t) => {
+    const out = mkdtempSync(join(tmpdir(), "echoplex-bench-"));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const r = await runScript(BENCH, [
+      ...["--suites", "capacity", "--modes", "handoff", "--workers", "2"],
+      ...["--capacity-rounds", "1", "--seconds", "0.2", "--warmup", "0"],
+      // Loose enough that every step on a busy machine meets it: the search goes up to the
+      // client's limit (or its step limit), so both variants reach a confirmed capacity.
+      ...["--slo", "p99=1s", "--out", out],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const searches = json.capacity.searches;
+    assert.deepEqual(
+      searches.map((s: { scenario: string; variant: string }) => `${s.scenario} · ${s.variant}`),
+      [
+        "capacity: echo 64 B x50 · single",
+        "capacity: echo 64 B x50 · handoff x2",
+        "capacity: churn 64 B · single",
+        "capacity: churn 64 B · handoff x2",
+      ],
+    );
+    for (const s of searches) {
+      assert.equal(s.error, undefined, s.error);
+      assert.ok(s.steps.length >= 2 && s.steps[0].phase === "ramp", `${s.variant} ${s.scenario}`);
+      for (const step of s.steps) assert.ok(step.server_cores > 0 && step.client_cores > 0);
+      if (s.capacity === 0) continue; // a noisy machine can miss both confirmations
+      const at = s.steps.findLast(
+        (x: { met: boolean; rate: number }) => x.met && x.rate === s.capacity,
+      );
+      assert.ok(at.server_us > 0 && at.client_us > 0, "CPU per unit on both sides at capacity");
+    }
+    assert.ok(
+      searches.some((s: { capacity: number }) => s.capacity > 0),
+      "some capacity found (the first step, 8,000 msg/s, is far within p99=1s)",
+    );
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    assert.match(md, /^## Capacity: the highest open-loop rate within p99=1s$/m);
+    assert.match(
+      md,
+      /^\| single \| [\d,]+ \([\d,]+–[\d,]+\) \| 1 \| [\d,–]+ \| [\d.–]+ \/ [\d.–]+ \|/m,
+    );
+    assert.match(md, /^\| handoff x2 \| [\d,]+ .*\| [\d.–]+× .* vs single \|/m);
+    assert.match(md, /capacity conn\/s/, "churn counts connections");
+    const knee = readFileSync(join(out, "knee.svg"), "utf8");
+    assert.match(knee, /^<svg/);
+    assert.ok(knee.includes("handoff x2") && knee.includes("The knee"));
+  });
+
   it("bench:pool compares echoplex's pool settings with piscina's defaults", async () => {
     const POOL = fileURLToPath(new URL("../bench/pool.ts", import.meta.url));
     const r = await runScript(POOL, ["--tasks", "200", "--rounds", "1", "--callers", "4"]);
@@ -175,5 +224,8 @@ describe("bench runner", () => {
     const r = await runScript(BENCH, ["--modes", "handoff,nope"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr.trim(), /^echoplex-bench: --modes: .*\[ECHOPLEX_BAD_FLAG\]$/);
+    const slo = await runScript(BENCH, ["--slo", "p99=fast"]);
+    assert.equal(slo.status, 2);
+    assert.match(slo.stderr.trim(), /^echoplex-bench: --slo: p99: 'fast' .*\[ECHOPLEX_BAD_FLAG\]$/);
   });
 });

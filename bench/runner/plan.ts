@@ -8,12 +8,14 @@
  * - echo: every mode against the single loop, over TCP;
  * - http: echoplex's HTTP echo against minimal node:http echoes (bench/servers/minimal-http.ts);
  * - websocket: echoplex's WebSocket echo against its TCP echo, in one server, one client;
- * - work: CPU work per message, inline or offloaded, single loop or handoff (see work.ts).
+ * - work: CPU work per message, inline or offloaded, single loop or handoff (see work.ts);
+ * - capacity: every mode's highest open-loop rate within an SLO (capacity.ts).
  */
 
 import type { Protocol } from "../../src/load/run.ts";
 import type { Workload } from "../../src/load/types.ts";
 import { MODES } from "../../src/main/config/config.ts";
+import type { CapacityPlan } from "./capacity.ts";
 
 /** Every mode but the baseline, which every round runs anyway. */
 export const BENCH_MODES: readonly string[] = MODES.filter((m) => m !== "single");
@@ -27,7 +29,7 @@ export function openRate(size: number): number {
   return 400;
 }
 
-export const SUITES = ["echo", "http", "websocket", "work", "churn-work"] as const;
+export const SUITES = ["echo", "http", "websocket", "work", "churn-work", "capacity"] as const;
 export type Suite = (typeof SUITES)[number];
 
 export interface Scenario {
@@ -89,6 +91,8 @@ export interface Plan {
   readonly httpClientCommand?: string;
   /** The server's entry point: the bench builds dist/ for the run, as production runs it. */
   readonly cli?: string;
+  /** The capacity section (capacity.ts): searches, not fixed runs, so apart from `sections`. */
+  readonly capacity?: CapacityPlan;
 }
 
 export interface Run {

@@ -45,7 +45,13 @@ function cells(row: Row): string[] {
   ].map((c) => c.replaceAll("|", "\\|"));
 }
 
-export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: string): string {
+export function markdown(
+  rows: readonly Row[],
+  plan: Plan,
+  m: Machine,
+  command: string,
+  capacity = "",
+): string {
   const out = [
     "# echoplex bench",
     "",
@@ -78,6 +84,8 @@ export function markdown(rows: readonly Row[], plan: Plan, m: Machine, command: 
               : "";
     if (verdict !== "") out.push(verdict, "");
   }
+  // Capacity beside the projection: what this machine took within the SLO, then past its cores.
+  if (capacity !== "") out.push(capacity);
   const projection = projectionMarkdown(rows, m.cores);
   if (projection !== "") out.push(projection);
   return out.join("\n");
