@@ -100,6 +100,8 @@ export interface ServeOptions {
   readonly proxyTrusted: string;
   /** UDP datagrams per second per source address (token bucket); 0 means no limit. */
   readonly udpRate: number;
+  /** Sources udpRate does not limit (CIDRs, loopback, private, or "none"; src/proxy-trust.ts). */
+  readonly udpTrusted: string;
   readonly work: WorkSpec | null;
   /** Threads of the piscina pool that does the work, per worker; 0 does it on the event loop. */
   readonly offload: number;

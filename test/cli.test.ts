@@ -45,6 +45,7 @@ describe("cli", () => {
     [["--http", "70000"], "ECHOPLEX_BAD_FLAG", "--http"],
     [["--udp", "on"], "ECHOPLEX_BAD_FLAG", "--udp"],
     [["--udp-rate", "-1"], "ECHOPLEX_BAD_FLAG", "--udp-rate"],
+    [["--udp-trusted", "10.0.0.0/33"], "ECHOPLEX_BAD_FLAG", "--udp-trusted"],
     [["--max-body", "2GiB"], "ECHOPLEX_BAD_FLAG", "--max-body"],
     [["--max-body", "12xb"], "ECHOPLEX_BAD_FLAG", "--max-body"],
     [["--max-message", "0"], "ECHOPLEX_BAD_FLAG", "--max-message"],

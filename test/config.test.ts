@@ -46,6 +46,7 @@ describe("config", () => {
       http: null,
       udp: null,
       udpRate: 1000,
+      udpTrusted: "loopback",
       maxBody: 1024 ** 2,
       maxMessage: 1024 ** 2,
       headerTimeout: 10,

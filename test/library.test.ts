@@ -144,7 +144,7 @@ describe("load()", () => {
     await rejects(load({ port: 1, sise: 3 } as never), "ECHOPLEX_BAD_OPTION", /'sise'/);
     await rejects(load({ port: 1, json: true } as never), "ECHOPLEX_BAD_OPTION");
     await rejects(load({ port: 1, connections: 0 }), "ECHOPLEX_BAD_OPTION", /^load\(\)/);
-    await rejects(load({ port: 1, churn: true, rate: 10 }), "ECHOPLEX_BAD_OPTION");
+    await rejects(load({ port: 1, churn: true, pipeline: 2 }), "ECHOPLEX_BAD_OPTION");
     await rejects(load({} as never), "ECHOPLEX_BAD_OPTION", /port/);
   });
 

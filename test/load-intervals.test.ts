@@ -172,7 +172,7 @@ describe("load over time", () => {
       [["--interval", "-1"], /--interval/],
       [["--protocol", "http", "--interval", "1"], /--protocol http --interval: autocannon/],
       [["--protocol", "http", "--rate", "10..20"], /--protocol http --rate A\.\.B: autocannon/],
-      [["--rate", "10..20", "--churn"], /--pipeline, --rate, --churn/],
+      [["--rate", "10..20", "--pipeline", "2"], /--pipeline --rate: each chooses the workload/],
       // Found before the run, not after it (the Kubernetes Job's fleet test met it after 8 s).
       [
         ["--save", "/nonexistent-dir/x.json"],

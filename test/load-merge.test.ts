@@ -41,6 +41,25 @@ describe("load: several clients, one report", () => {
     assert.equal(merged.messages, 10_000);
   });
 
+  it("UDP's lost, reordered and late add up over hosts (regression: they were the first host's)", () => {
+    const base = { messages: 100, client_thread_cores: [], service_p50_us: 0, service_p99_us: 0 };
+    const udp = (lost: number, suspected: boolean) =>
+      ({
+        ...base,
+        protocol: "udp",
+        histogram: encodeHistogram(createHistogram()),
+        lost,
+        reordered: 1,
+        late: 2,
+        udp_limit_suspected: suspected,
+      }) as unknown as LoadReport;
+    const merged = mergeReports([udp(0, false), udp(30, true)]);
+    assert.deepEqual(
+      [merged.lost, merged.reordered, merged.late, merged.udp_limit_suspected],
+      [30, 2, 4, true],
+    );
+  });
+
   it("two clients run at once with --at and --save; load:merge adds them up", async (t) => {
     const server = await serve(t, ["--mode", "handoff", "--workers", "2"]);
     const dir = mkdtempSync(join(tmpdir(), "echoplex-merge-"));

@@ -10,6 +10,7 @@ import { createServer as createH2Server } from "node:http2";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
+import { formatReport } from "../src/load/format.ts";
 import { runLoad } from "../src/load/run.ts";
 import {
   FAULT_AT,
@@ -421,6 +422,31 @@ describe("load client over UDP (sequence-numbered datagrams)", () => {
     assert.ok(r.messages > 0);
     assert.deepEqual([r.errors, r.mismatches, r.lost, r.reordered, r.late], [0, 0, 0, 0, 0]);
     assert.equal(r.samples, r.messages);
+  });
+
+  it("replies that stop at a server's per-source limit are flagged as such; loopback defaults are not limited", async (t) => {
+    const limited = await serve(t, ["--mode", "single", "--udp", "0", "--udp-rate", "50"]);
+    const open = await runLoad({
+      ...base,
+      port: limited.listening.udp as number,
+      protocol: "udp",
+      timeoutMs: 200,
+      seconds: 0.6,
+    });
+    assert.deepEqual([open.lost, open.udp_limit_suspected], [0, false], "loopback is trusted");
+    const strict = await serve(t, [
+      ...["--mode", "single", "--udp", "0", "--udp-rate", "50", "--udp-trusted", "none"],
+    ]);
+    const r = await runLoad({
+      ...base,
+      port: strict.listening.udp as number,
+      protocol: "udp",
+      timeoutMs: 200,
+      seconds: 0.6,
+    });
+    assert.ok((r.lost ?? 0) > 0, `lost ${r.lost}`);
+    assert.equal(r.udp_limit_suspected, true);
+    assert.match(formatReport(r), /UDP LIMIT\? {2}replies stopped .*--udp-rate/);
   });
 
   it("loss, reordering and duplicates are counted as such, not as mismatches", async () => {

@@ -5,6 +5,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { describe, it } from "node:test";
 import { LINES } from "../src/log.ts";
 import type { UdpCounts } from "../src/messages.ts";
+import { trustOf } from "../src/proxy-trust.ts";
 import { dropReason, type Guards, MAX_IN_FLIGHT, MAX_SEND_QUEUE } from "../src/worker/udp/echo.ts";
 import { LoopGuard } from "../src/worker/udp/loop-guard.ts";
 import { SourceLimiter } from "../src/worker/udp/rate-limit.ts";
@@ -61,14 +62,8 @@ describe("udp echo", () => {
 
   it("answers each source at most --udp-rate datagrams a second, and counts the drops", async (t) => {
     const s = await serve(t, [
-      "--mode",
-      "single",
-      "--udp",
-      "0",
-      "--udp-rate",
-      "5",
-      "--log-level",
-      "info",
+      ...["--mode", "single", "--udp", "0", "--udp-rate", "5", "--log-level", "info"],
+      ...["--udp-trusted", "none"], // loopback is trusted by default: limit it here
     ]);
     const port = s.listening.udp as number;
     const a = await client();
@@ -105,6 +100,21 @@ describe("udp echo", () => {
     assert.equal(udp.received, 24);
     assert.equal(udp.answered + udp.rateLimited, 24);
     assert.ok(udp.rateLimited >= 14, JSON.stringify(udp));
+  });
+
+  it("--udp-trusted: loopback goes unlimited by default; a list without it limits it again", async (t) => {
+    const burst = () => Array.from({ length: 60 }, () => randomBytes(8));
+    const trusted = await serve(t, ["--mode", "single", "--udp", "0", "--udp-rate", "5"]);
+    const c = await client();
+    const all = await roundTrip(c, trusted.listening.udp as number, burst(), 5_000, 60);
+    assert.equal(all.length, 60, "a loopback source cannot be spoofed from outside: no limit");
+    const other = await serve(t, [
+      ...["--mode", "single", "--udp", "0", "--udp-rate", "5"],
+      ...["--udp-trusted", "10.0.0.0/8,private"],
+    ]);
+    const some = await roundTrip(c, other.listening.udp as number, burst(), 300);
+    assert.ok(some.length < 60 && some.length >= 5, `${some.length} of 60`);
+    c.close();
   });
 
   it("never answers a source port below 1024 (echo/chargen loops, reflection)", async (t) => {
@@ -215,6 +225,7 @@ describe("per-source token bucket", () => {
 describe("which datagrams go unanswered", () => {
   const guards = (o: Partial<Guards> = {}): Guards => ({
     limiter: null,
+    trusted: null,
     loops: new LoopGuard(() => 0),
     budget: new SourceLimiter(1_000_000, 1, () => 0),
     inFlight: 0,
@@ -243,5 +254,15 @@ describe("which datagrams go unanswered", () => {
     assert.equal(dropReason(40000, "10.0.0.4", d(10), spent), null);
     assert.equal(dropReason(40000, "10.0.0.5", d(11), spent), "busy", "the worker's budget");
     assert.equal(dropReason(40000, "10.0.0.6", d(12), guards()), null, "no limit with rate 0");
+    // A trusted source takes no tokens; the others keep their limit, and the checks before it.
+    const mine = guards({
+      limiter: new SourceLimiter(1, 100, () => 0),
+      trusted: trustOf("loopback"),
+    });
+    for (let i = 0; i < 5; i++)
+      assert.equal(dropReason(40000 + i, "127.0.0.1", d(20 + i), mine), null);
+    assert.equal(dropReason(100, "127.0.0.1", d(30), mine), "reflection", "trusted or not");
+    assert.equal(dropReason(40000, "10.0.0.7", d(31), mine), null);
+    assert.equal(dropReason(40001, "10.0.0.7", d(32), mine), "rateLimited");
   });
 });

@@ -37,6 +37,11 @@ export function formatReport(r: LoadReport): string {
     ...(r.protocol === "udp"
       ? [`  datagrams   lost ${r.lost}  reordered ${r.reordered}  late ${r.late}`]
       : []),
+    ...(r.udp_limit_suspected
+      ? [
+          "  UDP LIMIT?  replies stopped while the client had room: a limit at the server looks likely (echoplex: --udp-rate per source address, --udp-trusted exempts), or the network dropped them",
+        ]
+      : []),
     `  client CPU  ${r.client_cpu_s} s; cores per thread: ${cores}${r.client_saturated ? "  CLIENT-BOUND: a client thread was saturated" : ""}`,
   ].join("\n");
 }

@@ -80,6 +80,11 @@ export interface LoadReport extends LatencySummary {
   readonly lost?: number;
   readonly reordered?: number;
   readonly late?: number;
+  /**
+   * UDP: at least 1% of the datagrams went unanswered while no client thread was saturated: the
+   * shape of a limit at the server (echoplex's --udp-rate) more than of the client's own.
+   */
+  readonly udp_limit_suspected?: boolean;
   /** CPU seconds the client's threads used in the window. */
   readonly client_cpu_s: number;
   /** Cores each client thread used in the window: near 1 means that thread was the limit. */
@@ -266,6 +271,8 @@ function report(
   const service = summarize(mergeHistograms(results.map((r) => r.service)));
   const cores = results.map((r) => Math.round((r.cpuSeconds / o.seconds) * 100) / 100);
   const messages = sum((r) => r.messages);
+  const lost = sum((r) => r.lost);
+  const saturated = cores.some((c) => c >= SATURATED);
   return {
     ...loadHeader(o, workload, threads),
     msgs_per_s: Math.round(messages / o.seconds),
@@ -282,11 +289,16 @@ function report(
     ),
     // UDP only: TCP's report keeps its fields as they were.
     ...(o.protocol === "udp"
-      ? { lost: sum((r) => r.lost), reordered: sum((r) => r.reordered), late: sum((r) => r.late) }
+      ? {
+          lost,
+          reordered: sum((r) => r.reordered),
+          late: sum((r) => r.late),
+          udp_limit_suspected: !saturated && lost > 0 && lost >= 0.01 * (messages + lost),
+        }
       : {}),
     client_cpu_s: Math.round(sum((r) => r.cpuSeconds) * 1000) / 1000,
     client_thread_cores: cores,
-    client_saturated: cores.some((c) => c >= SATURATED),
+    client_saturated: saturated,
     service_p50_us: service.p50_us,
     service_p99_us: service.p99_us,
     histogram: encodeHistogram(merged),

@@ -237,9 +237,10 @@ async function udpAnswers(port: number): Promise<void> {
 
 export const UDP: Surface<Datagrams> = {
   name: "udp",
-  // The probe's source sends one datagram a case: keep it under the per-source rate.
+  // The probe's source sends one datagram a case: keep it under the per-source rate, which
+  // stays in the path (loopback is otherwise trusted, --udp-trusted).
   args: [
-    ...[...COMMON, "--udp", "0", "--udp-rate", "5000"],
+    ...[...COMMON, "--udp", "0", "--udp-rate", "5000", "--udp-trusted", "none"],
     // Faults on every datagram (seeded): the probe is sent again until one comes back whole.
     ...["--udp-faults", "drop=2,duplicate=5,truncate=2,delay=2ms:5", "--fault-seed", "1"],
   ],

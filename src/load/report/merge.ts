@@ -60,6 +60,15 @@ export function mergeReports(reports: readonly LoadReport[]): MergedReport {
     mismatches: sum(reports, "mismatches"),
     stalled: sum(reports, "stalled"),
     ...failedShare(sum(reports, "messages"), sum(reports, "failed_in_window")),
+    // UDP's own counts, summed like the others (they were the first host's alone).
+    ...(first.protocol === "udp"
+      ? {
+          lost: sum(reports, "lost"),
+          reordered: sum(reports, "reordered"),
+          late: sum(reports, "late"),
+          udp_limit_suspected: reports.some((r) => r.udp_limit_suspected === true),
+        }
+      : {}),
     client_cpu_s: Math.round(sum(reports, "client_cpu_s") * 100) / 100,
     client_thread_cores: reports.flatMap((r) => r.client_thread_cores),
     // One saturated client limits the total as surely as a saturated server would.

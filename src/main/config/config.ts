@@ -51,6 +51,8 @@ export interface Config {
   /** UDP echo port, or null when off. */
   readonly udp: number | null;
   readonly udpRate: number;
+  /** UDP sources --udp-rate does not limit: CIDRs, loopback, private, or "none". */
+  readonly udpTrusted: string;
   readonly maxBody: number;
   /** Bytes of HTTP bodies and unsent answers the server holds at once, split over its loops. */
   readonly httpBuffer: number;

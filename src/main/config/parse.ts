@@ -118,6 +118,11 @@ export function work(raw: string, source: string): WorkSpec | null {
   return { algorithm: "sha256", rounds };
 }
 
+/** --udp-trusted: as --proxy-trusted, or "none". */
+export function udpTrusted(raw: string, source: string): string {
+  return raw === "none" ? raw : cidrs(raw, source);
+}
+
 /** --proxy-trusted: CIDRs, loopback, private, comma-separated (proxy-trust.ts), kept as given. */
 export function cidrs(raw: string, source: string): string {
   const list = cidrsOf(raw);

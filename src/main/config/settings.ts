@@ -22,6 +22,7 @@ import {
   seconds,
   seedOrOff,
   token,
+  udpTrusted,
   work,
 } from "./parse.ts";
 
@@ -220,6 +221,14 @@ export const SETTINGS = [
     help: "UDP datagrams answered per second per source address, per worker; 0: no limit",
     fallback: () => 1000,
     parse: integer(0, 10_000_000),
+  }),
+  setting({
+    key: "udpTrusted",
+    flag: "udp-trusted",
+    env: "ECHOPLEX_UDP_TRUSTED",
+    help: "UDP sources (CIDR[,CIDR...], loopback, private, or none) answered without --udp-rate's limit; loopback by default: a loopback source cannot be spoofed from outside the host",
+    fallback: () => "loopback",
+    parse: udpTrusted,
   }),
   setting({
     key: "maxBody",

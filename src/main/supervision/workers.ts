@@ -59,6 +59,7 @@ export function serveOptions(config: Config): ServeOptions {
     proxyProtocol: config.proxyProtocol,
     proxyTrusted: config.proxyTrusted,
     udpRate: config.udpRate,
+    udpTrusted: config.udpTrusted,
     work: config.work,
     offload: config.offload,
   };

@@ -152,7 +152,9 @@ class LoopServices implements Services {
       const { UdpEcho } = await import("../udp/echo.ts"); // with node:dgram, only when --udp is on
       const { udpFaults } = await import("../udp/faulty.ts");
       const sh = this.#shared;
-      this.#udp = new UdpEcho(this.#o.udpRate, sh.work, sh.faults, udpFaults(this.#o, sh));
+      const o = this.#o;
+      const trusted = o.udpTrusted === "none" ? null : trustOf(o.udpTrusted);
+      this.#udp = new UdpEcho(o.udpRate, sh.work, sh.faults, udpFaults(o, sh), trusted);
       udpPort = await this.#udp.bind(host, ports.udp, how.udpReusePort);
     }
     return { echo: echoPort, http: httpPort, udp: udpPort };

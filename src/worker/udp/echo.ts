@@ -3,7 +3,8 @@
  * amplification tool (a spoofed source makes us send to a victim), so it answers no source port
  * below 1024 (another echo or chargen service would answer back: a loop), breaks loops with
  * echo services on higher ports (loop-guard.ts), answers each source address at most --udp-rate
- * datagrams a second and all sources together at most REPLY_BUDGET a second per worker, and stops
+ * datagrams a second (but those in --udp-trusted: loopback by default, which no one outside the
+ * host can claim) and all sources together at most REPLY_BUDGET a second per worker, and stops
  * answering while its send queue is full or (--offload) MAX_IN_FLIGHT digests are out. Every
  * datagram not answered is counted, by reason.
  */
@@ -11,6 +12,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { listenError } from "../../errors.ts";
 import type { UdpCounts } from "../../messages.ts";
+import type { Trust } from "../../proxy-trust.ts";
 import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
 import type { Work } from "../work/work.ts";
@@ -35,6 +37,8 @@ export type DropReason = "reflection" | "loop" | "rateLimited" | "busy" | "queue
 export interface Guards {
   /** Per source address (--udp-rate), or null for no limit. */
   readonly limiter: SourceLimiter | null;
+  /** Sources the limiter leaves alone (--udp-trusted), or null for none. */
+  readonly trusted: Trust | null;
   readonly loops: LoopGuard;
   /** The worker's reply budget: one bucket. */
   readonly budget: SourceLimiter;
@@ -54,10 +58,26 @@ export function dropReason(
   // Checked first, so reflected traffic takes no tokens from the address it claims.
   if (port < MIN_SOURCE_PORT) return "reflection";
   if (g.loops.looped(`${address}|${port}`, data)) return "loop";
-  if (g.limiter !== null && !g.limiter.take(address)) return "rateLimited";
+  if (g.limiter !== null && !g.trusted?.(address) && !g.limiter.take(address)) return "rateLimited";
   if (g.inFlight >= MAX_IN_FLIGHT || !g.budget.take("all")) return "busy";
   if (g.queued > MAX_SEND_QUEUE) return "queueFull";
   return null;
+}
+
+/**
+ * `trust` with its last answer kept: datagrams come in runs from one source, and a string
+ * compare costs far less than parsing the address and searching the list (~300 ns).
+ */
+function lastOf(trust: Trust): Trust {
+  let last: string | undefined;
+  let answer = false;
+  return (address) => {
+    if (address !== last) {
+      last = address;
+      answer = trust(address);
+    }
+    return answer;
+  };
 }
 
 /** One UDP echo socket and its counters. */
@@ -81,13 +101,20 @@ export class UdpEcho {
   readonly #sweep: NodeJS.Timeout;
   #socket: Socket | undefined;
 
-  constructor(rate: number, work: Work | null, faults: Faults, injected: UdpFaults | null = null) {
+  constructor(
+    rate: number,
+    work: Work | null,
+    faults: Faults,
+    injected: UdpFaults | null = null,
+    trusted: Trust | null = null,
+  ) {
     this.#work = work;
     this.#faults = faults;
     this.#injected = injected;
     const limiter = rate > 0 ? new SourceLimiter(rate) : null;
     this.#guards = {
       limiter,
+      trusted: trusted === null ? null : lastOf(trusted),
       loops: new LoopGuard(),
       budget: new SourceLimiter(REPLY_BUDGET, 1),
       inFlight: 0,
