@@ -295,6 +295,16 @@ describe("verdicts", () => {
       httpVerdict([base, bound]),
       /Bar .*: cannot tell: the load client was the limit in 2 of 3 runs/,
     );
+    // h2c against the obvious node:http2 echo, by rate and by CPU per request.
+    const h2 = row("echoplex single, HTTP/2 (h2c)", "single", 33_000, 0.5, { ...at, serverUs: 25 });
+    const peer = row("node:http2 minimal (h2c)", "node:http2", 30_000, 0.4, {
+      ...at,
+      serverUs: 30,
+    });
+    assert.match(
+      httpVerdict([base, ours(2, 2, 2), h2, peer]),
+      /HTTP\/2 \(h2c, .*\): 33,000 requests\/s, .*against node:http2 written the obvious way 30,000 requests\/s at 30\.0 µs: 1\.10× by median rate, 1\.20× by CPU per request \(bar ≥ 1\.1×\)\./,
+    );
     const other = { ...ours(2, 2, 2), scenario: "http steady 16 KiB x50" };
     assert.equal(httpVerdict([base, other]), "", "only the 64 B scenario has the bar");
   });

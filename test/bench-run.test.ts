@@ -88,6 +88,7 @@ describe("bench runner", () => {
       "echoplex single, fast path off",
       "echoplex single, HTTP/2 (h2c)",
       "node:http minimal (pipe)",
+      "node:http2 minimal (h2c)",
     ];
     assert.deepEqual(variants, [
       ...http, // 64 B

@@ -20,13 +20,15 @@ import { type Section, scenario, type Variant } from "./plan.ts";
 
 const MINIMAL_HTTP = fileURLToPath(new URL("../servers/minimal-http.ts", import.meta.url));
 
-function minimal(style: "collect" | "pipe"): Variant {
+function minimal(style: "collect" | "pipe" | "h2c"): Variant {
+  const h2c = style === "h2c";
   return {
-    id: `node:http minimal (${style})`,
-    mode: "node:http",
+    id: h2c ? "node:http2 minimal (h2c)" : `node:http minimal (${style})`,
+    mode: h2c ? "node:http2" : "node:http",
     workers: 1,
     flags: [],
     program: { path: MINIMAL_HTTP, args: ["--style", style] },
+    ...(h2c ? { protocol: "http2" as const } : {}),
   };
 }
 
@@ -57,6 +59,8 @@ export function httpSection(): Section {
         protocol: "http2",
       },
       minimal("pipe"),
+      // The obvious node:http2 echo, the peer of echoplex's h2c (issue 27), by the same client.
+      minimal("h2c"),
     ],
     scenarios: [
       steady,

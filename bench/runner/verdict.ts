@@ -50,10 +50,15 @@ export function httpVerdict(all: readonly Row[]): string {
       ? ""
       : ` Without the fast path: ${range(off)}, ${us(off.serverUs)} per request.`;
   const h2 = rows.find((r) => r.variant === "echoplex single, HTTP/2 (h2c)");
+  const peer = rows.find((r) => r.variant === "node:http2 minimal (h2c)");
+  const against =
+    peer === undefined || peer.runs === peer.failed || h2 === undefined
+      ? ""
+      : `, against node:http2 written the obvious way ${int(peer.rate.median)} requests/s at ${us(peer.serverUs)}: ${x(h2.rate.median / peer.rate.median)} by median rate, ${x(peer.serverUs / h2.serverUs)} by CPU per request (bar ≥ 1.1×)`;
   const h2Text =
     h2 === undefined || h2.runs === h2.failed
       ? ""
-      : ` HTTP/2 (h2c, node:http2, echoplex-load's client): ${range(h2)}, ${us(h2.serverUs)} per request.`;
+      : ` HTTP/2 (h2c, echoplex-load's client): ${int(h2.rate.median)} requests/s, ${range(h2)}, ${us(h2.serverUs)} per request${against}.`;
   return (
     `**Verdict:** echoplex's HTTP echo served ${int(ours.rate.median)} requests/s against ${int(base.rate.median)} for ${base.variant}: ${range(ours)} per round, ${verdict}, ` +
     `with its limits checked and the content-type copied; server CPU ${us(ours.serverUs)} against ${us(base.serverUs)} per request; p99 ${int(ours.p99)} against ${int(base.p99)} µs (${p99}). ` +
