@@ -4,7 +4,7 @@
  * left out by --access-log-ignore, and a log that drops lines rather than make the echo wait.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -173,5 +173,25 @@ describe("--access-log", () => {
       assert.ok(err instanceof EchoplexError && err.code === "ECHOPLEX_BAD_OPTION", String(err));
       assert.match(err.message, message);
     }
+  });
+
+  it("a process that ends before its log file opened ends cleanly (regression: found by the config fuzz)", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "echoplex-al-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const module = new URL("../src/worker/loop/access-log.ts", import.meta.url).href;
+    // pino's exit hook flushed a file sonic-boom had not opened yet: a stack trace at exit.
+    const script = `import { AccessLog } from ${JSON.stringify(module)};
+      const counts = { lines: 0, dropped: 0 };
+      new AccessLog(${JSON.stringify(join(dir, "a.log"))}, null, 0, counts);
+      new AccessLog(${JSON.stringify(join(dir, "gone", "b.log"))}, null, 1, counts);
+      console.log(counts.dropped);
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    assert.equal(r.stderr, "", "nothing thrown at exit");
+    assert.equal(r.status, 0);
+    const out = r.stdout;
+    assert.equal(out.trim(), "1", "the file that cannot be opened: its lines dropped, counted");
   });
 });

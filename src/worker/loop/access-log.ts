@@ -7,6 +7,8 @@
  * counted: the log never makes the echo wait. --access-log-ignore leaves out requests whose path
  * matches.
  */
+
+import { openSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import pino from "pino";
@@ -44,6 +46,21 @@ function remote(socket: Socket | null | undefined): {
   };
 }
 
+/**
+ * The file, opened now: given a path, sonic-boom opens it later, and pino's exit hook then
+ * threw ("sonic boom is not ready yet") in a process that ended before the open did (found by
+ * the config fuzz). A file that cannot be opened (config.ts checked it could) loses its lines,
+ * counted, to /dev/null.
+ */
+function openFile(path: string, counts: AccessLogCounts): number {
+  try {
+    return openSync(path, "a");
+  } catch {
+    counts.dropped++;
+    return openSync("/dev/null", "a");
+  }
+}
+
 export class AccessLog {
   readonly #log: pino.Logger;
   readonly #out: pino.DestinationStream;
@@ -54,7 +71,7 @@ export class AccessLog {
     this.#counts = counts;
     this.#ignore = ignore === null ? null : new RegExp(ignore);
     const out = pino.destination({
-      dest: target === "on" ? 1 : target,
+      dest: target === "on" ? 1 : openFile(target, counts),
       sync: false,
       maxLength: MAX_BUFFERED,
       maxWrite: PIPE_BUF,
