@@ -1,7 +1,8 @@
 /**
  * Generated HTTP/2 frames after the connection preface (h2c, --http2 on): a request node:http2
  * would answer (HEADERS with a static-table HPACK block, DATA), requests shaping their answers
- * (the http generator's echo_* targets and x-echo-* headers), frames of every type with random
+ * (the http generator's echo_* targets and x-echo-* headers), POSTs with a Content-Length that
+ * may lie (the fast path's, h2-fast.ts), frames of every type with random
  * flags, stream ids and payloads, lengths that lie, and mutations of the valid request.
  */
 import fc from "fast-check";
@@ -73,6 +74,41 @@ const controlled = fc
     return Buffer.concat([SETTINGS, head, ...(post ? [frame(0, 0x1, 1, Buffer.from("hi"))] : [])]);
   });
 
+/**
+ * POST with a Content-Length (the fast path's requests, h2-fast.ts, and its edges): a declared
+ * length around the 4 KiB bound that may not match the DATA sent, a stream left open or not,
+ * a content type, a path of the echo's or of httpbin's.
+ */
+const sized = fc
+  .record({
+    declared: fc.oneof(
+      fc.constantFrom("0", "1", "4096", "4097", "007", "1e3", "-1", "99999999999"),
+      fc.integer({ min: 0, max: 5000 }).map(String),
+    ),
+    body: fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.uint8Array({ minLength: 4090, maxLength: 4100 }),
+    ),
+    exact: fc.boolean(),
+    end: fc.boolean(),
+    type: fc.option(fc.constantFrom("text/plain", "application/json", ""), { nil: undefined }),
+    path: fc.constantFrom("/", "/a?b=1", "/post", "/?echo_status=201", "/?format=json"),
+    method: fc.constantFrom(0x83, 0x83, 0x82), // POST (static index 3) or GET
+  })
+  .map(({ declared, body, exact, end, type, path, method }) => {
+    const length = exact ? String(body.length) : declared;
+    const block = [
+      ...[method, 0x86, 0x41, 0x01, 0x61], // :method, :scheme http, :authority a
+      ...int(4, 4, 0), // :path (static index 4), literal without indexing
+      ...str(path),
+      ...int(28, 4, 0), // content-length (static index 28)
+      ...str(length),
+      ...(type === undefined ? [] : [...int(31, 4, 0), ...str(type)]), // content-type (31)
+    ];
+    const head = frame(1, 0x4, 1, Uint8Array.from(block));
+    return Buffer.concat([SETTINGS, head, frame(0, end ? 0x1 : 0, 1, body)]);
+  });
+
 const valid = fc
   .subarray([GET, POST], { minLength: 1 })
   .map((requests) => Buffer.concat([SETTINGS, ...requests]));
@@ -94,6 +130,8 @@ const anyFrame = fc
 export const h2Stream: fc.Arbitrary<Buffer> = fc.oneof(
   valid,
   controlled,
+  sized,
+  mutated(sized),
   mutated(valid),
   fc.array(anyFrame, { minLength: 1, maxLength: 6 }).map((fs) => Buffer.concat([SETTINGS, ...fs])),
 );

@@ -10,7 +10,6 @@ import type { Group } from "./group.ts";
 import { InFlight } from "./in-flight.ts";
 import { VARIANTS } from "./pattern.ts";
 
-const HEADERS = { ":method": "POST", ":path": "/", "content-type": "application/octet-stream" };
 const CANCEL = 0x8;
 
 export class H2Flow {
@@ -19,10 +18,18 @@ export class H2Flow {
   /** In flight, by stream. */
   readonly #open: InFlight<ClientHttp2Stream>;
   readonly #group: Group;
+  /** Every request's headers: a POST of the message's length, as most clients send it. */
+  readonly #headers: Readonly<Record<string, string>>;
   #onReady: (() => void) | undefined;
 
   constructor(group: Group) {
     this.#group = group;
+    this.#headers = {
+      ":method": "POST",
+      ":path": "/",
+      "content-type": "application/octet-stream",
+      "content-length": String(group.task.size),
+    };
     this.#open = new InFlight(group, (now) => this.#send(now));
   }
 
@@ -60,7 +67,7 @@ export class H2Flow {
     if (session === null || session.closed || session.destroyed) return;
     const g = this.#group;
     const body = g.pattern.messages[this.#next++ % VARIANTS] as Buffer;
-    const stream = session.request(HEADERS);
+    const stream = session.request(this.#headers);
     this.#open.add(stream, at, now);
     const chunks: Buffer[] = [];
     let status = 0;

@@ -18,10 +18,13 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
 } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Tally } from "../loop/tally.ts";
+import type { H2Fast } from "./h2-fast.ts";
 import { SAFE } from "./reply.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -40,6 +43,8 @@ export interface H2cOptions {
   /** A stream whose request is not complete by then gets 408 and is reset (0: never). */
   readonly requestTimeoutMs: number;
   readonly tally: Tally;
+  /** Answers the plain echoes itself (h2-fast.ts); null: every stream takes the request path. */
+  readonly fast: H2Fast | null;
 }
 
 /** The headers every answer carries (reply.ts SAFE), as an object. */
@@ -72,6 +77,7 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
     { settings: { maxConcurrentStreams: MAX_STREAMS } },
     request,
   );
+  if (o.fast !== null) fastFirst(server, o.fast);
   const sessions = new Set<Http2Session>();
   server.on("session", (session: Http2Session) => {
     sessions.add(session);
@@ -130,8 +136,31 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
     drain() {
       server.close();
       for (const s of sessions) s.close();
+      o.fast?.stop();
     },
   };
+}
+
+type OnStream = (
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
+) => void;
+
+/**
+ * Streams go to the fast path first, and to the compatibility API's own listener (which makes
+ * the request and response objects and emits 'request') when it does not take them.
+ */
+function fastFirst(server: Http2Server, fast: H2Fast): void {
+  const listeners = server.listeners("stream") as OnStream[];
+  const [compat] = listeners;
+  if (listeners.length !== 1 || compat === undefined)
+    throw new Error("h2c: node:http2 no longer serves its compatibility API from one listener");
+  server.removeListener("stream", compat);
+  server.on("stream", ((stream, headers, flags, raw) => {
+    if (!fast.take(stream, headers)) compat.call(server, stream, headers, flags, raw);
+  }) as OnStream);
 }
 
 /**

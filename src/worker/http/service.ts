@@ -9,6 +9,7 @@ import { type Shared, tlsErrorHandler } from "../tcp/echo-server.ts";
 import { attachWebSocketEcho } from "../websocket/echo.ts";
 import { wsFaults } from "../websocket/faulty.ts";
 import { FastPath } from "./fast.ts";
+import { H2Fast } from "./h2-fast.ts";
 import { byAlpn, type H2c, h2c } from "./http2.ts";
 import { createHttpEcho, type HttpEcho } from "./server.ts";
 
@@ -70,6 +71,7 @@ export function httpService(o: ServeOptions, s: Shared): HttpService {
         headerTimeoutMs: o.headerTimeoutMs,
         requestTimeoutMs: o.requestTimeoutMs,
         tally: s.tally,
+        fast: h2Fast(o, s),
       })
     : null;
   if (h2 !== null && s.tls !== null) byAlpn(h.server, h2);
@@ -106,6 +108,19 @@ function fastPath(o: ServeOptions, s: Shared, h: HttpEcho): FastPath | null {
     budget: s.budget,
     draining: h.draining,
     slow: (socket, read) => toNode(h.server, socket, read),
+    off: () => s.defaults.plan !== null,
+    faults: s.faults,
+    tally: s.tally,
+  });
+}
+
+/** HTTP/2's fast path (h2-fast.ts), on the HTTP/1 fast path's terms but TLS (ALPN h2 takes it). */
+function h2Fast(o: ServeOptions, s: Shared): H2Fast | null {
+  if (!o.httpFastPath || s.work !== null || o.cors || s.access !== null) return null;
+  return new H2Fast({
+    maxBody: o.maxBody,
+    budget: s.budget,
+    requestTimeoutMs: o.requestTimeoutMs,
     off: () => s.defaults.plan !== null,
     faults: s.faults,
     tally: s.tally,
