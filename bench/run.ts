@@ -17,6 +17,7 @@ import { number, parseFlags, runMain, text, toggle } from "../src/args.ts";
 import { EchoplexError } from "../src/errors.ts";
 import { parseSlo } from "../src/load/report/slo.ts";
 import type { Workload } from "../src/load/types.ts";
+import { killServers } from "./lib/server.ts";
 import {
   CAPACITY_SCENARIOS,
   CAPACITY_SLO,
@@ -187,6 +188,13 @@ async function main(): Promise<void> {
   const f = parseFlags(COMMAND, FLAGS, argv);
   const plan = planFrom(f); // bad flags fail here, before anything is built or run
   const build = buildServer();
+  // Stopped (Ctrl-C, a timeout's SIGTERM): its servers and its build go with it, not orphaned.
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.once(signal, () => {
+      killServers();
+      build.remove();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
   try {
     await runBench(f, argv, { ...plan, cli: build.cli });
   } finally {

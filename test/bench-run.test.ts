@@ -1,14 +1,17 @@
 /** `npm run bench`, tiny: it starts servers itself and writes valid JSON, markdown and SVG. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { childPids } from "../bench/lib/proc.ts";
 import { runScript } from "./helpers/load.ts";
 
 const CORES = availableParallelism();
 const BENCH = fileURLToPath(new URL("../bench/run.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 describe("bench runner", () => {
   it("a tiny run produces results.json, summary.md with the projection, and the four charts", async (t) => {
@@ -211,6 +214,44 @@ describe("bench runner", () => {
     const knee = readFileSync(join(out, "knee.svg"), "utf8");
     assert.match(knee, /^<svg/);
     assert.ok(knee.includes("handoff x2") && knee.includes("The knee"));
+  });
+
+  it("stopped mid-run (SIGTERM), it stops the servers it started and removes its build (regression: a timed-out run left its server running)", async () => {
+    const bench = spawn(process.execPath, [
+      BENCH,
+      ...["--suites", "echo", "--modes", "handoff", "--workers", "2", "--workloads", "steady"],
+      ...["--sizes", "64", "--connections", "4", "--rounds", "1", "--seconds", "30"],
+    ]);
+    bench.stdout.resume();
+    bench.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => bench.once("exit", (c) => resolve(c)));
+    const pid = bench.pid as number;
+    let server: number | undefined;
+    for (let i = 0; i < 300 && server === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      server = childPids(pid).find((c) => {
+        try {
+          return readFileSync(`/proc/${c}/cmdline`, "utf8").includes("cli.js");
+        } catch {
+          return false;
+        }
+      });
+    }
+    assert.ok(server !== undefined, "the bench started a server");
+    const builds = () => readdirSync(ROOT).filter((n) => n.startsWith(`.bench-dist-${pid}-`));
+    assert.equal(builds().length, 1, "its build, beside dist/");
+    bench.kill("SIGTERM");
+    assert.equal(await exited, 143);
+    const alive = () => {
+      try {
+        return !readFileSync(`/proc/${server}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, `server ${server} stopped`);
+    assert.deepEqual(builds(), [], "build removed");
   });
 
   it("bench:pool compares echoplex's pool settings with piscina's defaults", async () => {

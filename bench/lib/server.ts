@@ -38,6 +38,14 @@ export interface StartOptions {
   readonly nodeFlags?: readonly string[];
 }
 
+/** Every server started here and not yet exited: a bench that is stopped stops them too. */
+const live = new Set<ChildProcess>();
+
+/** Kill every server still running (a bench interrupted mid-run). */
+export function killServers(): void {
+  for (const proc of live) proc.kill("SIGKILL");
+}
+
 export function startServer(
   args: readonly string[],
   { env = {}, timeoutMs = 20_000, cli = CLI, wrap = [], nodeFlags = [] }: StartOptions = {},
@@ -49,6 +57,8 @@ export function startServer(
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
+  live.add(proc);
+  proc.once("exit", () => live.delete(proc));
   const lines: Record<string, unknown>[] = [];
   let stderr = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -46,7 +46,11 @@ export function runScript(
   proc.stderr.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  // SIGTERM first: the bench then stops the servers it started (bench/run.ts), SIGKILL after.
+  const timer = setTimeout(() => {
+    proc.kill("SIGTERM");
+    setTimeout(() => proc.kill("SIGKILL"), 5000).unref();
+  }, timeoutMs);
   return new Promise((resolve) => {
     proc.on("close", (status) => {
       clearTimeout(timer);
