@@ -87,6 +87,41 @@ export function capacitySchedule(plan: CapacityPlan) {
   return runs;
 }
 
+/** One step: an open-loop run at `rate`, its server's and client's CPU pushed to `costs`. */
+async function stepOn(
+  port: number,
+  pid: number,
+  plan: CapacityPlan,
+  s: CapacityScenario,
+  rate: number,
+  costs: Omit<CapacityStep, keyof StepRow>[],
+) {
+  let cpu0 = 0;
+  let cpu = 0;
+  const r = await runLoad(
+    {
+      ...{ host: "127.0.0.1", port, connections: s.connections, size: s.size, rate },
+      ...{ seconds: plan.seconds, warmupSeconds: plan.warmupSeconds, pipeline: 1 },
+      ...{ churn: s.churn, threads: plan.threads, timeoutMs: 2000 },
+    },
+    {
+      open: () => {
+        cpu0 = treeCpuSeconds(pid);
+      },
+      close: () => {
+        cpu = treeCpuSeconds(pid) - cpu0;
+      },
+    },
+  );
+  costs.push({
+    server_cores: coresUsed(cpu, r.seconds),
+    client_cores: coresUsed(r.client_cpu_s, r.seconds),
+    server_us: cpuMicrosPer(cpu, r.messages),
+    client_us: cpuMicrosPer(r.client_cpu_s, r.messages),
+  });
+  return r;
+}
+
 /** One search on a fresh server of the variant's mode. */
 export async function searchOn(
   plan: CapacityPlan,
@@ -113,34 +148,7 @@ export async function searchOn(
   );
   try {
     const costs: Omit<CapacityStep, keyof StepRow>[] = [];
-    const step = async (rate: number) => {
-      let cpu0 = 0;
-      let cpu = 0;
-      const r = await runLoad(
-        {
-          ...{ host: "127.0.0.1", port: server.port, connections: s.connections, size: s.size },
-          ...{ seconds: plan.seconds, warmupSeconds: plan.warmupSeconds, pipeline: 1, rate },
-          ...{ churn: s.churn, threads: plan.threads, timeoutMs: 2000 },
-        },
-        {
-          open: () => {
-            cpu0 = treeCpuSeconds(server.pid);
-          },
-          close: () => {
-            cpu = treeCpuSeconds(server.pid) - cpu0;
-          },
-        },
-      );
-      costs.push({
-        server_cores: coresUsed(cpu, r.seconds),
-        client_cores: coresUsed(r.client_cpu_s, r.seconds),
-        server_us: cpuMicrosPer(cpu, r.messages),
-        client_us: cpuMicrosPer(r.client_cpu_s, r.messages),
-      });
-      return r;
-    };
-    // A TCP echo keeps no backlog past its clients (the load client's own search waits twice
-    // a step for UDP's): a step's length lets the missed step's connections close.
+    const step = (rate: number) => stepOn(server.port, server.pid, plan, s, rate, costs);
     const pause = 1000 * (plan.warmupSeconds + plan.seconds);
     const found = await searchCapacity(slo, step, {
       start: s.start,

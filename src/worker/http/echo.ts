@@ -23,6 +23,7 @@ import {
   describes,
   FAILED_TEXT,
   isHttp2,
+  REQUEST_COST,
   SAFE,
   sendContinue,
   writeHeadInOrder,
@@ -32,13 +33,6 @@ import type { HttpEchoOptions } from "./server.ts";
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;
 const EMPTY = Buffer.alloc(0);
-/**
- * What a request costs the loop while it waits for its answer (node:http's request and response
- * objects, parser state and listeners), charged against --http-buffer until the answer closes:
- * pipelined requests that are never read then hit the bound instead of the heap. Measured
- * (test/faults/memory.test.ts): ~7 KB a waiting request.
- */
-const REQUEST_COST = 8 * 1024;
 /** Bytes of the budget a response holds until it closes. */
 const HELD = Symbol("echoplex.held");
 type Held = ServerResponse & { [HELD]?: number };

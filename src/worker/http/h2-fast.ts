@@ -16,12 +16,9 @@ import type { Faults } from "../loop/faults.ts";
 import { ignore } from "../loop/ignore.ts";
 import type { Tally } from "../loop/tally.ts";
 import { FAST_BODY_MAX } from "./fast-head.ts";
-import { FAILED_TEXT, SAFE } from "./reply.ts";
+import { FAILED_TEXT, REQUEST_COST, REQUEST_TIMEOUT_TEXT, SAFE } from "./reply.ts";
 
-/** What a request is charged against --http-buffer while it waits, as echo.ts charges it. */
-const REQUEST_COST = 8 * 1024;
 const [SAFE_1, SAFE_1V, SAFE_2, SAFE_2V] = SAFE as [string, string, string, string];
-const TIMEOUT_TEXT = "request not complete within --request-timeout\n";
 
 export interface H2FastOptions {
   readonly maxBody: number;
@@ -154,7 +151,7 @@ export class H2Fast {
           [SAFE_1]: SAFE_1V,
           [SAFE_2]: SAFE_2V,
         });
-        stream.end(TIMEOUT_TEXT);
+        stream.end(REQUEST_TIMEOUT_TEXT);
         stream.close(constants.NGHTTP2_NO_ERROR);
       } catch (err) {
         this.#fail(stream, err);

@@ -25,7 +25,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Tally } from "../loop/tally.ts";
 import type { H2Fast } from "./h2-fast.ts";
-import { SAFE } from "./reply.ts";
+import { REQUEST_TIMEOUT_TEXT, SAFE } from "./reply.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -205,7 +205,7 @@ function requestDeadline(req: Http2ServerRequest, res: Http2ServerResponse, o: H
     if (!res.headersSent) {
       try {
         res.writeHead(408, { "content-type": "text/plain", ...SAFE_HEADERS });
-        res.end("request not complete within --request-timeout\n");
+        res.end(REQUEST_TIMEOUT_TEXT);
       } catch {
         // the reset below is the answer
       }

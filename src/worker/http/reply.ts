@@ -6,6 +6,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { wantsJson } from "./describe-request.ts";
 
+/**
+ * What a request costs the loop while it waits for its answer (node:http's request and response
+ * objects, parser state and listeners), charged against --http-buffer until the answer closes:
+ * pipelined requests that are never read then hit the bound instead of the heap. Measured
+ * (test/faults/memory.test.ts): ~7 KB a waiting request. HTTP/2's fast path charges it too.
+ */
+export const REQUEST_COST = 8 * 1024;
+/** The answer to a request whose body did not come within --request-timeout (HTTP/2's 408). */
+export const REQUEST_TIMEOUT_TEXT = "request not complete within --request-timeout\n";
 /** The answer to a request our code failed on (500), on node:http's path and the fast path. */
 export const FAILED_TEXT = "internal error; this connection is closed\n";
 /** Sent with every answer: never sniff an echoed body, never run it as a page (no scripts). */
