@@ -38,6 +38,16 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "Private",
     "0.0.0.0/0",
   ],
+  // --udp-trusted: --proxy-trusted's grammar, and "none".
+  udpTrusted: [
+    "none",
+    "loopback",
+    "None",
+    "none,loopback",
+    "10.0.0.0/8,private",
+    "::1/128",
+    "127.0.0.1/33",
+  ],
   requestTimeout: ["0", "10", "60"],
   faults: [
     "off",
