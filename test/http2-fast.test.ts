@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { fastLength } from "../src/worker/http/h2-fast.ts";
 import { PREFACE } from "./fuzz/h2c.ts";
 import { HOST, random } from "./helpers/client.ts";
-import { call, type H2Reply, session } from "./helpers/h2.ts";
+import { call, type H2Reply, replyOf, session } from "./helpers/h2.ts";
 import { scrape, sum } from "./helpers/metrics.ts";
 import { serve, sharedServer } from "./helpers/server.ts";
 
@@ -140,20 +140,9 @@ describe("HTTP/2 fast path", () => {
     const c = session(s.listening.http as number);
     t.after(() => c.close());
     const t0 = performance.now();
-    const reply = await new Promise<H2Reply>((resolve, reject) => {
-      const req = c.request({ ":method": "POST", ":path": "/", "content-length": "10" });
-      req.write("12345"); // and never the rest
-      const chunks: Buffer[] = [];
-      let head: H2Reply["headers"] = {};
-      req.on("response", (h) => {
-        head = h as H2Reply["headers"];
-      });
-      req.on("data", (d: Buffer) => chunks.push(d));
-      req.on("close", () =>
-        resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks) }),
-      );
-      req.on("error", reject);
-    });
+    const req = c.request({ ":method": "POST", ":path": "/", "content-length": "10" });
+    req.write("12345"); // and never the rest
+    const reply = await replyOf(req, "close");
     const took = performance.now() - t0;
     assert.equal(reply.status, 408);
     assert.equal(reply.body.toString(), "request not complete within --request-timeout\n");

@@ -1,5 +1,10 @@
 /** An HTTP/2 client for tests: a session (h2c, or h2 over TLS by ALPN) and one request on it. */
-import { type ClientHttp2Session, connect, type SecureClientSessionOptions } from "node:http2";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  type SecureClientSessionOptions,
+} from "node:http2";
 import { HOST } from "./client.ts";
 
 export interface H2Reply {
@@ -16,19 +21,28 @@ export function call(
   body?: Buffer,
   headers: Record<string, string> = {},
 ): Promise<H2Reply> {
+  const req = session.request({ ":method": method, ":path": path, ...headers });
+  const got = replyOf(req, "end");
+  req.end(body);
+  return got;
+}
+
+/**
+ * The answer to a request sent by the caller (who may write only part of its body): status,
+ * headers and body, once the stream ends (`end`) or closes (`close`, for an answer cut short).
+ */
+export function replyOf(req: ClientHttp2Stream, until: "end" | "close"): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ":method": method, ":path": path, ...headers });
     const chunks: Buffer[] = [];
     let head: H2Reply["headers"] = {};
     req.on("response", (h) => {
       head = h as H2Reply["headers"];
     });
     req.on("data", (d: Buffer) => chunks.push(d));
-    req.on("end", () =>
+    req.on(until, () =>
       resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks) }),
     );
     req.on("error", reject);
-    req.end(body);
   });
 }
 
