@@ -108,6 +108,32 @@ describe("capacity search", () => {
     assert.equal(limited.client_limited, true);
   });
 
+  it("a confirmation that misses twice (a target whose capacity wanders) is confirmed 19% lower", async () => {
+    const run = model(10_000, 100);
+    // The model is deterministic: a first search says how many steps come before confirmation.
+    const plain = await searchCapacity(slo("p99=500us"), run, OPTIONS);
+    const before = plain.steps.filter((s) => s.phase !== "confirm").length;
+    let calls = 0;
+    const r = await searchCapacity(
+      slo("p99=500us"),
+      async (rate) => {
+        const report = await run(rate);
+        // The target is slower on the first two confirmation runs: they miss.
+        calls++;
+        return calls > before && calls <= before + 2 ? { ...report, p99_us: 10_000 } : report;
+      },
+      OPTIONS,
+    );
+    const confirms = r.steps.filter((s) => s.phase === "confirm");
+    assert.deepEqual(
+      confirms.map((s) => s.met),
+      [false, false, true],
+    );
+    assert.equal(confirms[1]?.rate, Math.floor((confirms[0]?.rate ?? 0) * 0.9));
+    assert.equal(r.capacity_msgs_per_s, confirms[2]?.rate);
+    assert.equal(r.confirmed, true);
+  });
+
   it("errors count: a step with failures misses errors=0", async () => {
     const r = await searchCapacity(slo("p99=10s,errors=0"), model(10_000, 100), OPTIONS);
     assert.ok(r.capacity_msgs_per_s < 10_000 && r.capacity_msgs_per_s >= 10_000 / 1.1 / 1.1);

@@ -2,8 +2,8 @@
  * Capacity, not just throughput (`echoplex-load --slo p99=5ms`): the highest open-loop rate at
  * which a run meets the SLO. Steps of one run each: a coarse ramp (the rate doubles until a step
  * misses), a bisection between the last rate that met it and the first that did not (to within
- * `precision`, by geometric means), then a confirmation run at the rate found (10% lower once if
- * it misses). A step misses when it breaks the SLO or fewer than 90% of the messages offered came
+ * `precision`, by geometric means), then a confirmation run at the rate found (10% lower, at
+ * most twice, while it misses). A step misses when it breaks the SLO or fewer than 90% of the messages offered came
  * back in its window. It stops as soon as a step shows the client itself was the limit (a client
  * thread saturated): then the capacity is "at least" the last rate met.
  *
@@ -60,6 +60,9 @@ export interface CapacityReport {
   readonly client_limited: boolean;
   readonly steps: readonly StepRow[];
 }
+
+/** Confirmation runs at most: the rate found, then 10% lower and 19% lower. */
+const CONFIRMATIONS = 3;
 
 /** Below this the search does not go. */
 const FLOOR = 1;
@@ -127,13 +130,19 @@ export async function searchCapacity(
     else if (s.met) lo = mid;
     else hi = mid;
   }
-  // Confirmation at the rate found, once 10% lower if it misses.
+  // Confirmation at the rate found, then 10% lower each time it misses, CONFIRMATIONS at most: a
+  // target whose capacity wanders near the knee (a shared machine) met the bisection's rate once
+  // and missed it and 10% below it on the next runs (CI, test/faults/capacity.test.ts).
   let confirmed = false;
-  for (let tries = 0; lo > 0 && !confirmed && tries < 2 && steps.length < o.maxSteps; tries++) {
+  for (
+    let tries = 0;
+    lo > 0 && !confirmed && tries < CONFIRMATIONS && steps.length < o.maxSteps;
+    tries++
+  ) {
     const s = await step("confirm", lo);
     limited ||= s.client_limited;
     confirmed = s.met;
-    if (!confirmed) lo = tries === 0 ? Math.floor(lo * 0.9) : 0;
+    if (!confirmed) lo = tries < CONFIRMATIONS - 1 ? Math.floor(lo * 0.9) : 0;
   }
   return {
     slo: slo.text,
