@@ -1,5 +1,5 @@
 /**
- * The capacity search against a real server (issue 26): run alone (test:faults runs one file at a
+ * The capacity search against a real server (issue 26): run alone (test:release runs one file at a
  * time), because what it checks — that 0.8 C meets the SLO and 1.5 C does not — holds only while
  * nothing else takes the server's core. UDP echo with --work hashes each datagram: a queue with a
  * sharp knee. (TCP echo's work is per read, which grows with load as reads coalesce: no knee.)

@@ -6,12 +6,12 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { childPids } from "../bench/lib/proc.ts";
-import { runScript } from "./helpers/load.ts";
+import { childPids } from "../../bench/lib/proc.ts";
+import { runScript } from "../helpers/load.ts";
 
 const CORES = availableParallelism();
-const BENCH = fileURLToPath(new URL("../bench/run.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BENCH = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("bench runner", () => {
   it("a tiny run produces results.json, summary.md with the projection, and the four charts", async (t) => {
@@ -255,7 +255,7 @@ describe("bench runner", () => {
   });
 
   it("bench:pool compares echoplex's pool settings with piscina's defaults", async () => {
-    const POOL = fileURLToPath(new URL("../bench/pool.ts", import.meta.url));
+    const POOL = fileURLToPath(new URL("../../bench/pool.ts", import.meta.url));
     const r = await runScript(POOL, ["--tasks", "200", "--rounds", "1", "--callers", "4"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^\| piscina defaults .*\| \d+\.\d \(/m);

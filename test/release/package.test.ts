@@ -21,10 +21,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { startServer } from "../bench/lib/server.ts";
-import { echoThrough, random } from "./helpers/client.ts";
+import { startServer } from "../../bench/lib/server.ts";
+import { echoThrough, random } from "../helpers/client.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   version: string;
   bin: Record<string, string>;
