@@ -4,6 +4,7 @@
  * by default, installs no signal handler, and stops; load() takes the load client's flags.
  */
 import assert from "node:assert/strict";
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -136,6 +137,21 @@ describe("start()", () => {
     );
     const b = await start({ mode: "cluster", workers: 1 });
     await b.stop();
+  });
+
+  it("an error on a node:cluster worker (an IPC write to one that just died) is logged, not thrown (regression: EPIPE while stopping after a failed start ended the primary)", async (t) => {
+    const s = await start({ mode: "cluster", workers: 2 });
+    // Failing, the test leaves the workers running: end them, or the file never exits.
+    t.after(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGKILL");
+    });
+    const workers = Object.values(cluster.workers ?? {});
+    assert.equal(workers.length, 2);
+    for (const w of workers)
+      w?.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    const data = random(256);
+    assert.deepEqual(await echoThrough(s.ports.echo, data), data);
+    await s.stop();
   });
 });
 

@@ -12,8 +12,13 @@ class FakeChild extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   readonly sent: unknown[] = [];
-  send(message: unknown): boolean {
-    this.sent.push(message);
+  /** Like a ChildProcess: a write on a channel that broke fails to `done`, or as an "error". */
+  broken = false;
+  send(message: unknown, done?: (err: Error | null) => void): boolean {
+    if (!this.broken) this.sent.push(message);
+    const err = this.broken ? new Error("write EPIPE") : null;
+    if (done !== undefined) process.nextTick(done, err);
+    else if (err !== null) process.nextTick(() => this.emit("error", err));
     return true;
   }
   kill(): boolean {
@@ -98,4 +103,17 @@ it("a worker that ignores the drain is killed once the drain timeout and the gra
   await stop;
   assert.equal(hung.exitCode, 1, "killed (a thread: terminate())");
   assert.equal(stopped, true);
+});
+
+it("stop() with a worker that died but still looks connected: the failed write emits no error event (regression: node:cluster rethrew it)", async () => {
+  const { supervisor, children } = await supervised();
+  const child = children[0] as FakeChild;
+  child.broken = true;
+  const errors: Error[] = [];
+  child.on("error", (err: Error) => errors.push(err));
+  const stopped = supervisor.stop(1000);
+  await new Promise((r) => setImmediate(r));
+  child.die();
+  await stopped;
+  assert.deepEqual(errors, []);
 });

@@ -24,7 +24,8 @@ export interface Supervised {
   readonly connected: boolean;
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
-  send(message: ToWorker): unknown;
+  /** `done` gets a failed write (the worker just died): with it, no "error" event is emitted. */
+  send(message: ToWorker, done: (err: Error | null) => void): unknown;
   /** SIGKILL a process, terminate() a thread. */
   kill(signal: "SIGKILL"): unknown;
   on(event: "message", listener: (message: unknown, handle: object | undefined) => void): unknown;
@@ -185,7 +186,8 @@ export class Supervisor<C extends Supervised = ChildProcess> {
   }
 
   #send(slot: Slot<C>, message: ToWorker): void {
-    if (slot.child.connected) slot.child.send(message);
+    // A worker can die between `connected` and the write: its exit is handled where it is heard.
+    if (slot.child.connected) slot.child.send(message, ignore);
   }
 
   #watch(slot: Slot<C>, resolve: (slot: Slot<C>) => void, reject: (err: Error) => void): void {
@@ -276,3 +278,5 @@ function exited(child: Supervised): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
+
+function ignore(): void {}

@@ -32,8 +32,9 @@ export class ThreadChild extends EventEmitter {
     return this.exitCode === null;
   }
 
-  send(message: ToWorker): boolean {
+  send(message: ToWorker, done: (err: Error | null) => void): boolean {
     this.#worker.postMessage(message);
+    queueMicrotask(() => done(null));
     return true;
   }
 

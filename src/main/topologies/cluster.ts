@@ -43,7 +43,12 @@ function startCluster(policy: number): StartTopology {
           stdio: WORKER_STDIO,
           execArgv: workerExecArgv(),
         });
-        return cluster.fork().process;
+        const worker = cluster.fork();
+        // node:cluster re-emits its process's errors on the Worker, where no listener means a
+        // throw: an IPC write to a worker that just died (EPIPE, while stopping after a failed
+        // start) ended the primary. The supervisor logs them from the process itself.
+        worker.on("error", () => {});
+        return worker.process;
       },
       log,
       supervisorOptions(config, fatal),
