@@ -38,9 +38,6 @@ describe("load client against a correct echo server", () => {
       const r = await runLoad({
         ...base,
         port,
-        // Open churn's rate is bounded by its slots: 4 at 2,000/s leave each connection 2 ms,
-        // which a loaded machine misses (CI with three test files at once). 16 leave it 8 ms.
-        connections: workload === "open-churn" ? 16 : base.connections,
         churn: workload === "churn" || workload === "open-churn",
         rate: workload.startsWith("open") ? 2000 : 0,
         pipeline: workload === "steady" ? 4 : 1,
@@ -55,20 +52,24 @@ describe("load client against a correct echo server", () => {
       assert.equal(r.client_thread_cores.length, 2);
       assert.ok(r.p50_us > 0 && r.p50_us <= r.p99_us && r.p99_us <= r.max_us);
       assert.equal(r.msgs_per_s, Math.round(r.messages / r.seconds));
+      // Never above the rate; how close below it a 0.4 s window gets depends on the machine's
+      // load (the next test holds the rate over 1 s).
       if (workload.startsWith("open"))
-        assert.ok(Math.abs(r.msgs_per_s - 2000) <= 200, `${r.msgs_per_s}/s of 2000/s`);
+        assert.ok(r.msgs_per_s <= 2200, `${r.msgs_per_s}/s of 2000/s`);
       if (!workload.endsWith("churn")) {
         assert.equal(r.mb_per_s, Math.round((r.messages * r.size) / r.seconds / 1e4) / 100);
       }
     });
   }
 
-  it("open loop sends at the rate asked, whatever the timer does", async () => {
-    const r = await runLoad({ ...base, port, rate: 2000, seconds: 1 });
-    // Sends are scheduled by intended time, so a late timer sends more at once, never fewer.
-    assert.ok(Math.abs(r.messages - 2000) <= 200, `${r.messages} messages at 2000/s for 1 s`);
-    assert.ok(r.service_p50_us <= r.p50_us, "from-send latency cannot exceed from-intended");
-  });
+  for (const churn of [false, true])
+    it(`open loop${churn ? " churn" : ""} sends at the rate asked, whatever the timer does`, async () => {
+      // Churn: a new connection each time, up to 16 at once (each has 8 ms at 2,000/s).
+      const r = await runLoad({ ...base, port, rate: 2000, seconds: 1, churn, connections: 16 });
+      // Sends are scheduled by intended time, so a late timer sends more at once, never fewer.
+      assert.ok(Math.abs(r.messages - 2000) <= 200, `${r.messages} messages at 2000/s for 1 s`);
+      assert.ok(r.service_p50_us <= r.p50_us, "from-send latency cannot exceed from-intended");
+    });
 
   it("a rate far beyond the client (or this server) ends with its window, short of the rate", async () => {
     // Regression: each burst of due messages outlasted the last, and the run never ended.
