@@ -22,5 +22,5 @@ EXPOSE 7007/tcp 7007/udp 8080/tcp 9464/tcp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node is PID 1 and gets SIGTERM (drain) and SIGHUP (rolling restart) itself.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--initial-old-space-size=4", "dist/main/cli.js"]
 CMD ["--host=0.0.0.0", "--port=7007", "--http=8080", "--udp=7007", "--admin=9464", "--admin-host=0.0.0.0"]

@@ -32,6 +32,7 @@ describe("a worker's flags come from the parent only where they shape how Node r
       ...["--max-semi-space-size=2", "--require", "./hook.cjs", "--expose-gc"],
     ];
     assert.deepEqual(workerExecArgv(parent), [
+      "--initial-old-space-size=4",
       "--max-old-space-size=100",
       "--max-semi-space-size=2",
       "--require",
