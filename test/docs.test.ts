@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { errorsMarkdown } from "../src/errors.ts";
 import { LOAD_FLAGS, loadFlagsMarkdown } from "../src/load/flags.ts";
-import { flagsMarkdown, helpText, SETTINGS } from "../src/main/config/config.ts";
+import { SETTINGS } from "../src/main/config/config.ts";
+import { flagsMarkdown, helpText } from "../src/main/config/help.ts";
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
 

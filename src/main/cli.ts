@@ -12,8 +12,9 @@ import pkg from "../../package.json" with { type: "json" };
 import { EchoplexError, USAGE_ERRORS } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { checkNode } from "../node-version.ts";
-import { helpText, parseCommand } from "./config/config.ts";
+import { parseCommand } from "./config/config.ts";
 import { asFile } from "./config/config-file.ts";
+import { helpText } from "./config/help.ts";
 import { Lifecycle } from "./lifecycle.ts";
 
 function fail(err: unknown): never {

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { FaultSpecError } from "../../fault-spec.ts";
 import { answer, isTimed } from "../answers/answer.ts";
 import { type Control, readControl } from "../answers/control.ts";
-import { corsHeaders, isPreflight, preflight } from "../answers/cors.ts";
+import { isPreflight, preflight } from "../answers/cors.ts";
 import { isSse, sseParams, streamEvents } from "../answers/sse.ts";
 import { type Timed, TimedAnswers } from "../answers/timed.ts";
 import type { HttpbinHost } from "../httpbin/exchange.ts";
@@ -17,31 +17,21 @@ import { notFound, serve } from "../httpbin/httpbin.ts";
 import { isHttpbinSegment, type Match, matchRoute, NOT_FOUND } from "../httpbin/routes.ts";
 import { ignore } from "../loop/ignore.ts";
 import { describeRequest, splitTarget } from "./describe-request.ts";
+import { type Held, Holds, NONE } from "./held.ts";
 import { owe } from "./owed.ts";
-import {
-  closeWith,
-  describes,
-  FAILED_TEXT,
-  isHttp2,
-  REQUEST_COST,
-  SAFE,
-  sendContinue,
-  writeHeadInOrder,
-} from "./reply.ts";
+import { describes, isHttp2, REQUEST_COST, SAFE, sendContinue, writeHeadInOrder } from "./reply.ts";
 import type { HttpEchoOptions } from "./server.ts";
 
 /** Bodies up to this size go out with their headers in one write (see respond). */
 const ONE_WRITE_MAX = 4096;
 const EMPTY = Buffer.alloc(0);
-/** Bytes of the budget a response holds until it closes. */
-const HELD = Symbol("echoplex.held");
-type Held = ServerResponse & { [HELD]?: number };
+const CLOSING: readonly string[] = ["connection", "close"];
 
 export class Echo {
   draining = false;
   readonly #o: HttpEchoOptions;
-  /** Gives a response's held bytes back when it closes (one listener for every response). */
-  readonly #release: (this: Held) => void;
+  /** What each response holds of the budget, and the short answers (413, 503, 500). */
+  readonly #holds: Holds;
   /** Delayed and streamed answers: capped, and ended when their clients go. */
   readonly #timed: TimedAnswers;
   /** What the httpbin endpoints answer with (null: --httpbin off). */
@@ -49,25 +39,22 @@ export class Echo {
 
   constructor(o: HttpEchoOptions) {
     this.#o = o;
+    const holds = new Holds(o);
+    this.#holds = holds;
     this.#bin = o.httpbin
       ? {
-          common: (req) => [...SAFE, ...this.#closing(req), ...this.#cors(req)],
-          hold: (res, n) => this.#hold(res, n),
+          common: (req) => [...SAFE, ...this.#closing(req), ...holds.cors(req)],
+          hold: (res, n) => holds.hold(res, n),
           begin: (res) => this.#begin(res),
-          fail: (res, err) => this.#fail(res, err),
+          fail: (res, err) => holds.fail(res, err),
           dice: o.dice,
           maxDelayMs: o.maxDelayMs,
           unsafeResponses: o.unsafeResponses,
         }
       : null;
     this.#timed = new TimedAnswers(o.maxStreaming, o.maxDelayMs, (res, err) =>
-      this.#fail(res, err),
+      holds.fail(res, err),
     );
-    const budget = o.budget;
-    this.#release = function (this: Held) {
-      budget.give(this[HELD] ?? 0);
-      this[HELD] = 0;
-    };
   }
 
   /** One request; whatever our code throws answers 500 (or cuts the response) and closes. */
@@ -75,7 +62,7 @@ export class Echo {
     try {
       this.#request(req, res, expectsContinue);
     } catch (err) {
-      this.#fail(res, err);
+      this.#holds.fail(res, err);
     }
   }
 
@@ -84,9 +71,8 @@ export class Echo {
     this.#o.access?.request(req, res, isHttp2(req) ? "http2" : "http");
     // HTTP/2 multiplexes its requests: nothing is owed in order, and the socket is not ours.
     if (!isHttp2(req)) owe(req.socket, req, res);
-    res[HELD] = 0;
-    res.once("close", this.#release);
-    if (!this.#hold(res, REQUEST_COST)) return;
+    this.#holds.attach(res);
+    if (!this.#holds.hold(res, REQUEST_COST)) return;
     const { maxBody, work } = this.#o;
     if (this.#o.cors && isPreflight(req)) {
       preflight(req, res, this.#closing(req));
@@ -102,7 +88,7 @@ export class Echo {
         control = readControl(req, this.#o);
       } catch (err) {
         if (!(err instanceof FaultSpecError)) throw err;
-        this.#close(res, 400, `${err.message}\n`);
+        this.#holds.close(res, 400, `${err.message}\n`);
         return;
       }
       if (control !== null) {
@@ -115,7 +101,7 @@ export class Echo {
     const declared = req.headers["content-length"];
     const length = declared === undefined ? -1 : Number(declared);
     if (length > maxBody) {
-      this.#tooLarge(res);
+      this.#holds.tooLarge(res);
       return;
     }
     if (expectsContinue) sendContinue(res);
@@ -137,12 +123,12 @@ export class Echo {
   #events(req: IncomingMessage, res: ServerResponse): void {
     const params = sseParams(req, this.#o);
     if (typeof params === "string") {
-      this.#close(res, 400, `${params}\n`);
+      this.#holds.close(res, 400, `${params}\n`);
       return;
     }
     const timed = this.#begin(res);
     if (timed === null) return;
-    const extra = [...SAFE, ...this.#cors(req)];
+    const extra = [...SAFE, ...this.#holds.cors(req)];
     extra.push(...this.#closing(req));
     streamEvents(res, params, extra, () => this.draining, timed, this.#o.maxDelayMs);
   }
@@ -196,10 +182,10 @@ export class Echo {
       // A chunked body that outgrew the limit, or the loop is full: answer once, ignore the rest.
       if (size > maxBody) {
         refused = true;
-        if (!res.headersSent) this.#tooLarge(res);
+        if (!res.headersSent) this.#holds.tooLarge(res);
         return;
       }
-      if (!this.#hold(res, chunk.length)) {
+      if (!this.#holds.hold(res, chunk.length)) {
         refused = true;
         return;
       }
@@ -214,27 +200,10 @@ export class Echo {
         if (then !== undefined) then(body);
         else this.#finish(req, res, body, control);
       } catch (err) {
-        this.#fail(res, err);
+        this.#holds.fail(res, err);
       }
     });
     req.on("error", ignore);
-  }
-
-  /** Hold `n` more bytes for `res`, or answer 503 and close. */
-  #hold(res: Held, n: number): boolean {
-    if (this.#o.budget.take(n)) {
-      res[HELD] = (res[HELD] ?? 0) + n;
-      return true;
-    }
-    this.#o.tally.limits.httpBuffer++;
-    if (!res.headersSent)
-      this.#close(
-        res,
-        503,
-        "this server holds as many HTTP bytes as --http-buffer allows; retry\n",
-      );
-    else res.destroy();
-    return false;
   }
 
   /** A delayed or streamed answer's timer owner, or null having answered 503 (--max-streaming). */
@@ -242,7 +211,7 @@ export class Echo {
     const timed = this.#timed.begin(res);
     if (timed === null) {
       this.#o.tally.limits.streaming++;
-      this.#close(
+      this.#holds.close(
         res,
         503,
         "this server streams as many answers as --max-streaming allows; retry\n",
@@ -262,7 +231,7 @@ export class Echo {
         try {
           this.#respond(req, res, body, c, d);
         } catch (err) {
-          this.#fail(res, err);
+          this.#holds.fail(res, err);
         }
       },
       () => res.destroy(),
@@ -280,7 +249,7 @@ export class Echo {
     const text = json ? describeRequest(req, body, this.#o.served) : undefined;
     const length = text === undefined ? (body as Buffer).length : Buffer.byteLength(text);
     // The body is held already; a description is held as well until it is sent.
-    if (text !== undefined && !this.#hold(res, length)) return;
+    if (text !== undefined && !this.#holds.hold(res, length)) return;
     const type =
       c !== null && c.bytes >= 0
         ? "application/octet-stream"
@@ -312,40 +281,12 @@ export class Echo {
     if (length >= 0) h.push("content-length", String(length));
     h.push(...SAFE);
     if (digest !== undefined) h.push("x-echoplex-digest", digest);
-    h.push(...this.#closing(req));
-    if (this.#o.cors) h.push(...corsHeaders(req));
+    h.push(...this.#closing(req), ...this.#holds.cors(req));
     return h;
   }
 
   /** While draining, `connection: close` (HTTP/1: HTTP/2 has no such header; drain sends GOAWAY). */
-  #closing(req: IncomingMessage): string[] {
-    return this.draining && !isHttp2(req) ? ["connection", "close"] : [];
-  }
-
-  /** CORS headers for an answer to `req`, with --cors on. */
-  #cors(req: IncomingMessage): string[] {
-    return this.#o.cors ? corsHeaders(req) : [];
-  }
-
-  #tooLarge(res: ServerResponse): void {
-    this.#o.tally.limits.maxBody++;
-    // The body is not read: close the connection rather than read it to keep the connection.
-    this.#close(res, 413, `request body larger than --max-body (${this.#o.maxBody} bytes)\n`);
-  }
-
-  /**
-   * Answer `status` with a short text and close (closeWith, with CORS headers). Never throws: an
-   * answer that cannot be written is our own fault, counted, and its stream or connection ends.
-   */
-  #close(res: ServerResponse, status: number, text: string): void {
-    const err = closeWith(res, status, text, this.#cors(res.req));
-    if (err !== undefined) this.#o.faults.caught(err, "http");
-  }
-
-  /** Our own exception: 500 (or a cut answer) and close; counted. Never throws. */
-  #fail(res: ServerResponse, err: unknown): void {
-    this.#o.faults.caught(err, "http");
-    if (res.headersSent) res.destroy();
-    else this.#close(res, 500, FAILED_TEXT);
+  #closing(req: IncomingMessage): readonly string[] {
+    return this.draining && !isHttp2(req) ? CLOSING : NONE;
   }
 }
