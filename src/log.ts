@@ -1,6 +1,20 @@
-import { type Logger, pino } from "pino";
+import { createRequire } from "node:module";
+import type { Logger, pino as Pino } from "pino";
 
 export type { Logger };
+
+/**
+ * pino, loaded when a line is first written: a worker that logs nothing while it serves does
+ * not hold it (8.6 MB of a bare process's RSS, docs/BENCHMARKS.md "Worker memory").
+ */
+export const loadPino: () => typeof Pino = (() => {
+  let loaded: typeof Pino | undefined;
+  const require = createRequire(import.meta.url);
+  return () => {
+    loaded ??= (require("pino") as { pino: typeof Pino }).pino;
+    return loaded;
+  };
+})();
 
 /**
  * The log lines other programs read (the bench, the tests, scripts): named once. `listening`
@@ -26,8 +40,39 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * error, the end of a drain) must not lose its last line.
  */
 export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  const pino = loadPino();
   return pino(
     { level, base: { pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: 1, sync: true }),
   );
+}
+
+/** pino's level numbers: a call below the logger's level writes nothing. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Number.POSITIVE_INFINITY,
+};
+const nothing = (): void => {};
+
+/**
+ * createLogger's logger, made on the first call at or above `level` (a worker's: until then a
+ * call below the level is a no-op and pino is not loaded). Anything else asked of it makes it.
+ */
+export function lazyLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  const threshold = LEVEL_VALUES[level] as number;
+  let real: Logger | undefined;
+  return new Proxy({} as Logger, {
+    get(_, name) {
+      const value = typeof name === "string" ? LEVEL_VALUES[name] : undefined;
+      if (value !== undefined && value < threshold) return nothing;
+      real ??= createLogger(level, bindings);
+      const got = Reflect.get(real, name, real) as unknown;
+      return typeof got === "function" ? got.bind(real) : got;
+    },
+  });
 }

@@ -11,8 +11,9 @@
 import { openSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import pino from "pino";
+import type { DestinationStream, Logger } from "pino";
 import type { WebSocket } from "ws";
+import { loadPino } from "../../log.ts";
 import type { AccessLogCounts } from "../../stats.ts";
 import { clientOf } from "../proxy/gate.ts";
 
@@ -62,14 +63,15 @@ function openFile(path: string, counts: AccessLogCounts): number {
 }
 
 export class AccessLog {
-  readonly #log: pino.Logger;
-  readonly #out: pino.DestinationStream;
+  readonly #log: Logger;
+  readonly #out: DestinationStream;
   readonly #ignore: RegExp | null;
   readonly #counts: AccessLogCounts;
 
   constructor(target: string, ignore: string | null, worker: number, counts: AccessLogCounts) {
     this.#counts = counts;
     this.#ignore = ignore === null ? null : new RegExp(ignore);
+    const pino = loadPino();
     const out = pino.destination({
       dest: target === "on" ? 1 : openFile(target, counts),
       sync: false,

@@ -5,7 +5,7 @@
  */
 import { Socket } from "node:net";
 import { EchoplexError } from "../../errors.ts";
-import { createLogger, LINES, type Logger } from "../../log.ts";
+import { LINES, type Logger, lazyLogger } from "../../log.ts";
 import type {
   AcceptMessage,
   FromWorker,
@@ -27,7 +27,7 @@ export interface Channel {
 const STATS_INTERVAL_MS = 1_000;
 
 export async function runWorker(options: WorkerOptions, channel: Channel): Promise<void> {
-  const log = createLogger(options.logLevel, { worker: options.id });
+  const log = lazyLogger(options.logLevel, { worker: options.id });
   let services: Services;
   try {
     services = createServices(options.serve, options.id, log);
