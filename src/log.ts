@@ -48,15 +48,15 @@ export function createLogger(level: LogLevel, bindings: Record<string, unknown> 
 }
 
 /** pino's level numbers: a call below the logger's level writes nothing. */
-const LEVEL_VALUES: Readonly<Record<string, number>> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Number.POSITIVE_INFINITY,
-};
+const LEVEL_VALUES: ReadonlyMap<string | symbol, number> = new Map([
+  ["trace", 10],
+  ["debug", 20],
+  ["info", 30],
+  ["warn", 40],
+  ["error", 50],
+  ["fatal", 60],
+  ["silent", Number.POSITIVE_INFINITY],
+]);
 const nothing = (): void => {};
 
 /**
@@ -64,11 +64,11 @@ const nothing = (): void => {};
  * call below the level is a no-op and pino is not loaded). Anything else asked of it makes it.
  */
 export function lazyLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
-  const threshold = LEVEL_VALUES[level] as number;
+  const threshold = LEVEL_VALUES.get(level) as number;
   let real: Logger | undefined;
   return new Proxy({} as Logger, {
     get(_, name) {
-      const value = typeof name === "string" ? LEVEL_VALUES[name] : undefined;
+      const value = LEVEL_VALUES.get(name);
       if (value !== undefined && value < threshold) return nothing;
       real ??= createLogger(level, bindings);
       const got = Reflect.get(real, name, real) as unknown;
