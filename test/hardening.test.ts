@@ -217,6 +217,21 @@ describe("slow clients are timed out on every protocol", () => {
     assert.ok(!r.destroyed, `closed by the server after ${r.ms} ms`);
   });
 
+  it("an h2c session idle after its last stream closes is closed (GOAWAY)", async () => {
+    const s = session(http());
+    s.on("error", () => {});
+    const closed = once(s, "close");
+    // One stream the fast path answers (its length declared), one the compatibility path does.
+    const fast = await call(s, "/", "POST", Buffer.from("ok"), { "content-length": "2" });
+    assert.equal(fast.body.toString(), "ok");
+    assert.equal((await call(s, "/", "POST", Buffer.from("ok"))).body.toString(), "ok");
+    const started = Date.now();
+    const timer = setTimeout(() => s.destroy(new Error("still open")), LIMIT_MS);
+    await closed;
+    clearTimeout(timer);
+    assert.ok(s.destroyed && Date.now() - started < LIMIT_MS);
+  });
+
   it("an HTTP/1.1 body that stops gets 408 at --request-timeout", async () => {
     const r = await closedAfter(
       http(),
@@ -265,9 +280,10 @@ describe("slow clients are timed out on every protocol", () => {
 
   it("counted under limits", async () => {
     const { samples } = await scrape(shared.server);
-    // The two HTTP/1.1 bodies and the HTTP/2 one; the silent connection and the lone preface.
+    // The two HTTP/1.1 bodies and the HTTP/2 one; the silent connection, the lone preface and
+    // the session idle after its stream.
     assert.equal(sum(samples, "echoplex_limit_drops_total", 'limit="request-timeout"'), 3);
-    assert.equal(sum(samples, "echoplex_limit_drops_total", 'limit="header-timeout"'), 2);
+    assert.equal(sum(samples, "echoplex_limit_drops_total", 'limit="header-timeout"'), 3);
   });
 });
 

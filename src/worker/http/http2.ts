@@ -25,6 +25,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Tally } from "../loop/tally.ts";
 import type { H2Fast } from "./h2-fast.ts";
+import { streamOpened, trackIdle } from "./h2-idle.ts";
 import { REQUEST_TIMEOUT_TEXT, SAFE } from "./reply.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -53,8 +54,6 @@ for (let i = 0; i < SAFE.length; i += 2) SAFE_HEADERS[SAFE[i] as string] = SAFE[
 
 /** What node:http answers a connection that sent no request in time. */
 const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
-/** How long a session closed with GOAWAY may take to go before it is destroyed. */
-const GOAWAY_GRACE_MS = 1_000;
 
 export interface H2c {
   /**
@@ -77,13 +76,13 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
     { settings: { maxConcurrentStreams: MAX_STREAMS } },
     request,
   );
-  if (o.fast !== null) fastFirst(server, o.fast);
+  routeStreams(server, o.fast);
   const sessions = new Set<Http2Session>();
   server.on("session", (session: Http2Session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", onError);
-    idleSessions(session, o);
+    trackIdle(session, o.headerTimeoutMs, o.tally);
   });
   return {
     take(socket, http1, waitMs) {
@@ -149,46 +148,22 @@ type OnStream = (
 ) => void;
 
 /**
- * Streams go to the fast path first, and to the compatibility API's own listener (which makes
- * the request and response objects and emits 'request') when it does not take them.
+ * Streams go to the fast path first, if there is one, and to the compatibility API's own listener
+ * (which makes the request and response objects and emits 'request') when it does not take them.
+ * Each is counted open on its session (h2-idle.ts); the fast path's close listener counts its
+ * close.
  */
-function fastFirst(server: Http2Server, fast: H2Fast): void {
+function routeStreams(server: Http2Server, fast: H2Fast | null): void {
   const listeners = server.listeners("stream") as OnStream[];
   const [compat] = listeners;
   if (listeners.length !== 1 || compat === undefined)
     throw new Error("h2c: node:http2 no longer serves its compatibility API from one listener");
   server.removeListener("stream", compat);
   server.on("stream", ((stream, headers, flags, raw) => {
-    if (!fast.take(stream, headers)) compat.call(server, stream, headers, flags, raw);
+    const taken = fast?.take(stream, headers, raw) === true;
+    streamOpened(stream, !taken);
+    if (!taken) compat.call(server, stream, headers, flags, raw);
   }) as OnStream);
-}
-
-/**
- * A session with no stream open for the header timeout (from its start, or since its last stream
- * closed) is closed with GOAWAY, then destroyed if it has not gone a second later: a client that
- * sends only the preface, or keeps an idle session, does not hold a connection for ever.
- */
-function idleSessions(session: Http2Session, o: H2cOptions): void {
-  let open = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    if (o.headerTimeoutMs === 0) return;
-    timer = setTimeout(() => {
-      o.tally.limits.headerTimeout++;
-      session.close();
-      setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
-    }, o.headerTimeoutMs);
-    timer.unref();
-  };
-  session.on("stream", (stream) => {
-    open++;
-    clearTimeout(timer);
-    stream.once("close", () => {
-      if (--open === 0 && !session.closed) arm();
-    });
-  });
-  session.once("close", () => clearTimeout(timer));
-  arm();
 }
 
 /**
