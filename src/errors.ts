@@ -117,8 +117,8 @@ export const ERRORS = {
     message: (p: { what: string; needs: string; node: string; todo: string }) =>
       `${p.what} needs ${p.needs}; this is Node ${p.node}: ${p.todo}`,
     meaning:
-      "the Node running echoplex is older than 24 (`engines`; the commands and the library check at start), or `--mode handoff` found a Node internal it drives missing at start: a listening server's raw handle (`server._handle.onconnection`) or child_process's handle acknowledgements (`NODE_HANDLE_ACK`)",
-    todo: "run on Node 24 or later (as tested), or use another mode (`reuseport`, `cluster`)",
+      "the Node running echoplex is older than 24.11, Node 24's first LTS (`engines`; the commands and the library check at start), or `--mode handoff` found a Node internal it drives missing at start: a listening server's raw handle (`server._handle.onconnection`) or child_process's handle acknowledgements (`NODE_HANDLE_ACK`)",
+    todo: "run on Node 24.11 or later (as tested), or use another mode (`reuseport`, `cluster`)",
   }),
   ECHOPLEX_CONNECT_FAILED: spec({
     exit: 1,

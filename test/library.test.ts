@@ -173,8 +173,8 @@ describe("load()", () => {
 });
 
 describe("the lowest Node", () => {
-  it("older than 24 is one ECHOPLEX_UNSUPPORTED_NODE line; 24 and later pass", () => {
-    for (const old of ["20.20.2", "22.12.0", "23.11.1"])
+  it("older than 24.11 (Node 24's first LTS) is one ECHOPLEX_UNSUPPORTED_NODE line; 24.11 and later pass", () => {
+    for (const old of ["20.20.2", "22.12.0", "23.11.1", "24.0.0", "24.6.0", "24.10.0"])
       assert.throws(
         () => checkNode(old),
         (e: unknown) =>
@@ -183,10 +183,10 @@ describe("the lowest Node", () => {
           e.message.includes(old) &&
           !e.message.includes("\n"),
       );
-    for (const ok of ["24.0.0", "24.21.0", "25.2.1", "30.0.0"]) checkNode(ok);
+    for (const ok of ["24.11.0", "24.21.0", "25.0.0", "25.2.1", "30.0.0"]) checkNode(ok);
     assert.equal(
-      String(LOWEST_NODE),
-      /\d+/.exec(readPackage().engines.node)?.[0],
+      `>=${LOWEST_NODE.replace(/\.0$/, "")}`,
+      readPackage().engines.node,
       "engines says it",
     );
   });

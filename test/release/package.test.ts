@@ -150,7 +150,7 @@ describe("the npm package, packed and installed with production dependencies onl
       assert.equal(r.status, 1, `${name}: ${r.stdout}${r.stderr}`);
       assert.match(
         r.stderr,
-        /needs Node\.js 24 or later; this is .*\[ECHOPLEX_UNSUPPORTED_NODE\]\n$/,
+        /needs Node\.js 24\.11\.0 or later; this is .*\[ECHOPLEX_UNSUPPORTED_NODE\]\n$/,
       );
     }
   });
