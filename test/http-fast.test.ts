@@ -33,7 +33,10 @@ class FakeSocket extends EventEmitter {
     if (data !== undefined) this.written.push(data);
     this.ended = true;
   }
-  destroy(): void {}
+  destroyed = false;
+  destroy(): void {
+    this.destroyed = true;
+  }
   destroySoon(): void {}
 }
 
@@ -92,5 +95,23 @@ describe("the HTTP fast path's buffer", () => {
     assert.deepEqual(handed, [second], "the whole read, for node:http to answer (503)");
     assert.equal(tally.fast.httpFast, 1);
     assert.equal(budget.held, 0, "off the fast path, the connection holds nothing of the budget");
+  });
+});
+
+describe("the HTTP fast path's keep-alive timeout", () => {
+  it("closes a connection idle for it since its last answer, not one that keeps asking", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+    const { socket } = fastPath(new ByteBudget(10_000), () => assert.fail("not handed over"));
+    socket.emit("data", Buffer.from(request("a")));
+    for (let k = 0; k < 4; k++) {
+      t.mock.timers.tick(3_000); // within the 5 s each time, for 12 s in all
+      assert.equal(socket.destroyed, false, `closed while asking, after ${3 * (k + 1)} s`);
+      socket.emit("data", Buffer.from(request("b")));
+    }
+    t.mock.timers.tick(4_900);
+    assert.equal(socket.destroyed, false, "4.9 s after the last answer");
+    t.mock.timers.tick(200);
+    assert.equal(socket.destroyed, true, "5.1 s after the last answer");
+    socket.emit("close");
   });
 });

@@ -41,6 +41,7 @@ export class FastPath {
   /** The connections on the fast path now (closed at drain). */
   readonly #live = new Set<Socket>();
   readonly #date = new DateHeader();
+  #last = { length: -1, date: "", ka: -1, text: "" };
 
   constructor(o: FastPathOptions) {
     this.#o = o;
@@ -64,15 +65,34 @@ export class FastPath {
   /** The status line and headers of a 200 echo of `length` bytes, as node:http writes them. */
   head(type: string | undefined, length: number, close: boolean): string {
     const draining = this.#o.draining();
+    // The common answer (no type, kept alive) of the last length, made again only when the
+    // length, the second or the keep-alive timeout changes.
+    const plain = type === undefined && !close && !draining;
+    const date = this.#date.now();
+    const ka = this.#o.keepAliveMs();
+    const last = this.#last;
+    if (plain && last.length === length && last.date === date && last.ka === ka) return last.text;
+    const text = this.#head(type, length, close, draining, date, ka);
+    if (plain) this.#last = { length, date, ka, text };
+    return text;
+  }
+
+  #head(
+    type: string | undefined,
+    length: number,
+    close: boolean,
+    draining: boolean,
+    date: string,
+    keepAliveMs: number,
+  ): string {
     let h = "HTTP/1.1 200 OK\r\n";
     if (type !== undefined) h += `content-type: ${type}\r\n`;
     h += `content-length: ${length}\r\nx-content-type-options: nosniff\r\ncontent-security-policy: sandbox\r\n`;
     if (draining) h += "connection: close\r\n";
-    h += `Date: ${this.#date.now()}\r\n`;
+    h += `Date: ${date}\r\n`;
     if (draining) return `${h}\r\n`;
     if (close) return `${h}Connection: close\r\n\r\n`;
-    const ka = Math.floor(this.#o.keepAliveMs() / 1000);
-    return `${h}Connection: keep-alive\r\nKeep-Alive: timeout=${ka}\r\n\r\n`;
+    return `${h}Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
   }
 
   failed(): string {
