@@ -91,6 +91,11 @@ const request = fc.record({
   }),
 });
 
+/** fastLength on headers given as an object, with the raw list node:http2 would give beside it. */
+function lengthOf(headers: Record<string, string>, maxBody: number): number {
+  return fastLength(headers, Object.entries(headers).flat(), maxBody);
+}
+
 describe("HTTP/2 fast path", () => {
   const fast = sharedServer(ARGS);
   const slow = sharedServer([...ARGS, "--http-fast-path", "off"]);
@@ -131,8 +136,8 @@ describe("HTTP/2 fast path", () => {
       "content-length": "10",
       ...extra,
     });
-    assert.equal(fastLength(h({}), 8192), 10);
-    assert.equal(fastLength(h({ ":method": "PUT", "content-length": "4096" }), 8192), 4096);
+    assert.equal(lengthOf(h({}), 8192), 10);
+    assert.equal(lengthOf(h({ ":method": "PUT", "content-length": "4096" }), 8192), 4096);
     for (const [extra, why] of [
       [{ "content-length": "4097" }, "over 4 KiB: streamed back by the other path"],
       [{ "content-length": "0" }, "no body: a description"],
@@ -147,11 +152,11 @@ describe("HTTP/2 fast path", () => {
       [{ ":path": "*" }, "not origin-form"],
     ] as const) {
       const headers = h(extra);
-      assert.equal(fastLength(headers, 8192), -1, `${JSON.stringify(extra)}: ${why}`);
+      assert.equal(lengthOf(headers, 8192), -1, `${JSON.stringify(extra)}: ${why}`);
     }
-    assert.equal(fastLength(h({}), 5), -1, "over --max-body: 413 from the other path");
+    assert.equal(lengthOf(h({}), 5), -1, "over --max-body: 413 from the other path");
     const { "content-length": _, ...absent } = h({});
-    assert.equal(fastLength(absent, 8192), -1, "no length: gathered by the other path");
+    assert.equal(lengthOf(absent, 8192), -1, "no length: gathered by the other path");
   });
 
   it("--request-timeout: a body that stops coming gets 408 from the sweep, and is counted", async (t) => {
