@@ -153,6 +153,19 @@ describe("HTTP/2 with prior knowledge (h2c)", () => {
     assert.ok(closed);
   });
 
+  it("a FIN before the first bytes tell h2c from HTTP/1.1: the server closes at once (regression: found by the HTTP fast path's differential test, it waited for the 10 s header timeout)", async () => {
+    for (const sent of ["", "P", "PRI * HTTP/2.0\r\n"]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const c = connect(port(), HOST, () => c.end(sent));
+        c.on("error", () => {});
+        c.on("close", () => resolve(true));
+        c.resume();
+        setTimeout(() => resolve(false), 3000);
+      });
+      assert.ok(closed, JSON.stringify(sent));
+    }
+  });
+
   it("garbage after the preface ends that connection only", async (t) => {
     const junk = await exchange(port(), ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", random(200)], {
       gapMs: 10,

@@ -86,13 +86,7 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
   });
   return {
     take(socket, http1, waitMs) {
-      let got: Buffer | null = null;
-      const decide = (h2: boolean): void => {
-        clearTimeout(timer);
-        socket.removeListener("data", onData);
-        socket.removeListener("error", onError);
-        socket.pause();
-        if (got !== null) socket.unshift(got);
+      sniff(socket, waitMs, o.tally, (h2) => {
         if (h2) {
           // As node:http2's own server would have it: a client's FIN ends the session (the
           // front allows half-open for HTTP/1.1; a session left half-open never closed).
@@ -102,32 +96,7 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
         }
         http1(socket);
         if (socket.isPaused()) socket.resume();
-      };
-      const onData = (chunk: Buffer): void => {
-        got = got === null ? chunk : Buffer.concat([got, chunk]);
-        const n = Math.min(got.length, PREFACE.length);
-        const h2 = got.compare(PREFACE, 0, n, 0, n) === 0;
-        if (!h2 || got.length >= PREFACE.length) decide(h2); // else: a prefix of it so far
-      };
-      // A reset before the first bytes: nothing to serve (the services count their own errors).
-      const onError = (): void => {
-        clearTimeout(timer);
-        socket.destroy();
-      };
-      // Silent for the whole header timeout: node:http's answer, now (handing the connection
-      // on would start its header timer again: 408 after twice the timeout).
-      const timer = setTimeout(() => {
-        if (got !== null || waitMs === 0) {
-          decide(false);
-          return;
-        }
-        o.tally.limits.headerTimeout++;
-        socket.removeListener("data", onData);
-        socket.end(TIMEOUT_408);
-        socket.destroySoon();
-      }, waitMs);
-      socket.on("data", onData);
-      socket.on("error", onError);
+      });
     },
     session(socket) {
       server.emit("connection", socket);
@@ -138,6 +107,56 @@ export function h2c(onRequest: Handler, onError: () => void, o: H2cOptions): H2c
       o.fast?.stop();
     },
   };
+}
+
+/**
+ * Read a new connection's first bytes until they tell the preface from anything else; then
+ * `decided(h2)`, the socket paused with what was read put back in front of its stream.
+ */
+function sniff(socket: Socket, waitMs: number, tally: Tally, decided: (h2: boolean) => void): void {
+  let got: Buffer | null = null;
+  const decide = (h2: boolean): void => {
+    clearTimeout(timer);
+    socket.removeListener("data", onData);
+    socket.removeListener("error", onError);
+    socket.removeListener("end", onEnd);
+    socket.pause();
+    if (got !== null) socket.unshift(got);
+    decided(h2);
+  };
+  const onData = (chunk: Buffer): void => {
+    got = got === null ? chunk : Buffer.concat([got, chunk]);
+    const n = Math.min(got.length, PREFACE.length);
+    const h2 = got.compare(PREFACE, 0, n, 0, n) === 0;
+    if (!h2 || got.length >= PREFACE.length) decide(h2); // else: a prefix of it so far
+  };
+  // A reset before the first bytes: nothing to serve (the services count their own errors).
+  const onError = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  // The client's FIN before its bytes tell which protocol: no request came, and none can (it
+  // waited for the header timeout; found by the HTTP fast path's differential test).
+  const onEnd = (): void => {
+    clearTimeout(timer);
+    socket.removeListener("data", onData);
+    socket.end();
+  };
+  // Silent for the whole header timeout: node:http's answer, now (handing the connection on
+  // would start its header timer again: 408 after twice the timeout).
+  const timer = setTimeout(() => {
+    if (got !== null || waitMs === 0) {
+      decide(false);
+      return;
+    }
+    tally.limits.headerTimeout++;
+    socket.removeListener("data", onData);
+    socket.end(TIMEOUT_408);
+    socket.destroySoon();
+  }, waitMs);
+  socket.on("data", onData);
+  socket.on("error", onError);
+  socket.on("end", onEnd);
 }
 
 type OnStream = (
