@@ -36,8 +36,7 @@ function onClientError(tally: Tally, err: NodeJS.ErrnoException, socket: Duplex)
     else tally.limits.headerTimeout++;
   } else tally.errors.http++;
   const reject = () => {
-    const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
-    if (socket.writable && inFlight?._headerSent !== true) {
+    if (socket.writable && !answering(socket)) {
       socket.write(
         `HTTP/1.1 ${CLIENT_ERROR_REPLY[code] ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`,
       );
@@ -47,4 +46,25 @@ function onClientError(tally: Tally, err: NodeJS.ErrnoException, socket: Duplex)
   // A reset or a timeout closes at once; a malformed request waits for the owed answers.
   if (code.startsWith("HPE_")) afterOwed(socket, reject);
   else reject();
+}
+
+/** A response node:http has started on this socket: no answer may go over it. */
+interface InFlight {
+  _headerSent?: boolean;
+  writableEnded?: boolean;
+  /** It closes the connection once written (`Connection: close`). */
+  _last?: boolean;
+}
+
+/**
+ * node:http's rule is that no answer goes once a response has started. One that has ended is all
+ * queued before the rejection, though, so the rejection may follow it, unless it closes the
+ * connection. node:http's own answers (a 417 to a bad Expect, a 400 without Host) are such
+ * responses: still the socket's until written, which a parse in the same read comes before
+ * (found by the fast path's differential fuzz, seed 20261208).
+ */
+function answering(socket: Duplex): boolean {
+  const inFlight = (socket as { _httpMessage?: InFlight | null })._httpMessage;
+  if (inFlight?._headerSent !== true) return false;
+  return inFlight.writableEnded !== true || inFlight._last === true;
 }
