@@ -9,7 +9,7 @@ import { FAST_BODY_MAX, parseHead } from "../src/worker/http/fast-head.ts";
 
 const MAX_BODY = 1024 ** 2;
 const head = (text: string, maxBody = MAX_BODY) =>
-  parseHead(Buffer.from(text, "latin1"), 0, maxBody);
+  parseHead(Buffer.from(text, "latin1"), 0, text.length, maxBody);
 const post = (headers: string, body = "hello") =>
   `POST /echo HTTP/1.1\r\nHost: a\r\n${headers}\r\n${body}`;
 
@@ -28,7 +28,7 @@ describe("the fast path's parser", () => {
     const close = head(post("Connection: Close\r\nContent-Length: 5\r\n"));
     assert.equal(close.kind === "echo" && close.close, true);
     const at = "xxPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n!";
-    assert.equal(parseHead(Buffer.from(at), 2, MAX_BODY).kind, "echo", "from an offset");
+    assert.equal(parseHead(Buffer.from(at), 2, at.length, MAX_BODY).kind, "echo", "from an offset");
   });
 
   it("leaves every rule the issue names to node:http", () => {
@@ -82,11 +82,28 @@ describe("the fast path's parser", () => {
     assert.equal(head(text.slice(0, end)).kind, "echo", "the body is the caller's to wait for");
   });
 
+  it("reads nothing at or past the end it is given (a reused buffer holds older bytes there)", () => {
+    // The whole request sits in the buffer; only its first n bytes are this read's.
+    const text = post("Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 5\r\n");
+    const whole = Buffer.from(text, "latin1");
+    for (let n = 0; n <= text.length; n++) {
+      assert.deepEqual(parseHead(whole, 0, n, MAX_BODY), head(text.slice(0, n)), `${n} bytes`);
+    }
+    fc.assert(
+      fc.property(fc.nat(text.length), fc.uint8Array({ maxLength: 200 }), (n, older) => {
+        // A cut request, then older bytes of any kind.
+        const stale = Buffer.concat([whole.subarray(0, n), older]);
+        assert.deepEqual(parseHead(stale, 0, n, MAX_BODY), head(text.slice(0, n)));
+      }),
+      { seed: 20261207, numRuns: 2000 },
+    );
+  });
+
   it("never throws, and takes nothing that is not a POST, PUT or PATCH with a length", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(20), (bytes, offset) => {
         const buf = Buffer.from(bytes);
-        const h = parseHead(buf, Math.min(offset, buf.length), MAX_BODY);
+        const h = parseHead(buf, Math.min(offset, buf.length), buf.length, MAX_BODY);
         if (h.kind !== "echo") return;
         const line = buf.toString("latin1", Math.min(offset, buf.length));
         assert.match(line, /^(POST|PUT|PATCH) \/[^ ]* HTTP\/1\.1\r\n/);

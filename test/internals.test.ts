@@ -1,15 +1,18 @@
 /**
  * handoff's use of Node internals (src/main/handoff/internals.ts): present in this Node, and
- * where one is missing the primary stops with one line and ECHOPLEX_UNSUPPORTED_NODE.
+ * where one is missing the primary stops with one line and ECHOPLEX_UNSUPPORTED_NODE. And the
+ * HTTP fast path's reads into a reused buffer (src/worker/loop/user-reads.ts): present in this
+ * Node (where they are not, the fast path reads 'data' events, correct but slower).
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server, Socket } from "node:net";
 import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CLI } from "../bench/lib/server.ts";
 import { checkChannel, rawHandle } from "../src/main/handoff/internals.ts";
+import { pushCopy, userReads } from "../src/worker/loop/user-reads.ts";
 
 const OLD_CHILD_PROCESS = fileURLToPath(
   new URL("./fixtures/old-child-process.mjs", import.meta.url),
@@ -42,4 +45,46 @@ it("on a Node without handle acknowledgements, handoff stops at start with one l
   assert.match(lines[0] as string, /\[ECHOPLEX_UNSUPPORTED_NODE\]$/);
   assert.match(lines[0] as string, /Node 24 and later/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+it("this Node lets an accepted socket read into a reused buffer, and hand its reads on as 'data'", async (t) => {
+  const buffer = Buffer.alloc(64);
+  const reads: string[] = [];
+  const data: string[] = [];
+  let firstRead = (): void => {};
+  const read = new Promise<void>((resolve) => {
+    firstRead = resolve;
+  });
+  const server = createServer((socket) => {
+    const onRead = (n: number, b: Buffer): boolean => {
+      if (reads.length === 0) {
+        reads.push(b.toString("latin1", 0, n));
+        firstRead();
+        return true;
+      }
+      return pushCopy(socket, n, b);
+    };
+    assert.equal(userReads(socket, buffer, onRead), true);
+    assert.equal(userReads(socket, buffer, onRead), false, "on already");
+    socket.on("data", (chunk: Buffer) => {
+      data.push(chunk.toString("latin1"));
+      socket.end();
+    });
+  }).listen(0, "127.0.0.1");
+  t.after(() => server.close());
+  await new Promise((resolve) => server.once("listening", resolve));
+  const port = (server.address() as { port: number }).port;
+  const client = connect(port, "127.0.0.1");
+  client.resume();
+  client.write("first");
+  await read;
+  client.write("second");
+  await new Promise((resolve) => client.once("close", resolve));
+  assert.deepEqual(reads, ["first"]);
+  assert.deepEqual(data, ["second"]);
+  assert.equal(
+    userReads(new Socket(), buffer, () => true),
+    false,
+    "no handle: 'data' it is",
+  );
 });

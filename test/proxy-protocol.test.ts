@@ -233,6 +233,30 @@ for (const mode of ["single", "handoff"]) {
       assert.equal(typeof json.proxyPort, "number");
     });
 
+    it("HTTP fast path: requests in the header's read, or after it, are echoed from the first", async () => {
+      const http = server().listening.http as number;
+      const fastCount = async () =>
+        sum((await scrape(server())).samples, "echoplex_http_fast_path_total");
+      const before = await fastCount();
+      const post = (body: string, close = false) =>
+        `POST / HTTP/1.1\r\nHost: a\r\n${close ? "Connection: close\r\n" : ""}Content-Length: ${body.length}\r\n\r\n${body}`;
+      const header = "PROXY TCP4 192.0.2.1 10.0.0.1 5555 80\r\n";
+      const bodies = (text: string) =>
+        text
+          .split("HTTP/1.1 200 OK")
+          .slice(1)
+          .map((a) => a.slice(a.indexOf("\r\n\r\n") + 4));
+      // One write: the gate reads the header and the two requests behind it together.
+      const one = await exchange(http, [header + post("abc") + post("de", true)]);
+      assert.deepEqual(bodies(one.text), ["abc", "de"]);
+      const two = await exchange(http, [header, post("xyz", true)], { gapMs: 20 });
+      assert.deepEqual(bodies(two.text), ["xyz"]);
+      // Workers report their counters every second.
+      await waitFor("three fast-path answers", async () =>
+        (await fastCount()) >= before + 3 ? true : undefined,
+      );
+    });
+
     it("a connection without a valid header, or silent, is closed and counted", async () => {
       const before = sum((await scrape(server())).samples, "echoplex_errors_total", 'kind="proxy"');
       const plain = await raw(server().port, ["hello, no header"]);

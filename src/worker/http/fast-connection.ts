@@ -4,10 +4,14 @@
  * outgoing bytes held against --http-buffer.
  */
 import type { Socket } from "node:net";
+import { type OnRead, pushCopy, userReads } from "../loop/user-reads.ts";
 import type { FastPath, FastPathOptions } from "./fast.ts";
 import { type Head, parseHead } from "./fast-head.ts";
 
 type Echo = Extract<Head, { kind: "echo" }>;
+
+/** Reading to answer; handed to node:http (reads go on as 'data'); closing (reads dropped). */
+type State = "fast" | "node" | "gone";
 
 export class FastConnection {
   readonly #socket: Socket;
@@ -24,7 +28,15 @@ export class FastConnection {
   #count = 0;
   /** When the last answer went (Date.now()), for the keep-alive timeout. */
   #lastMs = 0;
-  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+  #state: State = "fast";
+  /** Reads go into the loop's reused buffer (user-reads.ts), not 'data' events. */
+  readonly #user: boolean;
+  readonly #onRead: OnRead = (bytes, buffer) => {
+    if (this.#state === "fast") this.#read(buffer, bytes);
+    else if (this.#state === "node") return pushCopy(this.#socket, bytes, buffer);
+    return true;
+  };
+  readonly #onData = (chunk: Buffer): void => this.#read(chunk, chunk.length);
   readonly #onDrain = (): void => {
     this.#o.budget.give(this.#held);
     this.#held = 0;
@@ -48,11 +60,17 @@ export class FastConnection {
     }, o.headerTimeoutMs);
     this.#idle.unref();
     path.track(socket, true);
-    socket.on("data", this.#onData);
     socket.on("drain", this.#onDrain);
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onClose);
     socket.on("error", this.#onError);
+    // What a front read before it handed the socket on (the h2c preface check, a PROXY header's
+    // gate) waits in the stream: it is this connection's first read.
+    const first = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    this.#user = userReads(socket, path.buffer, this.#onRead);
+    if (!this.#user) socket.on("data", this.#onData);
+    if (first !== null) this.#read(first, first.length);
+    if (socket.isPaused() && this.#state === "fast") socket.resume();
   }
 
   readonly #onError = (err: NodeJS.ErrnoException): void => {
@@ -60,9 +78,10 @@ export class FastConnection {
     else this.#o.tally.errors.http++;
   };
 
-  #read(chunk: Buffer): void {
+  /** A read: the first `bytes` of `chunk`. */
+  #read(chunk: Buffer, bytes: number): void {
     try {
-      this.#answer(chunk);
+      this.#answer(chunk, bytes);
     } catch (err) {
       this.#o.faults.caught(err, "http");
       this.#leave(false);
@@ -76,11 +95,11 @@ export class FastConnection {
    * without us (the reads before were answered in full, as node:http would have answered them
    * before reading on).
    */
-  #answer(chunk: Buffer): void {
+  #answer(chunk: Buffer, bytes: number): void {
     const o = this.#o;
-    const close = o.off() ? null : this.#parse(chunk);
+    const close = o.off() ? null : this.#parse(chunk, bytes);
     if (close === null) {
-      this.#toNode(chunk);
+      this.#toNode(chunk, bytes);
       return;
     }
     const heads = this.#heads;
@@ -95,7 +114,7 @@ export class FastConnection {
     // Answers the client has not taken yet are held against the loop's --http-buffer share;
     // when it is full the read goes to node:http, which answers 503 as it does when full.
     if (!o.budget.take(out.length)) {
-      this.#toNode(chunk);
+      this.#toNode(chunk, bytes);
       return;
     }
     o.tally.messages.http += count;
@@ -118,26 +137,28 @@ export class FastConnection {
    * The heads of the read's requests (in #heads) if every request in it is one of ours and
    * complete, with a `close` only last: then whether the last answer closes; else null.
    */
-  #parse(chunk: Buffer): boolean | null {
+  #parse(chunk: Buffer, bytes: number): boolean | null {
     const heads = this.#heads;
     let count = 0;
     this.#count = 0;
     let at = 0;
     let close = false;
-    while (at < chunk.length && !close) {
-      const head = parseHead(chunk, at, this.#o.maxBody);
-      if (head.kind !== "echo" || chunk.length - head.end < head.length) return null;
+    while (at < bytes && !close) {
+      const head = parseHead(chunk, at, bytes, this.#o.maxBody);
+      if (head.kind !== "echo" || bytes - head.end < head.length) return null;
       heads[count++] = head;
       this.#count = count;
       at = head.end + head.length;
       close = head.close;
     }
-    return at < chunk.length ? null : close || this.#o.draining();
+    return at < bytes ? null : close || this.#o.draining();
   }
 
-  #toNode(chunk: Buffer): void {
+  #toNode(chunk: Buffer, bytes: number): void {
     this.#leave(true);
-    this.#o.slow(this.#socket, chunk);
+    // The reused buffer is the next read's: node:http gets a copy of this one.
+    const read = this.#user ? Buffer.copyBytesFrom(chunk, 0, bytes) : chunk;
+    this.#o.slow(this.#socket, read);
   }
 
   /**
@@ -169,6 +190,7 @@ export class FastConnection {
    */
   #leave(toNode: boolean): void {
     const socket = this.#socket;
+    this.#state = toNode ? "node" : "gone";
     clearTimeout(this.#idle);
     // The socket sends what is queued, or is closed; either way this connection holds nothing.
     this.#o.budget.give(this.#held);

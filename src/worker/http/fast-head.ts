@@ -49,10 +49,13 @@ const TARGET = bytesOf(
 const METHODS = ["POST ", "PUT ", "PATCH "].map((m) => Buffer.from(m, "latin1"));
 const VERSION = Buffer.from(" HTTP/1.1\r\n", "latin1");
 
-/** Parse the request head starting at `start` in `buf` (the body's limit is `maxBody`). */
-export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
-  const limit = Math.min(buf.length, start + FAST_HEAD_MAX);
-  let i = requestLine(buf, start, limit);
+/**
+ * Parse the request head starting at `start` in the bytes of `buf` before `end` (the body's limit
+ * is `maxBody`). Nothing at or past `end` is read: `buf` may be a reused buffer.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, maxBody: number): Head {
+  const limit = Math.min(end, start + FAST_HEAD_MAX);
+  let i = requestLine(buf, start, end, limit);
   if (i < 0) return i === -1 ? PARTIAL : SLOW;
   let length = -1;
   let type: string | undefined;
@@ -60,7 +63,7 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
   let connection = false;
   let host = false;
   for (;;) {
-    if (i + 1 >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (i + 1 >= limit) return limit === end ? PARTIAL : SLOW;
     if (buf[i] === CR) {
       if (buf[i + 1] !== LF) return SLOW;
       i += 2;
@@ -68,7 +71,7 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
     }
     const nameStart = i;
     while (i < limit && TCHAR[buf[i] as number] === 1) i++;
-    if (i >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (i >= limit) return limit === end ? PARTIAL : SLOW;
     if (buf[i] !== 0x3a || i === nameStart) return SLOW; // ':' (no space before it)
     const nameEnd = i++;
     while (i < limit && (buf[i] === SP || buf[i] === HTAB)) i++;
@@ -81,7 +84,7 @@ export function parseHead(buf: Buffer, start: number, maxBody: number): Head {
       if (c < 0x21 || c > 0x7e) return SLOW;
       valueEnd = i + 1;
     }
-    if (i + 1 >= limit) return limit === buf.length ? PARTIAL : SLOW;
+    if (i + 1 >= limit) return limit === end ? PARTIAL : SLOW;
     if (buf[i + 1] !== LF) return SLOW;
     i += 2;
     switch (known(buf, nameStart, nameEnd)) {
@@ -129,37 +132,38 @@ function httpbinPath(buf: Buffer, from: number, to: number): boolean {
 }
 
 /** After the request line (an offset), or -1 (partial) or -2 (slow). */
-function requestLine(buf: Buffer, start: number, limit: number): number {
+function requestLine(buf: Buffer, start: number, end: number, limit: number): number {
   let method: Buffer | undefined;
   for (const m of METHODS) {
-    if (startsWith(buf, start, m)) {
+    if (startsWith(buf, start, end, m)) {
       method = m;
       break;
     }
   }
   if (method === undefined) {
     // Too short to tell yet?
-    if (buf.length - start >= 6) return -2;
-    for (const m of METHODS) if (isPrefix(buf, start, m)) return -1;
+    if (end - start >= 6) return -2;
+    for (const m of METHODS) if (isPrefix(buf, start, end, m)) return -1;
     return -2;
   }
   let i = start + method.length;
-  if (buf[i] !== 0x2f) return i >= buf.length ? -1 : -2; // origin-form: "/"
+  if (i >= end) return -1;
+  if (buf[i] !== 0x2f) return -2; // origin-form: "/"
   let query = -1;
   for (; i < limit && buf[i] !== SP; i++) {
     const c = buf[i] as number;
     if (TARGET[c] !== 1) return -2;
     if (c === 0x3f && query < 0) query = i;
   }
-  if (i >= limit) return limit === buf.length ? -1 : -2;
+  if (i >= limit) return limit === end ? -1 : -2;
   if (httpbinPath(buf, start + method.length, i)) return -2;
   // ?format=json asks for the JSON description, echo_ for response control: node:http's path.
   if (query >= 0) {
     const q = buf.toString("latin1", query, i);
     if (q.includes("format=json") || q.includes("echo_")) return -2;
   }
-  if (buf.length - i < VERSION.length) return isPrefix(buf, i, VERSION) ? -1 : -2;
-  return startsWith(buf, i, VERSION) ? i + VERSION.length : -2;
+  if (end - i < VERSION.length) return isPrefix(buf, i, end, VERSION) ? -1 : -2;
+  return startsWith(buf, i, end, VERSION) ? i + VERSION.length : -2;
 }
 
 type Known =
@@ -217,13 +221,13 @@ function digits(buf: Buffer, start: number, end: number): number {
 
 // The two below compare a few bytes in a loop: Buffer#compare with offsets is a call into C++
 // that checks four offsets first, and cost more than the rest of a request's parse (callgrind).
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  return buf.length - at >= prefix.length && same(buf, at, prefix, prefix.length);
+function startsWith(buf: Buffer, at: number, end: number, prefix: Buffer): boolean {
+  return end - at >= prefix.length && same(buf, at, prefix, prefix.length);
 }
 
-/** Are the bytes from `at` to the end of `buf` a prefix of `whole`? */
-function isPrefix(buf: Buffer, at: number, whole: Buffer): boolean {
-  return same(buf, at, whole, Math.min(buf.length - at, whole.length));
+/** Are the bytes from `at` to `end` a prefix of `whole`? */
+function isPrefix(buf: Buffer, at: number, end: number, whole: Buffer): boolean {
+  return same(buf, at, whole, Math.min(end - at, whole.length));
 }
 
 /** Are `n` bytes of `buf` from `at` the first `n` of `other`? */

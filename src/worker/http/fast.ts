@@ -38,6 +38,11 @@ export interface FastPathOptions {
 
 export class FastPath {
   readonly #o: FastPathOptions;
+  /**
+   * The loop's connections on the fast path read into this one buffer (loop/user-reads.ts): a
+   * read is answered, or copied for node:http, before the next read overwrites it.
+   */
+  readonly buffer = Buffer.allocUnsafe(64 * 1024);
   /** The connections on the fast path now (closed at drain). */
   readonly #live = new Set<Socket>();
   readonly #date = new DateHeader();
