@@ -305,6 +305,11 @@ describe("verdicts", () => {
       httpVerdict([base, ours(2, 2, 2), h2, peer]),
       /HTTP\/2 \(h2c, .*\): 33,000 requests\/s, .*against node:http2 written the obvious way 30,000 requests\/s at 30\.0 µs: 1\.10× by median rate, 1\.20× by CPU per request \(bar ≥ 1\.1×\)\./,
     );
+    const boundPeer = { ...peer, clientBound: 3 };
+    assert.match(
+      httpVerdict([base, ours(2, 2, 2), h2, boundPeer]),
+      /\(bar ≥ 1\.1×: cannot tell, the load client was the limit; bench\/peers\/h2c\.sh reads it with h2load\)\./,
+    );
     const other = { ...ours(2, 2, 2), scenario: "http steady 16 KiB x50" };
     assert.equal(httpVerdict([base, other]), "", "only the 64 B scenario has the bar");
   });
