@@ -29,9 +29,6 @@ class FakeSocket extends EventEmitter {
   resume(): void {
     this.paused = false;
   }
-  isPaused(): boolean {
-    return this.paused;
-  }
   end(data?: string): void {
     if (data !== undefined) this.written.push(data);
     this.ended = true;

@@ -9,6 +9,7 @@ import { type ChildProcess, spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { connect, createServer, type Server, Socket } from "node:net";
 import { it } from "node:test";
+import { TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { CLI } from "../bench/lib/server.ts";
 import { checkChannel, rawHandle } from "../src/main/handoff/internals.ts";
@@ -87,4 +88,11 @@ it("this Node lets an accepted socket read into a reused buffer, and hand its re
     false,
     "no handle: 'data' it is",
   );
+  const tls = new TLSSocket(new Socket());
+  assert.equal(
+    userReads(tls, buffer, () => true),
+    false,
+    "TLS is not tried",
+  );
+  tls.destroy();
 });

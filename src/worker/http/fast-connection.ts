@@ -29,8 +29,6 @@ export class FastConnection {
   /** When the last answer went (Date.now()), for the keep-alive timeout. */
   #lastMs = 0;
   #state: State = "fast";
-  /** Reads go into the loop's reused buffer (user-reads.ts), not 'data' events. */
-  readonly #user: boolean;
   readonly #onRead: OnRead = (bytes, buffer) => {
     if (this.#state === "fast") this.#read(buffer, bytes);
     else if (this.#state === "node") return pushCopy(this.#socket, bytes, buffer);
@@ -60,17 +58,14 @@ export class FastConnection {
     }, o.headerTimeoutMs);
     this.#idle.unref();
     path.track(socket, true);
+    // 'data' brings what a front read and put back (the h2c preface check, a PROXY header's
+    // gate), and every read where the socket cannot read into the loop's buffer.
+    socket.on("data", this.#onData);
     socket.on("drain", this.#onDrain);
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onClose);
     socket.on("error", this.#onError);
-    // What a front read before it handed the socket on (the h2c preface check, a PROXY header's
-    // gate) waits in the stream: it is this connection's first read.
-    const first = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-    this.#user = userReads(socket, path.buffer, this.#onRead);
-    if (!this.#user) socket.on("data", this.#onData);
-    if (first !== null) this.#read(first, first.length);
-    if (socket.isPaused() && this.#state === "fast") socket.resume();
+    userReads(socket, path.buffer, this.#onRead);
   }
 
   readonly #onError = (err: NodeJS.ErrnoException): void => {
@@ -157,7 +152,7 @@ export class FastConnection {
   #toNode(chunk: Buffer, bytes: number): void {
     this.#leave(true);
     // The reused buffer is the next read's: node:http gets a copy of this one.
-    const read = this.#user ? Buffer.copyBytesFrom(chunk, 0, bytes) : chunk;
+    const read = chunk === this.#path.buffer ? Buffer.copyBytesFrom(chunk, 0, bytes) : chunk;
     this.#o.slow(this.#socket, read);
   }
 

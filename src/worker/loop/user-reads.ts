@@ -34,16 +34,18 @@ const keys = ((): Keys | null => {
 
 type Fields = Record<symbol, unknown> & {
   _handle?: { useUserBuffer?: (buffer: Buffer) => void } | null;
+  encrypted?: boolean;
 };
 
 /**
  * Have `socket`'s reads go into `buffer` and to `onRead` from now on; false (nothing changed)
- * where this Node or this socket cannot (no raw handle, as on a TLS socket, or on already).
+ * where this Node or this socket cannot (no handle, on already) or is not tried (TLS).
  */
 export function userReads(socket: Socket, buffer: Buffer, onRead: OnRead): boolean {
   const fields = socket as unknown as Fields;
   const handle = fields._handle;
-  if (keys === null || typeof handle?.useUserBuffer !== "function") return false;
+  if (keys === null || fields.encrypted === true) return false;
+  if (typeof handle?.useUserBuffer !== "function") return false;
   if (fields[keys.buffer] !== null || fields[keys.generator] !== null) return false;
   fields[keys.buffer] = buffer;
   fields[keys.callback] = onRead;

@@ -3,12 +3,14 @@
  * its connections through the handler echoHandler() returns, so comparisons between modes
  * measure only how connections reach it.
  *
- * Hot path: the listeners are shared functions, made once per handler (no closure per
- * connection), each chunk is written back as the very Buffer that was read (no copy), and
- * nothing else happens per chunk.
+ * Hot path: a plain connection reads into the loop's one buffer (loop/user-reads.ts: no Buffer,
+ * stream push or 'data' event a read) and writes back a copy of each read; with work or faults,
+ * each chunk is written back as the very Buffer that was read. The listeners are shared
+ * functions, made once per handler; nothing else happens per chunk.
  */
 import type { Socket } from "node:net";
 import type { Tally } from "../loop/tally.ts";
+import { userReads } from "../loop/user-reads.ts";
 import type { Work } from "../work/work.ts";
 import type { FaultyEcho } from "./faulty.ts";
 
@@ -38,13 +40,27 @@ function serve(
   s: Admission,
   onChunk: (this: Socket, chunk: Buffer) => void,
   onFin: (this: Socket) => void = onEnd,
-): void {
-  if (!s.take(socket)) return;
+): boolean {
+  if (!s.take(socket)) return false;
   socket.setNoDelay(true);
   socket.on("data", onChunk);
   socket.on("drain", onDrain);
   socket.on("end", onFin);
   socket.on("error", s.onError);
+  return true;
+}
+
+/**
+ * A plain echo connection also reads into the loop's buffer, and a copy of each read goes back
+ * (the buffer is the next read's). 'data' still brings what a front read and put back (a PROXY
+ * header's gate), and every read where the socket cannot read into the buffer.
+ */
+function serveReused(socket: Socket, s: Admission, buffer: Buffer): void {
+  if (!serve(socket, s, onData)) return;
+  userReads(socket, buffer, (bytes, read) => {
+    if (!socket.write(Buffer.copyBytesFrom(read, 0, bytes))) socket.pause();
+    return true;
+  });
 }
 
 /** The chunk whose digest is being computed on the pool (offloaded work only). */
@@ -77,7 +93,10 @@ export function echoHandler(
       if (take(socket)) faulty.serve(socket, s.onError);
     };
   }
-  if (work === null) return (socket) => serve(socket, s, onData);
+  if (work === null) {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    return (socket) => serveReused(socket, s, buffer);
+  }
   // One data listener per handler, shared by its connections (no closure per connection).
   if (!work.offloaded) {
     const onChunk = function (this: Socket, chunk: Buffer): void {
