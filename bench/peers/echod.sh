@@ -2,7 +2,7 @@
 # echoplex's TCP echo (single loop, from dist/) against the C epoll echo server of
 # ../shared/tools (echod, one thread), under its C client (echoload -c50, 64 B, one message in
 # flight per connection). Interleaved rounds; server CPU per message from /proc; the medians of
-# the per-round ratios at the end. Instruments, not dependencies:
+# the per-round ratios at the end (ratios.awk). Instruments, not dependencies:
 #   gcc -O2 -o /tmp/echod ../shared/tools/echod.c -lpthread
 #   gcc -O2 -o /tmp/echoload ../shared/tools/echoload.c -lpthread
 #   npm run build && bash bench/peers/echod.sh [ROUNDS=5] [SECONDS=3] [SIZE=64]
@@ -30,11 +30,4 @@ for r in $(seq 1 "$rounds"); do
     bad=$(echo "$res" | grep -o 'errors=[0-9]* mismatches=[0-9]*')
     echo "round $r $s $rate msg/s $(awk -v c=$((c1 - c0)) -v n="$rate" -v s="$seconds" 'BEGIN{printf "%.2f", c*10000/(n*s)}') µs/msg $bad"
   done
-done | tee /dev/stderr | awk '
-  { rate[$3] = $4; us[$3] = $6 }
-  $3 == "echod" { r[++n] = rate["echoplex"] / rate["echod"]; c[n] = us["echod"] / us["echoplex"] }
-  function median(a, k,   i, j, t) {
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-  }
-  END { printf "echoplex / echod: %.2fx by rate, %.2fx by CPU a message (medians of %d rounds)\n", median(r, n), median(c, n), n }'
+done | tee /dev/stderr | awk -v peer=echod -f bench/peers/ratios.awk

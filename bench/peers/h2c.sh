@@ -2,7 +2,8 @@
 # echoplex's h2c echo (fast path on, then off) against the obvious node:http2 echo, under h2load
 # (Debian's nghttp2-client: an instrument, not a dependency). Interleaved rounds; server CPU per
 # request from /proc, at full load and at a fixed 15k requests/s (50 clients at --rps 300), where
-# neither side is saturated and the CPU a request takes is steadier. Build first: npm run build.
+# neither side is saturated and the CPU a request takes is steadier; the medians of the per-round
+# ratios at full load at the end (ratios.awk). Build first: npm run build.
 #   bash bench/peers/h2c.sh [ROUNDS=5] [SECONDS=4]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,4 +35,4 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r $s $(echo "$res" | grep -o '[0-9.]* req/s') $(awk -v c=$((c1 - c0)) -v n="$done_n" 'BEGIN{printf "%.1f", c*10000/n}') µs/req ($n); at 15k/s: $(awk -v c=$((c3 - c2)) -v n="$f_n" 'BEGIN{printf "%.1f", c*10000/n}') µs/req ($f)"
     kill $pid; wait $pid 2> /dev/null || true
   done
-done
+done | tee /dev/stderr | awk -v peer=node:http2 -f bench/peers/ratios.awk

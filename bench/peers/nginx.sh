@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # echoplex's HTTP/1.1 echo (single loop, from dist/) against nginx with its echo module on one
 # worker (Debian's nginx-core and libnginx-mod-http-echo: instruments, not dependencies), under
-# wrk -t1 -c50, a 64-byte POST. Interleaved rounds; server CPU per request from /proc.
+# wrk -t1 -c50, a 64-byte POST. Interleaved rounds; server CPU per request from /proc; the
+# medians of the per-round ratios at the end (ratios.awk).
 #   npm run build && bash bench/peers/nginx.sh [ROUNDS=5] [SECONDS=4]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,4 +33,4 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r $s $(echo "$res" | awk '/Requests\/sec/{print $2}') req/s $(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN{printf "%.1f", c*10000/n}') µs/req"
   done
   kill $pid; wait $pid 2> /dev/null || true
-done
+done | tee /dev/stderr | awk -v peer=nginx -f bench/peers/ratios.awk
