@@ -5,10 +5,11 @@
  * runs the same surfaces for longer with any seed.
  */
 import assert from "node:assert/strict";
+import { existsSync, rmSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { EchoplexError } from "../src/errors.ts";
-import type { Config } from "../src/main/config/config.ts";
+import { type Config, parseCommand } from "../src/main/config/config.ts";
 import { configCases, parseCase, roundTrips, startsOrRefuses, withTempDir } from "./fuzz/config.ts";
 import { fuzz } from "./fuzz/surface.ts";
 import { SURFACES } from "./fuzz/surfaces.ts";
@@ -69,5 +70,14 @@ describe("fuzz: no generated input ends a process", () => {
       { seed: SEED, numRuns: 100 },
     );
     t.diagnostic(`${started} configurations started and stopped`);
+  });
+
+  it("config: a generated relative --access-log is not made in the working directory (regression: npm run fuzz left 77 files in the checkout)", async (t) => {
+    const name = `echoplex-fuzz-${process.pid}.log`;
+    t.after(() => rmSync(name, { force: true }));
+    const command = parseCommand(["--access-log", name], {});
+    assert.equal(command.kind, "run");
+    if (command.kind === "run") await startsOrRefuses(command.config);
+    assert.equal(existsSync(name), false);
   });
 });

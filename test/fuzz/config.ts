@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import fc from "fast-check";
 import { EchoplexError, USAGE_ERRORS } from "../../src/errors.ts";
 import { type Config, parseCommand, SETTINGS } from "../../src/main/config/config.ts";
@@ -244,8 +244,21 @@ export function withTempDir<T>(fn: (dir: string) => T): T {
 /**
  * Start the single loop in this process with `config` (on 127.0.0.1, free ports for every
  * service, at most 2 offload threads) and stop it: it starts, or fails with an EchoplexError; nothing else.
+ * A relative --access-log file is made in a folder of its own, removed after (in the working
+ * directory, the generated names were left in the checkout: `npm run fuzz` left 77 there).
  */
 export async function startsOrRefuses(config: Config): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "echoplex-fuzz-"));
+  const log = config.accessLog;
+  try {
+    const accessLog = log === null || log === "on" || isAbsolute(log) ? log : join(dir, log);
+    await startAndStop({ ...config, accessLog });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startAndStop(config: Config): Promise<void> {
   const { TOPOLOGIES } = await import("../../src/main/topologies/index.ts");
   const { createLogger } = await import("../../src/log.ts");
   const c: Config = {
