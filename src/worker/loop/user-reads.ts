@@ -4,8 +4,8 @@
  *
  * A socket made with `onread: { buffer, callback }` has libuv read into that buffer and calls
  * the callback with the byte count: no ArrayBuffer, Buffer, stream push or 'data' event a read.
- * Under callgrind a minimal server answering each read spent 6.2k user-space instructions a
- * request so, 12.7k with 'data'. The option is only read by the constructor, which keeps it in
+ * Under callgrind a minimal server answering each read took 6.2k user-space instructions a
+ * request reading so, 12.7k reading 'data'. The option is only read by the constructor, which keeps it in
  * three symbol-keyed fields (kBuffer, kBufferCb, kBufferGen, null on every socket) that the
  * handle's read callback consults; this sets them, and has the handle read into the buffer, as
  * the constructor would have. None of that is public API: where this Node lacks it, `userReads`

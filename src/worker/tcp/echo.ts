@@ -6,7 +6,8 @@
  * Hot path: a plain connection reads into the loop's one buffer (loop/user-reads.ts: no Buffer,
  * stream push or 'data' event a read) and writes back a copy of each read; with work or faults,
  * each chunk is written back as the very Buffer that was read. The listeners are shared
- * functions, made once per handler; nothing else happens per chunk.
+ * functions, made once per handler (the read callback is one closure a connection); nothing
+ * else happens per chunk.
  */
 import type { Socket } from "node:net";
 import type { Tally } from "../loop/tally.ts";
